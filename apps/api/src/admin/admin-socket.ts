@@ -1,0 +1,58 @@
+import { runAdminRequest, type AdminRequest } from '@lapi/application';
+import { DomainError } from '@lapi/domain';
+import { adminSocketPath } from '@lapi/event-store';
+import { Logger, type INestApplication } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { createServer } from 'node:http';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+
+/**
+ * In embedded mode the server owns the PGlite files, so `lapi` hands its commands to the server over a unix
+ * socket in the data directory (mode 0600: only the owner of the data may administer it).
+ */
+export async function startAdminSocket(app: INestApplication, dataDir: string): Promise<{ close(): Promise<void> }> {
+  const path = adminSocketPath(dataDir);
+  if (existsSync(path)) {
+    unlinkSync(path); // the data-dir lock proves no live server owns it
+  }
+  const buses = { commands: app.get(CommandBus), queries: app.get(QueryBus) };
+  const logger = new Logger('AdminSocket');
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        let status = 200;
+        let body: unknown;
+        try {
+          const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminRequest;
+          body = { result: await runAdminRequest(request, buses) };
+        } catch (error) {
+          status = error instanceof DomainError ? 400 : 500;
+          if (status === 500) {
+            logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+          }
+          body = {
+            error: {
+              code: error instanceof DomainError ? error.code : 'INTERNAL',
+              message: error instanceof Error ? error.message : String(error),
+            },
+          };
+        }
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, resolve);
+  });
+  chmodSync(path, 0o600);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,6 @@
+/** What the HTTP layer needs from the config, provided once. */
+export interface ApiOptions {
+  readonly disableRemoteRegistration: boolean;
+  readonly trustedIps: readonly string[];
+}
+export const API_OPTIONS = Symbol('API_OPTIONS');

@@ -1,0 +1,32 @@
+import { ApplicationModule } from '@lapi/application';
+import type { DatabaseHandle } from '@lapi/event-store';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { API_OPTIONS, type ApiOptions } from './api-options';
+import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
+import { MachineJwtGuard } from './auth/machine-jwt.guard';
+import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
+import { JWT_SECRET, TokenService } from './auth/token.service';
+import { DecisionsController } from './decisions/decisions.controller';
+import { HealthController } from './health/health.controller';
+import { WatchersController } from './watchers/watchers.controller';
+
+const controllers = [HealthController, WatchersController, DecisionsController];
+const auth = [MachineJwtStrategy, MachineJwtGuard, BouncerApiKeyGuard];
+
+@Module({})
+export class ApiModule {
+  static register(options: { database: DatabaseHandle; jwtSecret: string; api: ApiOptions }): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [ApplicationModule.register({ database: options.database }), PassportModule],
+      controllers,
+      providers: [
+        ...auth,
+        { provide: JWT_SECRET, useValue: options.jwtSecret },
+        { provide: TokenService, useValue: new TokenService(options.jwtSecret) },
+        { provide: API_OPTIONS, useValue: options.api },
+      ],
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import type { AppConfig } from '@lapi/config';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
+import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ApiModule } from './api.module';
+import { createFastifyAdapter } from './http/fastify-setup';
+import { LapiExceptionFilter } from './http/lapi-exception.filter';
+import { resolveJwtSecret } from './auth/jwt-secret';
+
+export interface ApiApp {
+  readonly app: NestFastifyApplication;
+  readonly database: DatabaseHandle;
+  close(): Promise<void>;
+}
+
+const NEST_LEVELS: Record<AppConfig['logLevel'], NestLogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+export const createLogger = (config: AppConfig): ConsoleLogger =>
+  new ConsoleLogger({ json: config.logFormat === 'json', logLevels: NEST_LEVELS[config.logLevel], prefix: 'lapi' });
+
+/** Opens and migrates the store, then builds the HTTP app (not yet listening). */
+export async function createApiApp(config: AppConfig, database?: DatabaseHandle): Promise<ApiApp> {
+  const db = database ?? (await openDatabase(config.database));
+  await migrateToLatest(db.db);
+  const jwtSecret = resolveJwtSecret(config);
+  const { adapter, routes } = createFastifyAdapter();
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.register({
+      database: db,
+      jwtSecret,
+      api: { disableRemoteRegistration: config.disableRemoteRegistration, trustedIps: config.trustedIps },
+    }),
+    adapter,
+    { bodyParser: false, logger: createLogger(config), abortOnError: false },
+  );
+  app.useGlobalFilters(new LapiExceptionFilter(routes));
+  await app.init();
+  return {
+    app,
+    database: db,
+    close: async () => {
+      await app.close();
+      if (!database) {
+        await db.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { JwtAuthError } from '../http/http-errors';
+import { referenceJwtMessage } from './jwt-errors';
+import type { MachineIdentity } from './machine-jwt.strategy';
+import { extractToken } from './token-extractor';
+
+/** Machine routes: a valid JWT or the reference's 401 body. */
+@Injectable()
+export class MachineJwtGuard extends AuthGuard('machine-jwt') {
+  override handleRequest<T = MachineIdentity>(error: unknown, user: unknown, info: unknown, context: ExecutionContext): T {
+    if (error instanceof JwtAuthError) {
+      throw error;
+    }
+    if (error || !user) {
+      const request = context.switchToHttp().getRequest<FastifyRequest>();
+      throw new JwtAuthError(referenceJwtMessage(error ?? info, extractToken(request)));
+    }
+    return user as T;
+  }
+}

@@ -1,0 +1,83 @@
+import { DomainError } from '@lapi/domain';
+import { ConcurrencyError } from '@lapi/event-store';
+import { Catch, HttpException, Logger, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { JwtAuthError, LapiHttpError, WWW_AUTHENTICATE } from './http-errors';
+import type { RouteTable } from './route-table';
+
+// Domain error code → status. Messages are the domain's (they carry the reference's texts).
+const DOMAIN_STATUS: Record<string, number> = {
+  'MACHINE.ALREADY_EXISTS': 403, // controllers/v1/errors.go: UserExists → 403
+  'MACHINE.NOT_FOUND': 404,
+  'MACHINE.NOT_VALIDATED': 401,
+  'MACHINE.INVALID_CREDENTIALS': 401,
+  'MACHINE.AUTH_TYPE_MISMATCH': 401,
+  'BOUNCER.ALREADY_EXISTS': 403,
+  'BOUNCER.NOT_FOUND': 404,
+  'BOUNCER.KEY_IN_USE': 403,
+  VALIDATION: 400,
+  ILLEGAL_STATE: 409,
+};
+
+/** The one place that turns an error into the LAPI's JSON body. */
+@Catch()
+export class LapiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('LapiExceptionFilter');
+
+  constructor(private readonly routes: RouteTable) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+
+    if (exception instanceof JwtAuthError) {
+      void reply
+        .code(401)
+        .header('www-authenticate', WWW_AUTHENTICATE)
+        .send({ code: 401, message: exception.message });
+      return;
+    }
+    if (exception instanceof LapiHttpError) {
+      void reply.code(exception.status).send({ message: exception.message });
+      return;
+    }
+    if (exception instanceof DomainError) {
+      void reply.code(DOMAIN_STATUS[exception.code] ?? 400).send({ message: exception.message });
+      return;
+    }
+    if (exception instanceof ConcurrencyError) {
+      void reply.code(409).send({ message: 'the resource was changed concurrently, retry' });
+      return;
+    }
+    if (exception instanceof NotFoundException) {
+      // Nest's own "no route" signal: answer as gin does, with empty bodies.
+      const path = request.url.split('?')[0];
+      const answer = this.routes.fallback(request.method, path);
+      if ('location' in answer) {
+        void reply.code(answer.status).header('location', answer.location).send();
+      } else {
+        void reply.code(answer.status).header('content-length', '0').send();
+      }
+      return;
+    }
+    if (exception instanceof HttpException) {
+      void reply.code(exception.getStatus()).send({ message: exception.message });
+      return;
+    }
+    if (isFastifyClientError(exception)) {
+      // Fastify's own refusals (body too large, bad content length…) before any route ran.
+      void reply.code(exception.statusCode).send({ message: exception.message });
+      return;
+    }
+    this.logger.error(
+      `unhandled error on ${request.method} ${request.url.split('?')[0]} (request ${String(request.id)})`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    void reply.code(500).send({ message: 'internal server error' });
+  }
+}
+
+const isFastifyClientError = (e: unknown): e is { statusCode: number; message: string } => {
+  const status = e instanceof Error ? (e as Error & { statusCode?: unknown }).statusCode : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500;
+};

@@ -1,0 +1,21 @@
+/** The routes Fastify registered, to answer unknown paths like gin does: 404, 405, or a trailing-slash redirect. */
+export class RouteTable {
+  private readonly routes: { method: string; pattern: RegExp }[] = [];
+
+  add(method: string, url: string): void {
+    const pattern = new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}$`);
+    this.routes.push({ method: method.toUpperCase(), pattern });
+  }
+
+  /** How to answer `method path` when no route took it. */
+  fallback(method: string, path: string): { status: 404 | 405 } | { status: 301 | 307; location: string } {
+    const m = method.toUpperCase();
+    if (path.length > 1 && path.endsWith('/')) {
+      const bare = path.replace(/\/+$/, '');
+      if (this.routes.some((r) => r.method === m && r.pattern.test(bare))) {
+        return { status: m === 'GET' ? 301 : 307, location: bare };
+      }
+    }
+    return this.routes.some((r) => r.pattern.test(path)) ? { status: 405 } : { status: 404 };
+  }
+}

@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from '@lapi/config';
+import { createApiApp, createLogger } from './app.factory';
+import { startAdminSocket } from './admin/admin-socket';
+import { acquireDataDirLock } from '@lapi/event-store';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const lock = config.database.kind === 'embedded' ? acquireDataDirLock(config.dataDir) : undefined;
+  const api = await createApiApp(config);
+  const admin = config.database.kind === 'embedded' ? await startAdminSocket(api.app, config.dataDir) : undefined;
+  // Stop taking requests, finish the ones in flight, then close the store.
+  const shutdown = (signal: string) => {
+    logger.log(`${signal} received, shutting down`, 'Main');
+    void (async () => {
+      await admin?.close();
+      await api.close();
+      lock?.release();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  await api.app.listen(config.listen.port, config.listen.host);
+  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`;
+  logger.log(
+    `CrowdSec LAPI listening on ${url} (${config.database.kind === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
+    'Main',
+  );
+  if (config.logFormat === 'pretty') {
+    process.stdout.write(
+      [
+        '',
+        'Next steps:',
+        `  add a bouncer:   npm run lapi -- bouncers add my-bouncer        (prints its API key)`,
+        `  add a machine:   npm run lapi -- machines add my-agent --auto -f ./local_api_credentials.yaml --url ${url}`,
+        `  or register one: cscli lapi register -u ${url} --machine my-agent, then npm run lapi -- machines validate my-agent`,
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+import { CLOCK, DeleteMachine, LogInMachine, RecordHeartbeat, RegisterMachine, type Clock } from '@lapi/application';
+import { DomainError, MachineNotFoundError } from '@lapi/domain';
+import {
+  watcherAuthRequest,
+  watcherRegistrationRequest,
+  type WatcherAuthRequest,
+  type WatcherAuthResponse,
+  type WatcherRegistrationRequest,
+} from '@lapi/lapi-contract';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { FastifyRequest } from 'fastify';
+import { CurrentMachine } from '../auth/current.decorators';
+import { MachineJwtGuard } from '../auth/machine-jwt.guard';
+import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import { extractToken } from '../auth/token-extractor';
+import { MAX_REFRESH_S, TokenService } from '../auth/token.service';
+import { clientIp } from '../http/client-ip';
+import { JwtAuthError, LapiHttpError } from '../http/http-errors';
+import { LapiBodyPipe } from '../http/lapi-body.pipe';
+import { API_OPTIONS, type ApiOptions } from '../api-options';
+import { requestContext } from '../http/request-context';
+
+// Login failures are all the JWT middleware's 401s (middlewares/v1/jwt.go Authenticator).
+const loginBody = new LapiBodyPipe<WatcherAuthRequest>(watcherAuthRequest, {
+  invalidJson: (reason) => new JwtAuthError(`missing: ${reason}`),
+  invalid: () => new JwtAuthError('input format error'),
+});
+
+@Controller('v1')
+export class WatchersController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly tokens: TokenService,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(API_OPTIONS) private readonly options: ApiOptions,
+  ) {}
+
+  @Post('watchers')
+  @HttpCode(201)
+  async register(
+    @Body(new LapiBodyPipe(watcherRegistrationRequest)) body: WatcherRegistrationRequest,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    const ip = clientIp(request);
+    if (this.options.disableRemoteRegistration && !isLoopback(ip)) {
+      throw new LapiHttpError(403, 'access forbidden');
+    }
+    await this.commands.execute(
+      new RegisterMachine(body.machine_id, body.password, ip, false, requestContext(request, { kind: 'machine', id: body.machine_id })),
+    );
+  }
+
+  @Post('watchers/login')
+  @HttpCode(200)
+  async login(@Body(loginBody) body: WatcherAuthRequest, @Req() request: FastifyRequest): Promise<WatcherAuthResponse> {
+    try {
+      const machineId = await this.commands.execute(
+        new LogInMachine(
+          body.machine_id,
+          body.password,
+          body.scenarios ?? null,
+          clientIp(request),
+          request.headers['user-agent'],
+          requestContext(request, { kind: 'machine', id: body.machine_id }),
+        ),
+      );
+      return this.tokens.issue(machineId, this.clock.now());
+    } catch (error) {
+      if (error instanceof DomainError) {
+        throw new JwtAuthError(error.message);
+      }
+      throw error;
+    }
+  }
+
+  /** Not called by any CrowdSec client; kept for parity (middlewares/v1/jwt.go RefreshHandler). */
+  @Get('refresh_token')
+  refresh(@Req() request: FastifyRequest): WatcherAuthResponse {
+    const token = extractToken(request);
+    if (!token) {
+      throw new JwtAuthError('cookie token is empty');
+    }
+    let claims;
+    try {
+      claims = this.tokens.verifyIgnoringExpiry(token);
+    } catch {
+      throw new JwtAuthError(token.split('.').length !== 3 ? 'token contains an invalid number of segments' : 'signature is invalid');
+    }
+    const now = this.clock.now();
+    if (typeof claims.orig_iat !== 'number' || claims.orig_iat < Math.floor(now.getTime() / 1000) - MAX_REFRESH_S) {
+      throw new JwtAuthError('token is expired');
+    }
+    return this.tokens.issue(claims.id, now);
+  }
+
+  @Get('heartbeat')
+  @UseGuards(MachineJwtGuard)
+  async heartbeat(@CurrentMachine() machine: MachineIdentity, @Req() request: FastifyRequest): Promise<void> {
+    await this.commands.execute(
+      new RecordHeartbeat(machine.machineId, requestContext(request, { kind: 'machine', id: machine.machineId })),
+    );
+  }
+
+  @Delete('watchers/self')
+  @HttpCode(204)
+  @UseGuards(MachineJwtGuard)
+  async deleteSelf(@CurrentMachine() machine: MachineIdentity, @Req() request: FastifyRequest): Promise<void> {
+    try {
+      await this.commands.execute(
+        new DeleteMachine(machine.machineId, requestContext(request, { kind: 'machine', id: machine.machineId })),
+      );
+    } catch (error) {
+      if (error instanceof MachineNotFoundError) {
+        // The reference answers 500 here; a token for a machine deleted since is the client's state, not a crash.
+        throw new LapiHttpError(404, `'${machine.machineId}' does not exist`);
+      }
+      throw error;
+    }
+  }
+}
+
+const isLoopback = (ip: string): boolean => ip === '127.0.0.1' || ip === '::1' || ip === '';

@@ -1,0 +1,54 @@
+import type { Bouncer, Machine } from '@lapi/domain';
+import type { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { AddBouncer, DeleteBouncer, ListBouncers } from '../bouncers/bouncer.commands';
+import { DeleteMachine, ListMachines, RegisterMachine, ValidateMachine } from '../machines/machine.commands';
+import { cliContext } from '../shared/ports';
+
+/** What the admin CLI can ask, whether it runs the command itself or hands it to the running server. */
+export type AdminRequest =
+  | { op: 'machines.add'; name: string; password: string }
+  | { op: 'machines.list' }
+  | { op: 'machines.validate'; name: string }
+  | { op: 'machines.delete'; name: string }
+  | { op: 'bouncers.add'; name: string; key?: string }
+  | { op: 'bouncers.list' }
+  | { op: 'bouncers.delete'; name: string };
+
+export interface AdminResults {
+  'machines.add': null;
+  'machines.list': Machine[];
+  'machines.validate': null;
+  'machines.delete': null;
+  'bouncers.add': { key: string };
+  'bouncers.list': Bouncer[];
+  'bouncers.delete': null;
+}
+
+/** Runs one admin request through the same command and query handlers the API uses. */
+export async function runAdminRequest(
+  request: AdminRequest,
+  buses: { commands: CommandBus; queries: QueryBus },
+): Promise<AdminResults[AdminRequest['op']]> {
+  const ctx = cliContext();
+  switch (request.op) {
+    case 'machines.add':
+      // An admin vouches for the machine: it is validated at once, like `cscli machines add`.
+      await buses.commands.execute(new RegisterMachine(request.name, request.password, '', true, ctx));
+      return null;
+    case 'machines.list':
+      return buses.queries.execute(new ListMachines());
+    case 'machines.validate':
+      await buses.commands.execute(new ValidateMachine(request.name, ctx));
+      return null;
+    case 'machines.delete':
+      await buses.commands.execute(new DeleteMachine(request.name, ctx));
+      return null;
+    case 'bouncers.add':
+      return { key: await buses.commands.execute(new AddBouncer(request.name, request.key, ctx)) };
+    case 'bouncers.list':
+      return buses.queries.execute(new ListBouncers());
+    case 'bouncers.delete':
+      await buses.commands.execute(new DeleteBouncer(request.name, ctx));
+      return null;
+  }
+}

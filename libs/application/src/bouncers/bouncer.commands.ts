@@ -1,0 +1,42 @@
+import type { Bouncer, BouncerSighting } from '@lapi/domain';
+import { Command, Query } from '@nestjs/cqrs';
+import type { CommandContext } from '../shared/ports';
+
+/** Adds a bouncer with the given key, or a generated one; resolves with the key (shown once, never stored). */
+export class AddBouncer extends Command<string> {
+  constructor(
+    readonly name: string,
+    readonly apiKey: string | undefined,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+export class DeleteBouncer extends Command<void> {
+  constructor(
+    readonly name: string,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+export class RecordBouncerSighting extends Command<void> {
+  constructor(
+    readonly name: string,
+    readonly sighting: BouncerSighting,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+/** The bouncer that owns this API key, or null. */
+export class AuthenticateBouncer extends Query<Bouncer | null> {
+  constructor(readonly apiKey: string) {
+    super();
+  }
+}
+
+export class ListBouncers extends Query<Bouncer[]> {}

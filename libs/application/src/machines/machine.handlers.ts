@@ -1,0 +1,110 @@
+import { decideMachine, machineStreamId, type Machine, type MachineCommand } from '@lapi/domain';
+import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
+import { listMachines, loadMachineAggregate } from '@lapi/projections';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { handleCommand } from '../shared/handle-command';
+import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
+import {
+  DeleteMachine,
+  ListMachines,
+  LogInMachine,
+  RecordHeartbeat,
+  RegisterMachine,
+  ValidateMachine,
+} from './machine.commands';
+import { hashPassword, passwordMatches } from './password';
+
+/** The one path every machine command takes: load the machine, decide, append. */
+abstract class MachineCommandHandler {
+  constructor(
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(DATABASE) protected readonly database: DatabaseHandle,
+    @Inject(CLOCK) protected readonly clock: Clock,
+  ) {}
+
+  protected async run(machineId: string, command: MachineCommand, context: CommandContext): Promise<void> {
+    const now = this.clock.now();
+    await handleCommand(
+      this.store,
+      machineStreamId(machineId),
+      () => loadMachineAggregate(this.database.db, machineId),
+      (state) => decideMachine(command, state, now),
+      toMetadata(context, now),
+    );
+  }
+}
+
+@CommandHandler(RegisterMachine)
+export class RegisterMachineHandler extends MachineCommandHandler implements ICommandHandler<RegisterMachine> {
+  async execute(c: RegisterMachine): Promise<void> {
+    const passwordHash = await hashPassword(c.password);
+    await this.run(
+      c.machineId,
+      { type: 'RegisterMachine', data: { machineId: c.machineId, passwordHash, ipAddress: c.ipAddress, validated: c.validated } },
+      c.context,
+    );
+  }
+}
+
+@CommandHandler(ValidateMachine)
+export class ValidateMachineHandler extends MachineCommandHandler implements ICommandHandler<ValidateMachine> {
+  execute(c: ValidateMachine): Promise<void> {
+    return this.run(c.machineId, { type: 'ValidateMachine', data: { machineId: c.machineId } }, c.context);
+  }
+}
+
+@CommandHandler(LogInMachine)
+export class LogInMachineHandler extends MachineCommandHandler implements ICommandHandler<LogInMachine> {
+  async execute(c: LogInMachine): Promise<string> {
+    const { state } = await loadMachineAggregate(this.database.db, c.machineId);
+    // bcrypt is slow on purpose: compare once, outside the pure decision, then let decide() order the checks.
+    const matches = state !== null && (await passwordMatches(c.password, state.passwordHash));
+    await this.run(
+      c.machineId,
+      {
+        type: 'LogIn',
+        data: {
+          machineId: c.machineId,
+          passwordMatches: matches,
+          ipAddress: c.ipAddress,
+          userAgent: c.userAgent,
+          scenarios: c.scenarios,
+        },
+      },
+      c.context,
+    );
+    return c.machineId;
+  }
+}
+
+@CommandHandler(RecordHeartbeat)
+export class RecordHeartbeatHandler extends MachineCommandHandler implements ICommandHandler<RecordHeartbeat> {
+  execute(c: RecordHeartbeat): Promise<void> {
+    return this.run(c.machineId, { type: 'RecordHeartbeat', data: { machineId: c.machineId } }, c.context);
+  }
+}
+
+@CommandHandler(DeleteMachine)
+export class DeleteMachineHandler extends MachineCommandHandler implements ICommandHandler<DeleteMachine> {
+  execute(c: DeleteMachine): Promise<void> {
+    return this.run(c.machineId, { type: 'DeleteMachine', data: { machineId: c.machineId } }, c.context);
+  }
+}
+
+@QueryHandler(ListMachines)
+export class ListMachinesHandler implements IQueryHandler<ListMachines> {
+  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+  execute(): Promise<Machine[]> {
+    return listMachines(this.database.db);
+  }
+}
+
+export const machineHandlers = [
+  RegisterMachineHandler,
+  ValidateMachineHandler,
+  LogInMachineHandler,
+  RecordHeartbeatHandler,
+  DeleteMachineHandler,
+  ListMachinesHandler,
+];

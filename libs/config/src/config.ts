@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
+export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
+
+export interface AppConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly database: DatabaseConfig;
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  /** JWT secret; undefined only in embedded mode, where it is generated once and kept in the data directory. */
+  readonly jwtSecret: string | undefined;
+  readonly trustedIps: readonly string[];
+  readonly profilesPath: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly logFormat: 'json' | 'pretty';
+  readonly disableRemoteRegistration: boolean;
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const listenUri = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080')
+  .transform((value, ctx) => {
+    const idx = value.lastIndexOf(':');
+    const host = value.slice(0, idx).replace(/^\[(.*)\]$/, '$1');
+    const port = Number(value.slice(idx + 1));
+    if (port < 0 || port > 65535) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'port must be between 0 and 65535' });
+    }
+    return { host, port };
+  });
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const cidrOrIp = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+
+const envSchema = z.object({
+  // Same default as the reference's api.server.listen_uri.
+  LAPI_LISTEN_URI: listenUri.default('127.0.0.1:8080'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// URL')
+    .optional(),
+  // Relative to the working directory, so `npm start` keeps its data next to the checkout.
+  LAPI_DATA_DIR: z.string().min(1).default('./data'),
+  // The reference refuses secrets shorter than 64 bytes (apiserver/middlewares/v1/jwt.go).
+  CS_LAPI_SECRET: z
+    .string()
+    .refine((s) => Buffer.byteLength(s) >= 64, 'must be at least 64 bytes long')
+    .optional(),
+  // Debian's default trusted_ips; loopback is always trusted on top of these.
+  LAPI_TRUSTED_IPS: z
+    .string()
+    .default('127.0.0.1,::1')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((p) => cidrOrIp.test(p)), 'expected a comma-separated list of IPs or CIDR ranges'),
+  LAPI_PROFILES_PATH: z.string().min(1).optional(),
+  LAPI_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // Pretty logs for a person at a terminal; JSON for log collectors in a cluster.
+  LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
+  // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
+  LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
+});
+
+/** Every variable the server reads, for documentation and error messages. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
+/** Validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const present = Object.fromEntries(
+    CONFIG_VARIABLES.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const database: DatabaseConfig = e.DATABASE_URL
+    ? { kind: 'postgres', url: e.DATABASE_URL }
+    : { kind: 'embedded', dataDir: e.LAPI_DATA_DIR };
+  if (database.kind === 'postgres' && !e.CS_LAPI_SECRET) {
+    // Replicas must share the secret or a token from one is refused by the others.
+    throw new ConfigError([
+      'CS_LAPI_SECRET: required when DATABASE_URL is set (every replica must sign tokens with the same secret of at least 64 bytes)',
+    ]);
+  }
+  return Object.freeze({
+    listen: Object.freeze(e.LAPI_LISTEN_URI),
+    database: Object.freeze(database),
+    redisUrl: e.REDIS_URL,
+    dataDir: e.LAPI_DATA_DIR,
+    jwtSecret: e.CS_LAPI_SECRET,
+    trustedIps: Object.freeze(e.LAPI_TRUSTED_IPS),
+    profilesPath: e.LAPI_PROFILES_PATH,
+    logLevel: e.LAPI_LOG_LEVEL,
+    logFormat: e.LAPI_LOG_FORMAT,
+    disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
+  });
+}
+
+/** DI token for the AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,23 @@
+import type { DomainEvent } from '../shared/event';
+
+export type BouncerAdded = DomainEvent<
+  'BouncerAdded',
+  {
+    name: string;
+    /** Lowercase hex SHA-512 of the API key, as the reference stores it; the key itself is never kept. */
+    apiKeyHash: string;
+    at: string;
+  }
+>;
+/** A bouncer's identity as seen on a request changed, or its last pull is worth recording again. */
+export type BouncerSeen = DomainEvent<
+  'BouncerSeen',
+  { name: string; ipAddress: string; type: string; version: string; lastPull: string | null; at: string }
+>;
+export type BouncerDeleted = DomainEvent<'BouncerDeleted', { name: string; at: string }>;
+
+export type BouncerEvent = BouncerAdded | BouncerSeen | BouncerDeleted;
+
+export const BOUNCER_EVENT_TYPES: readonly BouncerEvent['type'][] = ['BouncerAdded', 'BouncerSeen', 'BouncerDeleted'];
+
+export const bouncerStreamId = (name: string): string => `bouncer-${name}`;

@@ -1,0 +1,38 @@
+import { DomainError } from '../shared/errors';
+
+// Messages are the reference's, byte for byte: clients print them.
+
+export class MachineAlreadyExistsError extends DomainError {
+  readonly code = 'MACHINE.ALREADY_EXISTS';
+  constructor(readonly machineId: string) {
+    super(`user '${machineId}': user already exist`); // controllers/v1/errors.go
+  }
+}
+
+export class MachineNotFoundError extends DomainError {
+  readonly code = 'MACHINE.NOT_FOUND';
+  constructor(readonly machineId: string) {
+    super('ent: machine not found'); // middlewares/v1/jwt.go, Authenticator
+  }
+}
+
+export class MachineNotValidatedError extends DomainError {
+  readonly code = 'MACHINE.NOT_VALIDATED';
+  constructor(readonly machineId: string) {
+    super(`machine ${machineId} not validated`);
+  }
+}
+
+export class InvalidCredentialsError extends DomainError {
+  readonly code = 'MACHINE.INVALID_CREDENTIALS';
+  constructor() {
+    super('incorrect Username or Password');
+  }
+}
+
+export class MachineAuthTypeMismatchError extends DomainError {
+  readonly code = 'MACHINE.AUTH_TYPE_MISMATCH';
+  constructor(readonly machineId: string) {
+    super(`machine ${machineId} attempted to auth with password but it is configured to use tls`);
+  }
+}

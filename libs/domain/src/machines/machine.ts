@@ -1,0 +1,159 @@
+import { assertNever } from '../shared/errors';
+import {
+  InvalidCredentialsError,
+  MachineAlreadyExistsError,
+  MachineAuthTypeMismatchError,
+  MachineNotFoundError,
+  MachineNotValidatedError,
+} from './machine.errors';
+import type { MachineAuthType, MachineEvent } from './machine.events';
+
+/** A machine as the decider and the read model see it; null when it does not exist (or was deleted). */
+export interface Machine {
+  readonly machineId: string;
+  readonly passwordHash: string;
+  readonly ipAddress: string;
+  readonly authType: MachineAuthType;
+  readonly validated: boolean;
+  readonly version: string | null;
+  /** Comma-joined, as the reference stores them. */
+  readonly scenarios: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastPush: string | null;
+  readonly lastHeartbeat: string | null;
+}
+
+export type MachineState = Machine | null;
+
+export type MachineCommand =
+  | {
+      type: 'RegisterMachine';
+      data: { machineId: string; passwordHash: string; ipAddress: string; validated: boolean };
+    }
+  | { type: 'ValidateMachine'; data: { machineId: string } }
+  | {
+      type: 'LogIn';
+      data: {
+        machineId: string;
+        passwordMatches: boolean;
+        ipAddress: string;
+        userAgent: string | undefined;
+        scenarios: readonly string[] | null;
+      };
+    }
+  | { type: 'RecordHeartbeat'; data: { machineId: string } }
+  | { type: 'DeleteMachine'; data: { machineId: string } };
+
+// The reference's 1.4.6 column was 4095 characters and overflow failed the login; ≥1.5.0 allows 100 000.
+export const MAX_SCENARIOS_LENGTH = 100_000;
+
+/** `crowdsec/v1.4.6-…` → `v1.4.6-…`; anything that doesn't split on `/` into exactly two parts is refused. */
+export const machineVersionFromUserAgent = (userAgent: string | undefined): string | null => {
+  const parts = (userAgent ?? '').split('/');
+  return parts.length === 2 ? parts[1] : null;
+};
+
+export const decideMachine = (command: MachineCommand, state: MachineState, now: Date): MachineEvent[] => {
+  const at = now.toISOString();
+  switch (command.type) {
+    case 'RegisterMachine': {
+      const { machineId, passwordHash, ipAddress, validated } = command.data;
+      if (state) {
+        throw new MachineAlreadyExistsError(machineId);
+      }
+      return [
+        { type: 'MachineRegistered', data: { machineId, passwordHash, ipAddress, authType: 'password', validated, at } },
+      ];
+    }
+    case 'ValidateMachine': {
+      const machine = existing(state, command.data.machineId);
+      // Validating twice is harmless (cscli says nothing either); record nothing new.
+      return machine.validated ? [] : [{ type: 'MachineValidated', data: { machineId: machine.machineId, at } }];
+    }
+    case 'LogIn': {
+      // Order of checks as the reference's Authenticator (middlewares/v1/jwt.go).
+      const machine = existing(state, command.data.machineId);
+      if (machine.authType !== 'password') {
+        throw new MachineAuthTypeMismatchError(machine.machineId);
+      }
+      if (!machine.validated) {
+        throw new MachineNotValidatedError(machine.machineId);
+      }
+      if (!command.data.passwordMatches) {
+        throw new InvalidCredentialsError();
+      }
+      const scenarios = command.data.scenarios?.length ? command.data.scenarios.join(',') : null;
+      if (scenarios && scenarios.length > MAX_SCENARIOS_LENGTH) {
+        throw new InvalidCredentialsError();
+      }
+      const version = machineVersionFromUserAgent(command.data.userAgent);
+      if (version === null) {
+        throw new InvalidCredentialsError();
+      }
+      return [
+        {
+          type: 'MachineLoggedIn',
+          // Scenarios are only replaced when the login carries some, as the reference does.
+          data: {
+            machineId: machine.machineId,
+            ipAddress: command.data.ipAddress,
+            version,
+            scenarios: scenarios ?? machine.scenarios,
+            at,
+          },
+        },
+      ];
+    }
+    case 'RecordHeartbeat': {
+      // The reference answers 200 even for a machine that no longer exists: nothing to record then.
+      return state ? [{ type: 'MachineHeartbeatRecorded', data: { machineId: state.machineId, at } }] : [];
+    }
+    case 'DeleteMachine': {
+      const machine = existing(state, command.data.machineId);
+      return [{ type: 'MachineDeleted', data: { machineId: machine.machineId, at } }];
+    }
+    default:
+      return assertNever(command);
+  }
+};
+
+export const evolveMachine = (state: MachineState, event: MachineEvent): MachineState => {
+  switch (event.type) {
+    case 'MachineRegistered': {
+      const d = event.data;
+      return {
+        machineId: d.machineId,
+        passwordHash: d.passwordHash,
+        ipAddress: d.ipAddress,
+        authType: d.authType,
+        validated: d.validated,
+        version: null,
+        scenarios: null,
+        createdAt: d.at,
+        updatedAt: d.at,
+        lastPush: null,
+        lastHeartbeat: null,
+      };
+    }
+    case 'MachineValidated':
+      return state && { ...state, validated: true, updatedAt: event.data.at };
+    case 'MachineLoggedIn': {
+      const d = event.data;
+      return state && { ...state, ipAddress: d.ipAddress, version: d.version, scenarios: d.scenarios, updatedAt: d.at };
+    }
+    case 'MachineHeartbeatRecorded':
+      return state && { ...state, lastHeartbeat: event.data.at };
+    case 'MachineDeleted':
+      return null;
+    default:
+      return assertNever(event);
+  }
+};
+
+const existing = (state: MachineState, machineId: string): Machine => {
+  if (!state) {
+    throw new MachineNotFoundError(machineId);
+  }
+  return state;
+};

@@ -1,0 +1,58 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * PGlite is one process's database: a second process opening the same files would corrupt them.
+ * Whoever opens the embedded database (the server or the CLI) holds this lock file while it does.
+ */
+export class DataDirLockedError extends Error {
+  constructor(readonly pid: number, dataDir: string) {
+    super(`the data directory ${dataDir} is in use by process ${pid}`);
+    this.name = 'DataDirLockedError';
+  }
+}
+
+export function acquireDataDirLock(dataDir: string): { release(): void } {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'lapi.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return {
+        release: () => {
+          try {
+            unlinkSync(file);
+          } catch {
+            // already gone
+          }
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw error;
+      }
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new DataDirLockedError(pid, dir);
+      }
+      // Left by a process that died: take it over.
+      unlinkSync(file);
+    }
+  }
+  throw new Error(`could not lock ${dir}`);
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The unix socket a running embedded server takes admin commands on. */
+export const adminSocketPath = (dataDir: string): string => join(resolve(dataDir), 'admin.sock');

@@ -1,0 +1,51 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { DatabaseConfig } from '@lapi/config';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Kysely, Migrator } from 'kysely';
+import { PostgresJSDialect } from 'kysely-postgres-js';
+import postgres from 'postgres';
+import type { DB } from './db';
+import { migrationProvider } from './migrations';
+import { PGliteDialect } from './pglite-dialect';
+
+export type Database = Kysely<DB>;
+
+export interface DatabaseHandle {
+  readonly db: Database;
+  readonly kind: DatabaseConfig['kind'];
+  /** True when several transactions can be open at once (a Postgres server; PGlite is one connection). */
+  readonly concurrent: boolean;
+  close(): Promise<void>;
+}
+
+/** The PGlite files live in this folder of the data directory. */
+export const embeddedDatabasePath = (dataDir: string): string => join(resolve(dataDir), 'pglite');
+
+export async function openDatabase(config: DatabaseConfig, options: { maxConnections?: number } = {}): Promise<DatabaseHandle> {
+  if (config.kind === 'postgres') {
+    const sql = postgres(config.url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => undefined,
+      // int8 as string keeps positions exact beyond 2^53; adapters turn them into bigint.
+      types: {},
+    });
+    const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+    return { db, kind: 'postgres', concurrent: true, close: () => db.destroy() };
+  }
+  const path = embeddedDatabasePath(config.dataDir);
+  mkdirSync(path, { recursive: true });
+  const pglite = await PGlite.create(path);
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: 'embedded', concurrent: false, close: () => db.destroy() };
+}
+
+/** Brings the schema up to date; safe to run from several replicas at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

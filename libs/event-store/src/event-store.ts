@@ -1,0 +1,68 @@
+import type { DomainEvent, EventMetadata } from '@lapi/domain';
+import type { Transaction } from 'kysely';
+import type { DB } from './db';
+
+/** An event as stored: its place in its stream and in the global log. */
+export type RecordedEvent<E extends DomainEvent = DomainEvent> = E & RecordedEventMeta;
+
+export interface RecordedEventMeta {
+  readonly metadata: EventMetadata;
+  readonly streamId: string;
+  readonly streamVersion: bigint;
+  readonly globalPosition: bigint;
+  readonly transactionId: bigint;
+  readonly createdAt: Date;
+}
+
+/** 'no_stream' for a stream that must not exist yet, 'any' to skip the check, or the version last seen. */
+export type ExpectedVersion = bigint | 'no_stream' | 'any';
+
+/** Where a reader of the global log stands: events are ordered by (transaction id, position). */
+export interface Checkpoint {
+  readonly transactionId: bigint;
+  readonly position: bigint;
+}
+
+export const START: Checkpoint = Object.freeze({ transactionId: 0n, position: 0n });
+
+export interface AppendResult {
+  readonly nextExpectedVersion: bigint;
+  readonly lastPosition: bigint;
+  readonly transactionId: bigint;
+}
+
+/** Read models updated in the transaction that appends the events they follow, so they are never behind. */
+export interface InlineProjection {
+  readonly name: string;
+  readonly eventTypes: readonly string[];
+  apply(trx: Transaction<DB>, events: readonly RecordedEvent[]): Promise<void>;
+}
+
+export class ConcurrencyError extends Error {
+  readonly code = 'EVENT_STORE.CONCURRENCY';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+  ) {
+    super(`stream ${streamId} is not at the expected version ${String(expected)}`);
+    this.name = 'ConcurrencyError';
+  }
+}
+
+export interface EventStore {
+  /** Appends atomically, with the inline projections, or throws ConcurrencyError if the stream moved on. */
+  appendToStream(
+    streamId: string,
+    events: readonly DomainEvent[],
+    options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
+  ): Promise<AppendResult>;
+  readStream(streamId: string, options?: { fromVersion?: bigint }): Promise<RecordedEvent[]>;
+  streamVersion(streamId: string): Promise<bigint>;
+  /**
+   * Reads the global log after a checkpoint, only up to the oldest transaction still in flight, so an event
+   * committed late by a concurrent transaction is never skipped by a reader that moved past its position.
+   */
+  readAll(after: Checkpoint, limit: number): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }>;
+}
+
+export const EVENT_STORE = Symbol('EVENT_STORE');

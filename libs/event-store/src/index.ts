@@ -1,0 +1,5 @@
+export * from './database';
+export type { DB } from './db';
+export * from './event-store';
+export * from './postgres-event-store';
+export * from './data-dir-lock';

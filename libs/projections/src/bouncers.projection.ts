@@ -1,0 +1,57 @@
+import { BOUNCER_EVENT_TYPES, evolveBouncer, type Bouncer, type BouncerEvent, type BouncerState } from '@lapi/domain';
+import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { iso } from './machines.projection';
+
+type BouncerRow = Selectable<DB['bouncers']>;
+
+/** Keeps the `bouncers` table equal to evolveBouncer folded over each bouncer's stream. */
+export const bouncersProjection: InlineProjection = {
+  name: 'bouncers',
+  eventTypes: BOUNCER_EVENT_TYPES,
+  async apply(trx: Transaction<DB>, events: readonly RecordedEvent[]): Promise<void> {
+    for (const event of events as readonly RecordedEvent<BouncerEvent>[]) {
+      const name = event.data.name;
+      const after = evolveBouncer(await loadBouncer(trx, name), event);
+      await saveBouncer(trx, name, after);
+    }
+  },
+};
+
+export async function loadBouncer(db: Kysely<DB>, name: string): Promise<BouncerState> {
+  const row = await db.selectFrom('bouncers').selectAll().where('name', '=', name).executeTakeFirst();
+  return row ? toBouncer(row) : null;
+}
+
+async function saveBouncer(trx: Transaction<DB>, name: string, state: BouncerState): Promise<void> {
+  if (!state) {
+    await trx.deleteFrom('bouncers').where('name', '=', name).execute();
+    return;
+  }
+  const row = {
+    name: state.name,
+    api_key_hash: state.apiKeyHash,
+    ip_address: state.ipAddress,
+    type: state.type,
+    version: state.version,
+    created_at: state.createdAt,
+    updated_at: state.updatedAt,
+    last_pull: state.lastPull,
+  };
+  await trx
+    .insertInto('bouncers')
+    .values(row)
+    .onConflict((oc) => oc.column('name').doUpdateSet(row))
+    .execute();
+}
+
+export const toBouncer = (row: BouncerRow): Bouncer => ({
+  name: row.name,
+  apiKeyHash: row.api_key_hash,
+  ipAddress: row.ip_address,
+  type: row.type,
+  version: row.version,
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+  lastPull: row.last_pull && iso(row.last_pull),
+});
