@@ -4,9 +4,9 @@ import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiModule } from './api.module';
+import { resolveJwtSecret } from './auth/jwt-secret';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
-import { resolveJwtSecret } from './auth/jwt-secret';
 
 export interface ApiApp {
   readonly app: NestFastifyApplication;

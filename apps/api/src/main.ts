@@ -1,8 +1,8 @@
-import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@lapi/config';
-import { createApiApp, createLogger } from './app.factory';
-import { startAdminSocket } from './admin/admin-socket';
 import { acquireDataDirLock } from '@lapi/event-store';
+import 'reflect-metadata';
+import { startAdminSocket } from './admin/admin-socket';
+import { createApiApp, createLogger } from './app.factory';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -1,5 +1,5 @@
-import { bouncersProjection, machinesProjection } from '@lapi/projections';
 import { EVENT_STORE, PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
+import { bouncersProjection, machinesProjection } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { bouncerHandlers } from './bouncers/bouncer.handlers';

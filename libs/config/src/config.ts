@@ -87,7 +87,10 @@ const envSchema = z.object({
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
 /** Validates the environment once; throws a ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: { requireSecret?: boolean } = {},
+): AppConfig {
   const present = Object.fromEntries(
     CONFIG_VARIABLES.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
   );
@@ -99,7 +102,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const database: DatabaseConfig = e.DATABASE_URL
     ? { kind: 'postgres', url: e.DATABASE_URL }
     : { kind: 'embedded', dataDir: e.LAPI_DATA_DIR };
-  if (database.kind === 'postgres' && !e.CS_LAPI_SECRET) {
+  // The admin CLI signs no tokens, so it does not need the secret.
+  if (database.kind === 'postgres' && !e.CS_LAPI_SECRET && options.requireSecret !== false) {
     // Replicas must share the secret or a token from one is refused by the others.
     throw new ConfigError([
       'CS_LAPI_SECRET: required when DATABASE_URL is set (every replica must sign tokens with the same secret of at least 64 bytes)',

@@ -6,7 +6,10 @@ import { join, resolve } from 'node:path';
  * Whoever opens the embedded database (the server or the CLI) holds this lock file while it does.
  */
 export class DataDirLockedError extends Error {
-  constructor(readonly pid: number, dataDir: string) {
+  constructor(
+    readonly pid: number,
+    dataDir: string,
+  ) {
     super(`the data directory ${dataDir} is in use by process ${pid}`);
     this.name = 'DataDirLockedError';
   }

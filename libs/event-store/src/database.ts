@@ -1,9 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '@lapi/config';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Kysely, Migrator } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DB } from './db';
 import { migrationProvider } from './migrations';
@@ -22,7 +22,10 @@ export interface DatabaseHandle {
 /** The PGlite files live in this folder of the data directory. */
 export const embeddedDatabasePath = (dataDir: string): string => join(resolve(dataDir), 'pglite');
 
-export async function openDatabase(config: DatabaseConfig, options: { maxConnections?: number } = {}): Promise<DatabaseHandle> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  options: { maxConnections?: number } = {},
+): Promise<DatabaseHandle> {
   if (config.kind === 'postgres') {
     const sql = postgres(config.url, {
       max: options.maxConnections ?? 10,
@@ -41,11 +44,11 @@ export async function openDatabase(config: DatabaseConfig, options: { maxConnect
 }
 
 /** Brings the schema up to date; safe to run from several replicas at once (Kysely takes a lock). */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
-    throw error instanceof Error ? error : new Error(String(error));
+    throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

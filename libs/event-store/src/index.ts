@@ -1,5 +1,5 @@
+export * from './data-dir-lock';
 export * from './database';
 export type { DB } from './db';
 export * from './event-store';
 export * from './postgres-event-store';
-export * from './data-dir-lock';

@@ -20,6 +20,7 @@ export class PGliteDialect implements Dialect {
   createAdapter = () => new PostgresAdapter();
   createDriver = (): Driver => new PGliteDriver(this.pglite);
   createQueryCompiler = () => new PostgresQueryCompiler();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's Dialect signature
   createIntrospector = (db: Kysely<any>) => new PostgresIntrospector(db);
 }
 
@@ -83,7 +84,7 @@ class PGliteConnection implements DatabaseConnection {
     };
   }
 
-  // eslint-disable-next-line require-yield
+  // eslint-disable-next-line require-yield, @typescript-eslint/require-await
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('PGlite does not stream query results');
   }

@@ -74,7 +74,9 @@ export class PostgresEventStore implements EventStore {
         .insertInto('streams')
         .values({ stream_id: streamId, version: String(count) })
         .onConflict((oc) =>
-          oc.column('stream_id').doUpdateSet({ version: sql`streams.version + ${String(count)}::bigint`, updated_at: sql`now()` }),
+          oc
+            .column('stream_id')
+            .doUpdateSet({ version: sql`streams.version + ${String(count)}::bigint`, updated_at: sql`now()` }),
         )
         .returning('version')
         .executeTakeFirst();
@@ -108,7 +110,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async streamVersion(streamId: string): Promise<bigint> {
-    const row = await this.db.selectFrom('streams').select('version').where('stream_id', '=', streamId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('streams')
+      .select('version')
+      .where('stream_id', '=', streamId)
+      .executeTakeFirst();
     return row ? BigInt(row.version) : 0n;
   }
 

@@ -1,4 +1,4 @@
-import { evolveMachine, type Machine, type MachineEvent, type MachineState, MACHINE_EVENT_TYPES } from '@lapi/domain';
+import { evolveMachine, MACHINE_EVENT_TYPES, type Machine, type MachineEvent, type MachineState } from '@lapi/domain';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 

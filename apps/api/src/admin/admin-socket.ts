@@ -3,8 +3,8 @@ import { DomainError } from '@lapi/domain';
 import { adminSocketPath } from '@lapi/event-store';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { createServer } from 'node:http';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:http';
 
 /**
  * In embedded mode the server owns the PGlite files, so `lapi` hands its commands to the server over a unix
@@ -18,6 +18,12 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
   const buses = { commands: app.get(CommandBus), queries: app.get(QueryBus) };
   const logger = new Logger('AdminSocket');
   const server = createServer((req, res) => {
+    if (req.method !== 'POST') {
+      // A liveness probe from the CLI.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"result":"up"}');
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -3,8 +3,8 @@ import type { Bouncer } from '@lapi/domain';
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
-import { accessForbidden } from '../http/http-errors';
 import { clientIp } from '../http/client-ip';
+import { accessForbidden } from '../http/http-errors';
 
 export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer };
 
@@ -49,7 +49,9 @@ export class BouncerApiKeyGuard implements CanActivate {
       );
     } catch (error) {
       // Bookkeeping must not deny a bouncer its decisions.
-      this.logger.warn(`could not record bouncer ${bouncer.name}: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `could not record bouncer ${bouncer.name}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

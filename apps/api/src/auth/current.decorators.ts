@@ -4,5 +4,5 @@ import type { MachineIdentity } from './machine-jwt.strategy';
 
 export const CurrentMachine = createParamDecorator(
   (_: unknown, context: ExecutionContext): MachineIdentity =>
-    (context.switchToHttp().getRequest<FastifyRequest & { user: MachineIdentity }>()).user,
+    context.switchToHttp().getRequest<FastifyRequest & { user: MachineIdentity }>().user,
 );

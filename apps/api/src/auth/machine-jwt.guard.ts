@@ -9,7 +9,12 @@ import { extractToken } from './token-extractor';
 /** Machine routes: a valid JWT or the reference's 401 body. */
 @Injectable()
 export class MachineJwtGuard extends AuthGuard('machine-jwt') {
-  override handleRequest<T = MachineIdentity>(error: unknown, user: unknown, info: unknown, context: ExecutionContext): T {
+  override handleRequest<T = MachineIdentity>(
+    error: unknown,
+    user: unknown,
+    info: unknown,
+    context: ExecutionContext,
+  ): T {
     if (error instanceof JwtAuthError) {
       throw error;
     }

@@ -3,8 +3,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-jwt';
 import { JwtAuthError } from '../http/http-errors';
-import { JWT_SECRET, type MachineClaims } from './token.service';
 import { extractToken } from './token-extractor';
+import { JWT_SECRET, type MachineClaims } from './token.service';
 
 /** The authenticated machine, as routes see it. */
 export interface MachineIdentity {

@@ -23,7 +23,11 @@ export class TokenService {
   issue(machineId: string, now: Date, origIat = Math.floor(now.getTime() / 1000)): WatcherAuthResponse {
     const exp = Math.floor(now.getTime() / 1000) + TOKEN_LIFETIME_S;
     const claims: MachineClaims = { exp, id: machineId, orig_iat: origIat };
-    const token = jwt.sign(claims, this.secret, { algorithm: 'HS256', noTimestamp: true, header: { alg: 'HS256', typ: 'JWT' } });
+    const token = jwt.sign(claims, this.secret, {
+      algorithm: 'HS256',
+      noTimestamp: true,
+      header: { alg: 'HS256', typ: 'JWT' },
+    });
     return { code: 200, expire: rfc3339Seconds(new Date(exp * 1000)), token };
   }
 

@@ -1,6 +1,13 @@
 import { DomainError } from '@lapi/domain';
 import { ConcurrencyError } from '@lapi/event-store';
-import { Catch, HttpException, Logger, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Logger,
+  NotFoundException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { JwtAuthError, LapiHttpError, WWW_AUTHENTICATE } from './http-errors';
 import type { RouteTable } from './route-table';
@@ -31,10 +38,7 @@ export class LapiExceptionFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
 
     if (exception instanceof JwtAuthError) {
-      void reply
-        .code(401)
-        .header('www-authenticate', WWW_AUTHENTICATE)
-        .send({ code: 401, message: exception.message });
+      void reply.code(401).header('www-authenticate', WWW_AUTHENTICATE).send({ code: 401, message: exception.message });
       return;
     }
     if (exception instanceof LapiHttpError) {

@@ -10,6 +10,7 @@ import {
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
+import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { CurrentMachine } from '../auth/current.decorators';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
 import type { MachineIdentity } from '../auth/machine-jwt.strategy';
@@ -18,7 +19,6 @@ import { MAX_REFRESH_S, TokenService } from '../auth/token.service';
 import { clientIp } from '../http/client-ip';
 import { JwtAuthError, LapiHttpError } from '../http/http-errors';
 import { LapiBodyPipe } from '../http/lapi-body.pipe';
-import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { requestContext } from '../http/request-context';
 
 // Login failures are all the JWT middleware's 401s (middlewares/v1/jwt.go Authenticator).
@@ -47,7 +47,13 @@ export class WatchersController {
       throw new LapiHttpError(403, 'access forbidden');
     }
     await this.commands.execute(
-      new RegisterMachine(body.machine_id, body.password, ip, false, requestContext(request, { kind: 'machine', id: body.machine_id })),
+      new RegisterMachine(
+        body.machine_id,
+        body.password,
+        ip,
+        false,
+        requestContext(request, { kind: 'machine', id: body.machine_id }),
+      ),
     );
   }
 
@@ -67,6 +73,9 @@ export class WatchersController {
       );
       return this.tokens.issue(machineId, this.clock.now());
     } catch (error) {
+      if (error instanceof MachineNotFoundError) {
+        throw new JwtAuthError('ent: machine not found'); // the reference leaks its ORM's text here
+      }
       if (error instanceof DomainError) {
         throw new JwtAuthError(error.message);
       }
@@ -85,7 +94,9 @@ export class WatchersController {
     try {
       claims = this.tokens.verifyIgnoringExpiry(token);
     } catch {
-      throw new JwtAuthError(token.split('.').length !== 3 ? 'token contains an invalid number of segments' : 'signature is invalid');
+      throw new JwtAuthError(
+        token.split('.').length !== 3 ? 'token contains an invalid number of segments' : 'signature is invalid',
+      );
     }
     const now = this.clock.now();
     if (typeof claims.orig_iat !== 'number' || claims.orig_iat < Math.floor(now.getTime() / 1000) - MAX_REFRESH_S) {

@@ -13,7 +13,13 @@ import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler 
 import { handleCommand } from '../shared/handle-command';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
 import { apiKeyProblem, generateApiKey, hashApiKey, sameHash } from './api-key';
-import { AddBouncer, AuthenticateBouncer, DeleteBouncer, ListBouncers, RecordBouncerSighting } from './bouncer.commands';
+import {
+  AddBouncer,
+  AuthenticateBouncer,
+  DeleteBouncer,
+  ListBouncers,
+  RecordBouncerSighting,
+} from './bouncer.commands';
 
 abstract class BouncerCommandHandler {
   constructor(

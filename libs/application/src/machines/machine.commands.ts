@@ -1,5 +1,5 @@
-import { Command, Query } from '@nestjs/cqrs';
 import type { Machine } from '@lapi/domain';
+import { Command, Query } from '@nestjs/cqrs';
 import type { CommandContext } from '../shared/ports';
 
 export class RegisterMachine extends Command<void> {

@@ -41,7 +41,10 @@ export class RegisterMachineHandler extends MachineCommandHandler implements ICo
     const passwordHash = await hashPassword(c.password);
     await this.run(
       c.machineId,
-      { type: 'RegisterMachine', data: { machineId: c.machineId, passwordHash, ipAddress: c.ipAddress, validated: c.validated } },
+      {
+        type: 'RegisterMachine',
+        data: { machineId: c.machineId, passwordHash, ipAddress: c.ipAddress, validated: c.validated },
+      },
       c.context,
     );
   }

@@ -53,7 +53,8 @@ export const decideBouncer = (command: BouncerCommand, state: BouncerState, now:
       const { type, version } = bouncerTypeAndVersion(userAgent);
       const identityChanged = bouncer.ipAddress !== ipAddress || bouncer.type !== type || bouncer.version !== version;
       const pullDue =
-        pulled && (bouncer.lastPull === null || now.getTime() - Date.parse(bouncer.lastPull) >= LAST_PULL_RESOLUTION_MS);
+        pulled &&
+        (bouncer.lastPull === null || now.getTime() - Date.parse(bouncer.lastPull) >= LAST_PULL_RESOLUTION_MS);
       if (!identityChanged && !pullDue) {
         return [];
       }
@@ -88,7 +89,16 @@ export const evolveBouncer = (state: BouncerState, event: BouncerEvent): Bouncer
       };
     case 'BouncerSeen': {
       const d = event.data;
-      return state && { ...state, ipAddress: d.ipAddress, type: d.type, version: d.version, lastPull: d.lastPull, updatedAt: d.at };
+      return (
+        state && {
+          ...state,
+          ipAddress: d.ipAddress,
+          type: d.type,
+          version: d.version,
+          lastPull: d.lastPull,
+          updatedAt: d.at,
+        }
+      );
     }
     case 'BouncerDeleted':
       return null;

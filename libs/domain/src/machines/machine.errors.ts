@@ -12,7 +12,7 @@ export class MachineAlreadyExistsError extends DomainError {
 export class MachineNotFoundError extends DomainError {
   readonly code = 'MACHINE.NOT_FOUND';
   constructor(readonly machineId: string) {
-    super('ent: machine not found'); // middlewares/v1/jwt.go, Authenticator
+    super(`machine '${machineId}' does not exist`);
   }
 }
 

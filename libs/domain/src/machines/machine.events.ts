@@ -24,11 +24,7 @@ export type MachineHeartbeatRecorded = DomainEvent<'MachineHeartbeatRecorded', {
 export type MachineDeleted = DomainEvent<'MachineDeleted', { machineId: string; at: string }>;
 
 export type MachineEvent =
-  | MachineRegistered
-  | MachineValidated
-  | MachineLoggedIn
-  | MachineHeartbeatRecorded
-  | MachineDeleted;
+  MachineRegistered | MachineValidated | MachineLoggedIn | MachineHeartbeatRecorded | MachineDeleted;
 
 export const MACHINE_EVENT_TYPES: readonly MachineEvent['type'][] = [
   'MachineRegistered',

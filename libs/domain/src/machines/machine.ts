@@ -63,7 +63,10 @@ export const decideMachine = (command: MachineCommand, state: MachineState, now:
         throw new MachineAlreadyExistsError(machineId);
       }
       return [
-        { type: 'MachineRegistered', data: { machineId, passwordHash, ipAddress, authType: 'password', validated, at } },
+        {
+          type: 'MachineRegistered',
+          data: { machineId, passwordHash, ipAddress, authType: 'password', validated, at },
+        },
       ];
     }
     case 'ValidateMachine': {

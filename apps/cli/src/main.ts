@@ -1,0 +1,161 @@
+import { generatePassword } from '@lapi/application';
+import { ConfigError, loadConfig, type AppConfig } from '@lapi/config';
+import type { Bouncer, Machine } from '@lapi/domain';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeFileSync } from 'node:fs';
+import 'reflect-metadata';
+import { AdminError, sendAdminRequest } from './admin-client';
+import { bouncerJson, bouncersTable, machineJson, machinesTable } from './format';
+
+// Names go into URLs, YAML files and stream ids: keep them to what cscli users type.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+const name = (value: string): string => {
+  if (!NAME.test(value)) {
+    throw new InvalidArgumentError(
+      'use 1 to 128 letters, digits, dots, dashes, underscores or @, starting with a letter or digit',
+    );
+  }
+  return value;
+};
+
+const outputOption = () =>
+  new Option('-o, --output <format>', 'output format').choices(['human', 'json']).default('human');
+
+let config: AppConfig | undefined;
+const getConfig = (): AppConfig => (config ??= loadConfig(process.env, { requireSecret: false }));
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+const program = new Command('lapi')
+  .description(
+    'Administer the CrowdSec LAPI: machines, bouncers, migrations. Talks to the same database as the server.',
+  )
+  .showHelpAfterError();
+
+const machines = program.command('machines').description('manage machines (agents, cscli)');
+
+machines
+  .command('add')
+  .argument('<name>', 'machine id', name)
+  .option('--password <password>', 'password of the machine')
+  .option('-a, --auto', 'generate a random password')
+  .option('-f, --file <path>', 'write a cscli credentials file (url, login, password) there; "-" for stdout')
+  .option('--url <url>', 'URL of this LAPI, written in the credentials file')
+  .description('add a validated machine')
+  .action(async (machineId: string, opts: { password?: string; auto?: boolean; file?: string; url?: string }) => {
+    if (opts.password !== undefined && opts.auto) {
+      throw new AdminError('USAGE', 'give either --password or --auto, not both');
+    }
+    if (opts.password === undefined && !opts.auto) {
+      throw new AdminError('USAGE', 'give --password <password> or --auto');
+    }
+    if (opts.password !== undefined && opts.password.length === 0) {
+      throw new AdminError('USAGE', 'the password must not be empty');
+    }
+    const password = opts.password ?? generatePassword();
+    await sendAdminRequest(getConfig(), { op: 'machines.add', name: machineId, password });
+    const url =
+      opts.url ??
+      `http://${getConfig().listen.host.includes(':') ? `[${getConfig().listen.host}]` : getConfig().listen.host}:${getConfig().listen.port}`;
+    const credentials = `url: ${url}\nlogin: ${machineId}\npassword: ${password}\n`;
+    if (opts.file && opts.file !== '-') {
+      writeFileSync(opts.file, credentials, { mode: 0o600 });
+      out(`Machine '${machineId}' successfully added to the local API.`);
+      out(`API credentials written to '${opts.file}'.`);
+    } else {
+      out(credentials.trimEnd());
+    }
+  });
+
+machines
+  .command('list')
+  .description('list machines')
+  .addOption(outputOption())
+  .action(async (opts: { output: string }) => {
+    const { result } = await sendAdminRequest(getConfig(), { op: 'machines.list' });
+    const list = result as Machine[];
+    out(opts.output === 'json' ? JSON.stringify(list.map(machineJson), null, 2) : machinesTable(list));
+  });
+
+machines
+  .command('validate')
+  .argument('<name>', 'machine id', name)
+  .description('validate a machine that registered itself')
+  .action(async (machineId: string) => {
+    await sendAdminRequest(getConfig(), { op: 'machines.validate', name: machineId });
+    out(`machine '${machineId}' validated successfully`);
+  });
+
+machines
+  .command('delete')
+  .argument('<name>', 'machine id', name)
+  .description('delete a machine')
+  .action(async (machineId: string) => {
+    await sendAdminRequest(getConfig(), { op: 'machines.delete', name: machineId });
+    out(`machine '${machineId}' deleted successfully`);
+  });
+
+const bouncers = program.command('bouncers').description('manage bouncers');
+
+bouncers
+  .command('add')
+  .argument('<name>', 'bouncer name', name)
+  .option('-k, --key <key>', 'API key to use instead of a generated one')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['human', 'raw', 'json']).default('human'))
+  .description('add a bouncer and print its API key (shown only once)')
+  .action(async (bouncerName: string, opts: { key?: string; output: string }) => {
+    const { result } = await sendAdminRequest(getConfig(), { op: 'bouncers.add', name: bouncerName, key: opts.key });
+    const { key } = result as { key: string };
+    if (opts.output === 'raw') {
+      out(key);
+    } else if (opts.output === 'json') {
+      out(JSON.stringify(key));
+    } else {
+      // Same layout as `cscli bouncers add`.
+      out(
+        `API key for '${bouncerName}':\n\n   ${key}\n\nPlease keep this key since you will not be able to retrieve it!`,
+      );
+    }
+  });
+
+bouncers
+  .command('list')
+  .description('list bouncers')
+  .addOption(outputOption())
+  .action(async (opts: { output: string }) => {
+    const { result } = await sendAdminRequest(getConfig(), { op: 'bouncers.list' });
+    const list = result as Bouncer[];
+    out(opts.output === 'json' ? JSON.stringify(list.map(bouncerJson), null, 2) : bouncersTable(list));
+  });
+
+bouncers
+  .command('delete')
+  .argument('<name>', 'bouncer name', name)
+  .description('delete a bouncer')
+  .action(async (bouncerName: string) => {
+    await sendAdminRequest(getConfig(), { op: 'bouncers.delete', name: bouncerName });
+    out(`bouncer '${bouncerName}' deleted successfully`);
+  });
+
+program
+  .command('migrate')
+  .description('bring the database schema up to date (the server also does this at start)')
+  .action(async () => {
+    const { result, via } = await sendAdminRequest(getConfig(), { op: 'migrate' });
+    const migrated = (result as { migrated: string[] }).migrated;
+    out(
+      via === 'server'
+        ? 'the running server keeps the schema up to date: nothing to do'
+        : migrated.length
+          ? `applied: ${migrated.join(', ')}`
+          : 'database schema is up to date',
+    );
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message =
+    error instanceof ConfigError || error instanceof AdminError || error instanceof Error
+      ? error.message
+      : String(error);
+  process.stderr.write(`lapi: ${message}\n`);
+  process.exitCode = 1;
+});
