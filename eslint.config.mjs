@@ -45,6 +45,7 @@ export default tseslint.config(
   {
     // The domain is pure: no framework, no I/O.
     files: ['libs/domain/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -58,7 +59,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['libs/config/**/*.ts', 'apps/cli/src/main.ts', 'test/**/*.ts', '**/*.spec.ts'],
+    files: ['libs/config/**/*.ts', 'libs/testing/**/*.ts', 'test/**/*.ts', '**/*.spec.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -22,7 +22,7 @@ const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['human', 'json']).default('human');
 
 let config: AppConfig | undefined;
-const getConfig = (): AppConfig => (config ??= loadConfig(process.env, { requireSecret: false }));
+const getConfig = (): AppConfig => (config ??= loadConfig(undefined, { requireSecret: false }));
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
 const program = new Command('lapi')

@@ -16,6 +16,8 @@ export interface DatabaseHandle {
   readonly kind: DatabaseConfig['kind'];
   /** True when several transactions can be open at once (a Postgres server; PGlite is one connection). */
   readonly concurrent: boolean;
+  /** The connection URL, for a Postgres server. */
+  readonly url?: string;
   close(): Promise<void>;
 }
 
@@ -34,10 +36,14 @@ export async function openDatabase(
       types: {},
     });
     const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
-    return { db, kind: 'postgres', concurrent: true, close: () => db.destroy() };
+    return { db, kind: 'postgres', concurrent: true, url: config.url, close: () => db.destroy() };
   }
-  const path = embeddedDatabasePath(config.dataDir);
-  mkdirSync(path, { recursive: true });
+  // ':memory:' keeps PGlite in memory (tests); anything else is a directory.
+  const memory = config.dataDir === ':memory:';
+  const path = memory ? undefined : embeddedDatabasePath(config.dataDir);
+  if (path) {
+    mkdirSync(path, { recursive: true });
+  }
   const pglite = await PGlite.create(path);
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return { db, kind: 'embedded', concurrent: false, close: () => db.destroy() };

@@ -1,0 +1,90 @@
+import { deciderSpec } from '@lapi/testing';
+import {
+  BouncerAlreadyExistsError,
+  BouncerNotFoundError,
+  bouncerTypeAndVersion,
+  decideBouncer,
+  evolveBouncer,
+  LAST_PULL_RESOLUTION_MS,
+  type BouncerCommand,
+  type BouncerEvent,
+  type BouncerState,
+} from '..';
+
+const now = new Date('2026-11-28T20:00:00.000Z');
+const at = now.toISOString();
+const spec = (clock = now) =>
+  deciderSpec<BouncerState, BouncerCommand, BouncerEvent>({
+    decide: decideBouncer,
+    evolve: evolveBouncer,
+    initial: null,
+    now: clock,
+  });
+
+const added: BouncerEvent = { type: 'BouncerAdded', data: { name: 'fw', apiKeyHash: 'ab'.repeat(64), at } };
+const seen = (over: Partial<Extract<BouncerEvent, { type: 'BouncerSeen' }>['data']> = {}): BouncerEvent => ({
+  type: 'BouncerSeen',
+  data: {
+    name: 'fw',
+    ipAddress: '10.0.0.5',
+    type: 'crowdsec-firewall-bouncer',
+    version: '-',
+    lastPull: at,
+    at,
+    ...over,
+  },
+});
+const sighting = (pulled: boolean, ua = 'crowdsec-firewall-bouncer/-', ip = '10.0.0.5'): BouncerCommand => ({
+  type: 'RecordBouncerSighting',
+  data: { name: 'fw', sighting: { ipAddress: ip, userAgent: ua, pulled } },
+});
+
+describe('bouncer decider', () => {
+  it('adds a bouncer once', () => {
+    const add: BouncerCommand = { type: 'AddBouncer', data: { name: 'fw', apiKeyHash: 'ab'.repeat(64) } };
+    spec().given([]).when(add).then([added]);
+    spec().given([added]).when(add).thenThrows(BouncerAlreadyExistsError);
+  });
+
+  it('records the first pull with IP, type and version from the User-Agent', () => {
+    spec().given([added]).when(sighting(true)).then([seen()]);
+  });
+
+  it('records nothing for a pull within the last-pull resolution when nothing else changed', () => {
+    const soon = new Date(now.getTime() + LAST_PULL_RESOLUTION_MS - 1);
+    spec(soon).given([added, seen()]).when(sighting(true)).then([]);
+  });
+
+  it('moves last_pull once the resolution has passed', () => {
+    const later = new Date(now.getTime() + LAST_PULL_RESOLUTION_MS);
+    spec(later)
+      .given([added, seen()])
+      .when(sighting(true))
+      .then([seen({ lastPull: later.toISOString(), at: later.toISOString() })]);
+  });
+
+  it('records a new IP or User-Agent at once, keeping last_pull for a call that is not a pull', () => {
+    spec()
+      .given([added, seen()])
+      .when(sighting(false, 'custom/1.0', '10.0.0.6'))
+      .then([seen({ ipAddress: '10.0.0.6', type: 'custom', version: '1.0' })]);
+  });
+
+  it('refuses to record or delete an unknown bouncer', () => {
+    spec().given([]).when(sighting(true)).thenThrows(BouncerNotFoundError);
+    spec()
+      .given([])
+      .when({ type: 'DeleteBouncer', data: { name: 'fw' } })
+      .thenThrows(BouncerNotFoundError);
+  });
+
+  it('splits the User-Agent as the reference does', () => {
+    expect(bouncerTypeAndVersion('crowdsec-firewall-bouncer/v0.0.25')).toEqual({
+      type: 'crowdsec-firewall-bouncer',
+      version: 'v0.0.25',
+    });
+    expect(bouncerTypeAndVersion('curl')).toEqual({ type: 'curl', version: 'N/A' });
+    expect(bouncerTypeAndVersion('a/b/c')).toEqual({ type: 'a/b/c', version: 'N/A' });
+    expect(bouncerTypeAndVersion(undefined)).toEqual({ type: '', version: 'N/A' });
+  });
+});

@@ -1,0 +1,194 @@
+import type { DomainEvent, EventMetadata } from '@lapi/domain';
+import type { Kysely } from 'kysely';
+import type { DB } from './db';
+import { ConcurrencyError, START, type EventStore, type InlineProjection, type RecordedEvent } from './event-store';
+import { PostgresEventStore } from './postgres-event-store';
+
+export interface ContractBackend {
+  db: Kysely<DB>;
+  /** A second, independent connection pool to the same database, where the backend has several connections. */
+  concurrentDb?: Kysely<DB>;
+}
+
+const metadata: EventMetadata = {
+  actor: { kind: 'cli', id: 'test' },
+  requestId: 'r1',
+  clientIp: '127.0.0.1',
+  at: '2026-11-28T20:00:00.000Z',
+};
+const ev = (n: number): DomainEvent => ({ type: 'Tested', data: { n } });
+let counter = 0;
+const newStream = () => `test-${Date.now()}-${counter++}`;
+
+/** One suite for every EventStore adapter (emmett's features.ts): the behaviour the rest of the system relies on. */
+export function eventStoreContract(name: string, backend: () => ContractBackend): void {
+  describe(`EventStore contract: ${name}`, () => {
+    let store: EventStore;
+    beforeEach(() => {
+      store = new PostgresEventStore(backend().db);
+    });
+
+    it('appends to a new stream and reads it back with versions, positions and metadata', async () => {
+      const stream = newStream();
+      const result = await store.appendToStream(stream, [ev(1), ev(2)], { expectedVersion: 'no_stream', metadata });
+      expect(result.nextExpectedVersion).toBe(2n);
+      const events = await store.readStream(stream);
+      expect(events.map((e) => [e.type, e.data, e.streamVersion])).toEqual([
+        ['Tested', { n: 1 }, 1n],
+        ['Tested', { n: 2 }, 2n],
+      ]);
+      expect(events[0].metadata).toEqual(metadata);
+      expect(events[1].globalPosition).toBeGreaterThan(events[0].globalPosition);
+      expect(events[1].globalPosition).toBe(result.lastPosition);
+      expect(typeof events[0].transactionId).toBe('bigint');
+      expect(await store.streamVersion(stream)).toBe(2n);
+    });
+
+    it('continues a stream at the expected version and refuses a stale one with a typed error', async () => {
+      const stream = newStream();
+      await store.appendToStream(stream, [ev(1)], { expectedVersion: 'no_stream', metadata });
+      await store.appendToStream(stream, [ev(2)], { expectedVersion: 1n, metadata });
+      await expect(store.appendToStream(stream, [ev(3)], { expectedVersion: 1n, metadata })).rejects.toBeInstanceOf(
+        ConcurrencyError,
+      );
+      await expect(
+        store.appendToStream(stream, [ev(3)], { expectedVersion: 'no_stream', metadata }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
+      await expect(
+        store.appendToStream(newStream(), [ev(1)], { expectedVersion: 3n, metadata }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
+      expect((await store.readStream(stream)).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }]);
+    });
+
+    it("appends with 'any' whatever the version", async () => {
+      const stream = newStream();
+      await store.appendToStream(stream, [ev(1)], { expectedVersion: 'any', metadata });
+      const r = await store.appendToStream(stream, [ev(2), ev(3)], { expectedVersion: 'any', metadata });
+      expect(r.nextExpectedVersion).toBe(3n);
+    });
+
+    it('reads a stream from a version', async () => {
+      const stream = newStream();
+      await store.appendToStream(stream, [ev(1), ev(2), ev(3)], { expectedVersion: 'no_stream', metadata });
+      expect((await store.readStream(stream, { fromVersion: 2n })).map((e) => e.streamVersion)).toEqual([2n, 3n]);
+      expect(await store.readStream(newStream())).toEqual([]);
+    });
+
+    it('reads the global log in order from a checkpoint, in pages', async () => {
+      const a = newStream();
+      const b = newStream();
+      const { events: before, checkpoint: head } = await readEverything(store);
+      await store.appendToStream(a, [ev(1)], { expectedVersion: 'no_stream', metadata });
+      await store.appendToStream(b, [ev(2), ev(3)], { expectedVersion: 'no_stream', metadata });
+      await store.appendToStream(a, [ev(4)], { expectedVersion: 1n, metadata });
+      const page1 = await store.readAll(head, 2);
+      const page2 = await store.readAll(page1.checkpoint, 2);
+      const page3 = await store.readAll(page2.checkpoint, 2);
+      expect([...page1.events, ...page2.events].map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+      expect(page3.events).toEqual([]);
+      expect(page3.checkpoint).toEqual(page2.checkpoint);
+      expect(before.every((e) => e.globalPosition < page1.events[0].globalPosition)).toBe(true);
+    });
+
+    it('rolls back the events when an inline projection fails, and commits both when it succeeds', async () => {
+      const stream = newStream();
+      const failing: InlineProjection = {
+        name: 'failing',
+        eventTypes: ['Tested'],
+        apply: () => Promise.reject(new Error('projection failed')),
+      };
+      const withFailing = new PostgresEventStore(backend().db, [failing]);
+      await expect(
+        withFailing.appendToStream(stream, [ev(1)], { expectedVersion: 'no_stream', metadata }),
+      ).rejects.toThrow('projection failed');
+      expect(await store.readStream(stream)).toEqual([]);
+      expect(await store.streamVersion(stream)).toBe(0n);
+
+      const seen: RecordedEvent[] = [];
+      const recording: InlineProjection = {
+        name: 'recording',
+        eventTypes: ['Tested'],
+        apply: (_trx, events) => {
+          seen.push(...events);
+          return Promise.resolve();
+        },
+      };
+      await new PostgresEventStore(backend().db, [recording]).appendToStream(stream, [ev(1)], {
+        expectedVersion: 'no_stream',
+        metadata,
+      });
+      expect(seen.map((e) => e.streamVersion)).toEqual([1n]);
+    });
+
+    it('lets exactly one of two concurrent writers at the same version win', async () => {
+      const stream = newStream();
+      await store.appendToStream(stream, [ev(0)], { expectedVersion: 'no_stream', metadata });
+      const other = new PostgresEventStore(backend().concurrentDb ?? backend().db);
+      const results = await Promise.allSettled([
+        store.appendToStream(stream, [ev(1)], { expectedVersion: 1n, metadata }),
+        other.appendToStream(stream, [ev(2)], { expectedVersion: 1n, metadata }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0].reason).toBeInstanceOf(ConcurrencyError);
+      expect(await store.streamVersion(stream)).toBe(2n);
+    });
+
+    it('never lets a reader of the global log skip an event committed late by a concurrent transaction', async () => {
+      const concurrentDb = backend().concurrentDb;
+      if (!concurrentDb) {
+        // PGlite is a single connection: two transactions are never open at once, so no commit can be late.
+        return;
+      }
+      const { checkpoint: head } = await readEverything(store);
+      let release!: () => void;
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const gate = new Promise<void>((r) => (release = r));
+      // The slow writer takes its position first, then holds its transaction open.
+      const slow = new PostgresEventStore(concurrentDb, [
+        {
+          name: 'hold-open',
+          eventTypes: ['Slow'],
+          apply: async () => {
+            entered();
+            await gate;
+          },
+        },
+      ]);
+      const slowAppend = slow.appendToStream(newStream(), [{ type: 'Slow', data: {} }], {
+        expectedVersion: 'no_stream',
+        metadata,
+      });
+      await inside;
+      await store.appendToStream(newStream(), [ev(1)], { expectedVersion: 'no_stream', metadata }); // commits first, later position
+
+      let whileOpen;
+      try {
+        whileOpen = await store.readAll(head, 100);
+      } finally {
+        release();
+        await slowAppend;
+      }
+      expect(whileOpen.events).toEqual([]); // nothing past the open transaction was visible
+
+      const after = await store.readAll(whileOpen.checkpoint, 100);
+      expect(after.events.map((e) => e.type)).toEqual(['Slow', 'Tested']);
+      expect(after.events[0].globalPosition).toBeLessThan(after.events[1].globalPosition);
+    });
+  });
+}
+
+async function readEverything(store: EventStore) {
+  let checkpoint = START;
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const page = await store.readAll(checkpoint, 1000);
+    if (page.events.length === 0) {
+      return { events, checkpoint };
+    }
+    events.push(...page.events);
+    checkpoint = page.checkpoint;
+  }
+}

@@ -1,0 +1,1 @@
+export const TEST_JWT_SECRET = 'test-secret-'.padEnd(80, 'x');
