@@ -16,6 +16,9 @@ const issueText = (issue: ZodIssue, location: string): string => {
         ? `${path} in ${location} is required`
         : `${path} in ${location} must be of type ${goType(issue.expected)}: "${goType(issue.received)}"`;
     case 'too_small':
+      if (issue.message === 'required') {
+        return `${path} in ${location} is required`;
+      }
       return issue.type === 'string'
         ? `${path} in ${location} should be at least ${String(issue.minimum)} chars long`
         : `${path} in ${location} should be at least ${String(issue.minimum)}`;

@@ -8,6 +8,17 @@ export const UNAUTHENTICATED_BODY_LIMIT = 2 * 1024 * 1024;
 export const AUTHENTICATED_BODY_LIMIT = 50 * 1024 * 1024;
 const UNAUTHENTICATED_ROUTES = new Set(['/v1/watchers', '/v1/watchers/login']);
 
+/**
+ * Postgres refuses NUL characters in text and lone UTF-16 surrogates in jsonb; without this check such a body
+ * would fail at the database with a 500. Refuse it as invalid JSON instead.
+ */
+const storableStrings = (_key: string, value: unknown): unknown => {
+  if (typeof value === 'string' && (value.includes('\u0000') || !value.isWellFormed())) {
+    throw new Error('strings must not contain NUL characters or unpaired surrogates');
+  }
+  return value;
+};
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A Fastify adapter that behaves like the reference's gin server on the wire. */
@@ -45,7 +56,7 @@ export function createFastifyAdapter(): { adapter: FastifyAdapter; routes: Route
       return;
     }
     try {
-      done(null, JSON.parse(text));
+      done(null, JSON.parse(text, storableStrings));
     } catch (error) {
       done(null, new InvalidJsonBody(error instanceof Error ? error.message : String(error)));
     }

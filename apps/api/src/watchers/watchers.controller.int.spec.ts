@@ -83,6 +83,23 @@ describe.each(TEST_BACKENDS)('machines over HTTP (%s)', (backend) => {
       expect(array.statusCode).toBe(422);
     });
 
+    it('treats empty strings as missing, like go-swagger', async () => {
+      const res = await register({ machine_id: '', password: '' });
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toEqual({
+        message: 'validation failure list:\nmachine_id in body is required\npassword in body is required',
+      });
+    });
+
+    it.each([
+      ['a NUL character', '{"machine_id":"a\\u0000b","password":"p"}'],
+      ['an unpaired surrogate', '{"machine_id":"a\\ud800b","password":"p"}'],
+    ])('refuses %s with 400 instead of failing in the database', async (_case, payload) => {
+      const res = await inject({ method: 'POST', url: '/v1/watchers', payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().message).toMatch(/NUL characters or unpaired surrogates/);
+    });
+
     it('refuses a body over 2 MiB before authentication', async () => {
       const res = await register({ machine_id: 'big', password: 'x'.repeat(3 * 1024 * 1024) });
       expect(res.statusCode).toBe(413);

@@ -1,0 +1,63 @@
+import { ConfigError, loadConfig } from './config';
+
+const SECRET = 's'.repeat(64);
+
+describe('loadConfig', () => {
+  it('defaults to the embedded database, the data directory and the reference listen address', () => {
+    const config = loadConfig({});
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.database).toEqual({ kind: 'embedded', dataDir: './data' });
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.jwtSecret).toBeUndefined();
+    expect(config.trustedIps).toEqual(['127.0.0.1', '::1']);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads a Postgres URL, the secret and the other variables', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@db:5432/lapi',
+      CS_LAPI_SECRET: SECRET,
+      REDIS_URL: 'redis://cache:6379',
+      LAPI_LISTEN_URI: '[::1]:9090',
+      LAPI_TRUSTED_IPS: '10.0.0.0/8, 192.168.1.1',
+      LAPI_LOG_LEVEL: 'debug',
+      LAPI_LOG_FORMAT: 'json',
+      LAPI_DISABLE_REMOTE_REGISTRATION: 'true',
+    });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/lapi' });
+    expect(config.listen).toEqual({ host: '::1', port: 9090 });
+    expect(config.trustedIps).toEqual(['10.0.0.0/8', '192.168.1.1']);
+    expect(config).toMatchObject({
+      logLevel: 'debug',
+      logFormat: 'json',
+      disableRemoteRegistration: true,
+      jwtSecret: SECRET,
+    });
+  });
+
+  it('requires the shared secret with a Postgres database, except for the admin CLI', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/lapi' })).toThrow(
+      /CS_LAPI_SECRET: required when DATABASE_URL is set/,
+    );
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/lapi' }, { requireSecret: false }).jwtSecret).toBeUndefined();
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ LAPI_LISTEN_URI: 'nope', CS_LAPI_SECRET: 'short', LAPI_LOG_LEVEL: 'loud', REDIS_URL: 'http://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['LAPI_LISTEN_URI', 'CS_LAPI_SECRET', 'LAPI_LOG_LEVEL', 'REDIS_URL']) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('refuses an out-of-range port and a bad trusted IP', () => {
+    expect(() => loadConfig({ LAPI_LISTEN_URI: '127.0.0.1:70000' })).toThrow(/LAPI_LISTEN_URI/);
+    expect(() => loadConfig({ LAPI_TRUSTED_IPS: 'localhost' })).toThrow(/LAPI_TRUSTED_IPS/);
+  });
+});
