@@ -6,3 +6,4 @@ export * from './machines/machine.errors';
 export * from './machines/machine.events';
 export * from './shared/errors';
 export * from './shared/event';
+export * from './alerts/alert';
