@@ -1,3 +1,4 @@
+export * from './alerts/alert';
 export * from './bouncers/bouncer';
 export * from './bouncers/bouncer.errors';
 export * from './bouncers/bouncer.events';
@@ -6,4 +7,7 @@ export * from './machines/machine.errors';
 export * from './machines/machine.events';
 export * from './shared/errors';
 export * from './shared/event';
-export * from './alerts/alert';
+export * from './shared/go-duration';
+export * from './shared/go-time';
+export * from './shared/ip-range';
+export * from './shared/scope';

@@ -1,0 +1,11 @@
+/** Go's Time.String() of a UTC time: `2026-11-28 19:25:54 +0000 UTC`, fraction appended when non-zero. */
+export function goTimeString(date: Date, extraMicros = 0): string {
+  const iso = date.toISOString(); // 2026-11-28T19:25:54.123Z
+  const base = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  const micros = date.getUTCMilliseconds() * 1000 + extraMicros;
+  const fraction = micros === 0 ? '' : `.${String(micros).padStart(6, '0').replace(/0+$/, '')}`;
+  return `${base}${fraction} +0000 UTC`;
+}
+
+/** RFC 3339 in UTC with whole seconds, as Go prints `created_at` and `expire`. */
+export const rfc3339Seconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
