@@ -1,25 +1,32 @@
-import { ApplicationModule } from '@lapi/application';
+import { ApplicationModule, type ProfileEngine } from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { AlertsController } from './alerts/alerts.controller';
 import { API_OPTIONS, type ApiOptions } from './api-options';
 import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
 import { JWT_SECRET, TokenService } from './auth/token.service';
+import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
 import { HealthController } from './health/health.controller';
 import { WatchersController } from './watchers/watchers.controller';
 
-const controllers = [HealthController, WatchersController, DecisionsController];
-const auth = [MachineJwtStrategy, MachineJwtGuard, BouncerApiKeyGuard];
+const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
+const auth = [MachineJwtStrategy, MachineJwtGuard, BouncerApiKeyGuard, TrustedIpGuard];
 
 @Module({})
 export class ApiModule {
-  static register(options: { database: DatabaseHandle; jwtSecret: string; api: ApiOptions }): DynamicModule {
+  static register(options: {
+    database: DatabaseHandle;
+    jwtSecret: string;
+    api: ApiOptions;
+    profiles: ProfileEngine;
+  }): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ApplicationModule.register({ database: options.database }), PassportModule],
+      imports: [ApplicationModule.register({ database: options.database, profiles: options.profiles }), PassportModule],
       controllers,
       providers: [
         ...auth,

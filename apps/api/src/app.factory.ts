@@ -3,6 +3,7 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-
 import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createProfileEngine } from './alerts/profiles';
 import { ApiModule } from './api.module';
 import { resolveJwtSecret } from './auth/jwt-secret';
 import { createFastifyAdapter } from './http/fastify-setup';
@@ -35,6 +36,7 @@ export async function createApiApp(config: AppConfig, database?: DatabaseHandle)
       database: db,
       jwtSecret,
       api: { disableRemoteRegistration: config.disableRemoteRegistration, trustedIps: config.trustedIps },
+      profiles: createProfileEngine(config.profilesPath),
     }),
     adapter,
     { bodyParser: false, logger: createLogger(config), abortOnError: false },

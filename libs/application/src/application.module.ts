@@ -1,18 +1,21 @@
 import { EVENT_STORE, PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { bouncersProjection, machinesProjection } from '@lapi/projections';
+import { alertsProjection, bouncersProjection, machinesProjection } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { alertHandlers } from './alerts/alert.handlers';
+import { PROFILE_ENGINE, type ProfileEngine } from './alerts/profile-engine';
 import { bouncerHandlers } from './bouncers/bouncer.handlers';
+import { decisionHandlers } from './decisions/decision.handlers';
 import { machineHandlers } from './machines/machine.handlers';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
 
 /** Inline projections: read models that commit with the events they follow. */
-export const inlineProjections = [machinesProjection, bouncersProjection];
+export const inlineProjections = [machinesProjection, bouncersProjection, alertsProjection];
 
 /** Commands and queries shared by the API and the admin CLI, over an open database. */
 @Module({})
 export class ApplicationModule {
-  static register(options: { database: DatabaseHandle; clock?: Clock }): DynamicModule {
+  static register(options: { database: DatabaseHandle; clock?: Clock; profiles?: ProfileEngine }): DynamicModule {
     return {
       module: ApplicationModule,
       global: true,
@@ -21,10 +24,18 @@ export class ApplicationModule {
         { provide: DATABASE, useValue: options.database },
         { provide: CLOCK, useValue: options.clock ?? systemClock },
         { provide: EVENT_STORE, useValue: new PostgresEventStore(options.database.db, inlineProjections) },
+        { provide: PROFILE_ENGINE, useValue: options.profiles ?? noProfiles },
         ...machineHandlers,
         ...bouncerHandlers,
+        ...alertHandlers,
+        ...decisionHandlers,
       ],
       exports: [DATABASE, CLOCK, EVENT_STORE, CqrsModule],
     };
   }
 }
+
+/** For processes that never receive alerts (the CLI, the worker): refuses loudly rather than deciding nothing. */
+const noProfiles: ProfileEngine = {
+  decide: () => Promise.reject(new Error('no profiles are loaded in this process: alerts are received by the API')),
+};

@@ -1,7 +1,12 @@
 export * from './admin/admin-operations';
+export * from './alerts/alert.commands';
+export { AlertNotFoundError } from './alerts/alert.handlers';
+export * from './alerts/profile-engine';
 export * from './application.module';
 export * from './bouncers/api-key';
 export * from './bouncers/bouncer.commands';
+export * from './decisions/decision.commands';
+export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
 export * from './shared/ports';

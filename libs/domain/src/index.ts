@@ -1,4 +1,6 @@
 export * from './alerts/alert';
+export * from './alerts/alert.events';
+export * from './alerts/receive-alert';
 export * from './bouncers/bouncer';
 export * from './bouncers/bouncer.errors';
 export * from './bouncers/bouncer.events';

@@ -48,7 +48,66 @@ export interface BouncersTable {
   last_pull: Timestamp | null;
 }
 
+export interface AlertsTable {
+  id: string;
+  uuid: string;
+  machine_id: string;
+  created_at: Timestamp;
+  scenario: string;
+  scenario_hash: string;
+  scenario_version: string;
+  message: string;
+  events_count: number;
+  start_at: Timestamp;
+  stop_at: Timestamp;
+  capacity: number;
+  leakspeed: string;
+  simulated: boolean;
+  remediation: boolean;
+  source_scope: string;
+  source_value: string;
+  source_ip: string | null;
+  source_range: string | null;
+  source_as_number: string | null;
+  source_as_name: string | null;
+  source_cn: string | null;
+  source_latitude: number | null;
+  source_longitude: number | null;
+  kind: string | null;
+  events: ColumnType<unknown, string, string>;
+  meta: ColumnType<unknown, string, string>;
+}
+
+export interface DecisionsTable {
+  id: string;
+  uuid: string;
+  alert_id: string;
+  origin: string;
+  type: string;
+  scope: string;
+  value: string;
+  scenario: string;
+  simulated: boolean;
+  until: Timestamp;
+  created_at: Timestamp;
+  ip_family: number | null;
+  ip_start: string | null;
+  ip_end: string | null;
+  created_xid: Generated<string>;
+  changed_xid: string | null;
+  removed: Generated<boolean>;
+}
+
+export interface BouncerCursorsTable {
+  bouncer: string;
+  xid: string;
+  pulled_at: Timestamp;
+}
+
 export interface DB {
+  alerts: AlertsTable;
+  decisions: DecisionsTable;
+  bouncer_cursors: BouncerCursorsTable;
   events: EventsTable;
   streams: StreamsTable;
   machines: MachinesTable;

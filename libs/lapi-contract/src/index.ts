@@ -1,2 +1,3 @@
+export * from './alerts';
 export * from './validation';
 export * from './watchers';

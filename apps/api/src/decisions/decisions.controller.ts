@@ -1,13 +1,101 @@
-import { Controller, Get, Header, UseGuards } from '@nestjs/common';
-import { BouncerApiKeyGuard } from '../auth/bouncer-api-key.guard';
+import {
+  CLOCK,
+  DeleteDecision,
+  DeleteDecisions,
+  FindDecisions,
+  PullDecisionStream,
+  type Clock,
+} from '@lapi/application';
+import type { DeleteResponse } from '@lapi/lapi-contract';
+import { Controller, Delete, Get, Inject, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BouncerApiKeyGuard, type RequestWithBouncer } from '../auth/bouncer-api-key.guard';
+import { CurrentMachine } from '../auth/current.decorators';
+import { MachineJwtGuard } from '../auth/machine-jwt.guard';
+import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import { first, idParam, type QueryParams } from '../http/query-params';
+import { requestContext } from '../http/request-context';
+import { sendJson } from '../http/send-json';
+import { parseDecisionDeleteFilter, parseDecisionFilter } from './decision-query.params';
+import { listOrNull, presentDecision } from './decision.presenter';
 
-@Controller('v1')
+// The stream's default when `scopes` is absent (reference §3.13); an explicit empty `scopes=` matches nothing.
+const STREAM_DEFAULT_SCOPES = ['Ip', 'Range'];
+
+@Controller('v1/decisions')
 export class DecisionsController {
-  /** Bouncer live query. No decisions exist yet: the reference's empty answer is the JSON `null`. */
-  @Get('decisions')
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Bouncer live query: active decisions, no dedup, `null` when none. */
+  @Get()
   @UseGuards(BouncerApiKeyGuard)
-  @Header('content-type', 'application/json; charset=utf-8')
-  getDecisions(): string {
-    return 'null';
+  async find(@Query() query: QueryParams, @Res() reply: FastifyReply): Promise<void> {
+    const decisions = await this.queries.execute(new FindDecisions(parseDecisionFilter(query)));
+    const now = this.clock.now();
+    sendJson(reply, 200, listOrNull(decisions.map((d) => presentDecision(d, now))));
+  }
+
+  @Get('stream')
+  @UseGuards(BouncerApiKeyGuard)
+  async stream(
+    @Query() query: QueryParams,
+    @Req() request: RequestWithBouncer,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const filter = parseDecisionFilter(query, { defaultScopes: STREAM_DEFAULT_SCOPES });
+    if (request.method === 'HEAD') {
+      // ≥1.5.0: a key check (the AppSec probe), no work and no cursor move.
+      sendJson(reply, 200, null);
+      return;
+    }
+    const page = await this.commands.execute(
+      new PullDecisionStream(request.bouncer!.name, filter, {
+        startup: first(query, 'startup') === 'true',
+        dedup: first(query, 'dedup') !== 'false',
+        peek: false,
+      }),
+    );
+    const now = this.clock.now();
+    sendJson(reply, 200, {
+      new: listOrNull(page.new.map((d) => presentDecision(d, now))),
+      deleted: listOrNull(page.deleted.map((d) => presentDecision(d, now))),
+    });
+  }
+
+  @Delete()
+  @UseGuards(MachineJwtGuard)
+  async deleteMany(
+    @Query() query: QueryParams,
+    @CurrentMachine() machine: MachineIdentity,
+    @Req() request: FastifyRequest,
+  ): Promise<DeleteResponse> {
+    const n = await this.commands.execute(
+      new DeleteDecisions(
+        parseDecisionDeleteFilter(query),
+        requestContext(request, { kind: 'machine', id: machine.machineId }),
+      ),
+    );
+    return { nbDeleted: String(n) };
+  }
+
+  @Delete(':decision_id')
+  @UseGuards(MachineJwtGuard)
+  async deleteOne(
+    @Param('decision_id') id: string,
+    @CurrentMachine() machine: MachineIdentity,
+    @Req() request: FastifyRequest,
+  ): Promise<DeleteResponse> {
+    const n = await this.commands.execute(
+      new DeleteDecision(
+        idParam(id, 'decision_id'),
+        requestContext(request, { kind: 'machine', id: machine.machineId }),
+      ),
+    );
+    return { nbDeleted: String(n) };
   }
 }

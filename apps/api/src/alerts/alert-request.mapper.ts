@@ -1,0 +1,47 @@
+import { normalizeScope, type AlertInput } from '@lapi/domain';
+import type { AlertRequest } from '@lapi/lapi-contract';
+
+/** A validated alert body → the domain's input: scopes normalised, unparsable times replaced by now (reference). */
+export function toAlertInput(a: AlertRequest, now: Date): AlertInput {
+  const time = (t: string) => (Number.isNaN(Date.parse(t)) ? now.toISOString() : t);
+  const decisions = a.decisions?.length
+    ? a.decisions.map((d) => ({
+        duration: d.duration,
+        origin: d.origin,
+        scenario: d.scenario,
+        scope: normalizeScope(d.scope),
+        type: d.type,
+        value: d.value,
+      }))
+    : null;
+  const s = a.source;
+  return {
+    scenario: a.scenario,
+    scenarioHash: a.scenario_hash,
+    scenarioVersion: a.scenario_version,
+    message: a.message,
+    eventsCount: a.events_count,
+    startAt: time(a.start_at),
+    stopAt: time(a.stop_at),
+    capacity: a.capacity,
+    leakspeed: a.leakspeed,
+    simulated: a.simulated,
+    remediation: a.remediation ?? false,
+    events: (a.events ?? []).map((e) => ({ timestamp: e.timestamp, meta: e.meta ?? [] })),
+    source: {
+      scope: normalizeScope(s.scope),
+      value: s.value,
+      ...(s.ip ? { ip: s.ip } : {}),
+      ...(s.range ? { range: s.range } : {}),
+      ...(s.as_number ? { asNumber: s.as_number } : {}),
+      ...(s.as_name ? { asName: s.as_name } : {}),
+      ...(s.cn ? { cn: s.cn } : {}),
+      ...(s.latitude ? { latitude: s.latitude } : {}),
+      ...(s.longitude ? { longitude: s.longitude } : {}),
+    },
+    decisions,
+    meta: a.meta ?? [],
+    labels: a.labels ?? null,
+    ...(a.kind ? { kind: a.kind } : {}),
+  };
+}

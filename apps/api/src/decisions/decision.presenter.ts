@@ -1,0 +1,26 @@
+import { formatGoDuration, NANOS_PER_MS } from '@lapi/domain';
+import type { AlertDecisionResponse, DecisionResponse } from '@lapi/lapi-contract';
+import type { DecisionView } from '@lapi/projections';
+
+/** `until − now` in Go's Duration.String() syntax, negative once expired (bouncers parse it with time.ParseDuration). */
+export const remaining = (until: Date, now: Date): string =>
+  formatGoDuration(BigInt(until.getTime() - now.getTime()) * NANOS_PER_MS);
+
+export const presentDecision = (d: DecisionView, now: Date): DecisionResponse => ({
+  duration: remaining(d.until, now),
+  id: d.id,
+  origin: d.origin,
+  scenario: d.scenario,
+  scope: d.scope,
+  type: d.type,
+  value: d.value,
+  uuid: d.uuid,
+});
+
+export const presentAlertDecision = (d: DecisionView, now: Date): AlertDecisionResponse => ({
+  ...presentDecision(d, now),
+  simulated: d.simulated,
+});
+
+/** Go encodes an empty slice as `null`; bouncers and cscli treat null and [] alike (reference §1.2). */
+export const listOrNull = <T>(list: T[]): T[] | null => (list.length === 0 ? null : list);

@@ -1,0 +1,161 @@
+import {
+  ALERT_DELETIONS_STREAM,
+  alertStreamId,
+  DomainError,
+  NANOS_PER_MS,
+  parseGoDuration,
+  parseIpRange,
+  receiveAlert,
+  type AlertInput,
+} from '@lapi/domain';
+import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
+import { allocateAlertIds, countDecisions, findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import { CLOCK, DATABASE, toMetadata, type Clock } from '../shared/ports';
+import { DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts } from './alert.commands';
+import { PROFILE_ENGINE, type DecisionStats, type ProfileEngine } from './profile-engine';
+
+export class AlertNotFoundError extends DomainError {
+  readonly code = 'ALERT.NOT_FOUND';
+  constructor() {
+    super('ent: alert not found'); // the reference's text for DELETE /v1/alerts/:id
+  }
+}
+
+@CommandHandler(PushAlerts)
+export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PROFILE_ENGINE) private readonly profiles: ProfileEngine,
+  ) {}
+
+  async execute(c: PushAlerts): Promise<string[]> {
+    const ids: string[] = [];
+    for (const alert of c.alerts) {
+      ids.push(String(await this.pushOne(alert, c)));
+    }
+    return ids;
+  }
+
+  private async pushOne(alert: AlertInput, c: PushAlerts): Promise<number> {
+    const now = this.clock.now();
+    const decisions = alert.decisions ?? (await this.profiles.decide(alert, this.stats(now), now));
+    const { alertId, decisionIds } = await allocateAlertIds(this.database.db, decisions.length);
+    const event = receiveAlert(
+      alert,
+      decisions,
+      c.machineId,
+      { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
+      now,
+    );
+    await this.store.appendToStream(alertStreamId(alertId), [event], {
+      expectedVersion: 'no_stream',
+      metadata: toMetadata(c.context, now),
+    });
+    return alertId;
+  }
+
+  private stats(now: Date): DecisionStats {
+    const db = this.database.db;
+    const target = (value: string) => parseIpRange(value) ?? value;
+    return {
+      decisionsCount: async (value) => (await countDecisions(db, target(value))).count,
+      decisionsSinceCount: async (value, since) => {
+        const ns = parseGoDuration(since);
+        const createdSince = new Date(now.getTime() - (ns === null ? 0 : Number(ns / NANOS_PER_MS)));
+        return (await countDecisions(db, target(value), { createdSince })).count;
+      },
+      activeDecisionsCount: async (value) => (await countDecisions(db, target(value), { activeAt: now })).count,
+      activeDecisionsTimeLeftMs: async (value) => {
+        const { longestUntil } = await countDecisions(db, target(value), { activeAt: now });
+        return longestUntil ? Math.max(0, longestUntil.getTime() - now.getTime()) : 0;
+      },
+    };
+  }
+}
+
+abstract class AlertDeletion {
+  constructor(
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(DATABASE) protected readonly database: DatabaseHandle,
+    @Inject(CLOCK) protected readonly clock: Clock,
+  ) {}
+
+  protected async deleteAlerts(
+    alertIds: number[],
+    c: { context: DeleteAlerts['context'] },
+    now: Date,
+  ): Promise<number> {
+    if (alertIds.length > 0) {
+      await this.store.appendToStream(
+        ALERT_DELETIONS_STREAM,
+        [{ type: 'AlertsDeleted', data: { alertIds, at: now.toISOString() } }],
+        {
+          expectedVersion: 'any',
+          metadata: toMetadata(c.context, now),
+        },
+      );
+    }
+    return alertIds.length;
+  }
+}
+
+@CommandHandler(DeleteAlerts)
+export class DeleteAlertsHandler extends AlertDeletion implements ICommandHandler<DeleteAlerts> {
+  async execute(c: DeleteAlerts): Promise<number> {
+    const now = this.clock.now();
+    const ids = await findAlertIds(this.database.db, c.filter, { now, limit: 0, sort: 'DESC' });
+    return this.deleteAlerts(ids, c, now);
+  }
+}
+
+@CommandHandler(DeleteAlert)
+export class DeleteAlertHandler extends AlertDeletion implements ICommandHandler<DeleteAlert> {
+  async execute(c: DeleteAlert): Promise<number> {
+    const now = this.clock.now();
+    const [alert] = await loadAlerts(this.database.db, [c.alertId], false);
+    if (!alert) {
+      throw new AlertNotFoundError();
+    }
+    return this.deleteAlerts([c.alertId], c, now);
+  }
+}
+
+@QueryHandler(SearchAlerts)
+export class SearchAlertsHandler implements IQueryHandler<SearchAlerts> {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute(q: SearchAlerts): Promise<AlertView[]> {
+    const ids = await findAlertIds(this.database.db, q.filter, {
+      now: this.clock.now(),
+      limit: q.options.limit,
+      sort: q.options.sort,
+    });
+    return loadAlerts(this.database.db, ids, q.options.withDecisions);
+  }
+}
+
+@QueryHandler(GetAlert)
+export class GetAlertHandler implements IQueryHandler<GetAlert> {
+  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+
+  async execute(q: GetAlert): Promise<AlertView | null> {
+    const [alert] = await loadAlerts(this.database.db, [q.alertId]);
+    return alert ?? null;
+  }
+}
+
+export const alertHandlers = [
+  PushAlertsHandler,
+  DeleteAlertsHandler,
+  DeleteAlertHandler,
+  SearchAlertsHandler,
+  GetAlertHandler,
+];

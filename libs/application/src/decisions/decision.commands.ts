@@ -1,0 +1,40 @@
+import type { DecisionDeleteFilter, DecisionFilter, DecisionView, StreamPage } from '@lapi/projections';
+import { Command, Query } from '@nestjs/cqrs';
+import type { CommandContext } from '../shared/ports';
+
+/** Expires the active decisions a filter selects (`until := now`); resolves with how many. */
+export class DeleteDecisions extends Command<number> {
+  constructor(
+    readonly filter: DecisionDeleteFilter,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+export class DeleteDecision extends Command<number> {
+  constructor(
+    readonly decisionId: number,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+/** Active decisions for a bouncer's live query. */
+export class FindDecisions extends Query<DecisionView[]> {
+  constructor(readonly filter: DecisionFilter) {
+    super();
+  }
+}
+
+/** One pull of a bouncer's stream; moves its cursor unless `peek`. */
+export class PullDecisionStream extends Command<StreamPage> {
+  constructor(
+    readonly bouncer: string,
+    readonly filter: DecisionFilter,
+    readonly options: { startup: boolean; dedup: boolean; peek: boolean },
+  ) {
+    super();
+  }
+}

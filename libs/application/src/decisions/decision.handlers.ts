@@ -1,0 +1,98 @@
+import { DECISION_DELETIONS_STREAM, DomainError } from '@lapi/domain';
+import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
+import {
+  decisionExists,
+  findActiveDecisionIds,
+  findActiveDecisions,
+  loadStreamCursor,
+  pullStream,
+  saveStreamCursor,
+  type DecisionView,
+  type StreamPage,
+} from '@lapi/projections';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
+import { DeleteDecision, DeleteDecisions, FindDecisions, PullDecisionStream } from './decision.commands';
+
+export class DecisionNotFoundError extends DomainError {
+  readonly code = 'DECISION.NOT_FOUND';
+  constructor(id: number) {
+    super(`decision with id '${id}' doesn't exist: unable to delete`); // the reference's text
+  }
+}
+
+abstract class DecisionDeletion {
+  constructor(
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(DATABASE) protected readonly database: DatabaseHandle,
+    @Inject(CLOCK) protected readonly clock: Clock,
+  ) {}
+
+  protected async expire(decisionIds: number[], context: CommandContext, now: Date): Promise<number> {
+    if (decisionIds.length > 0) {
+      await this.store.appendToStream(
+        DECISION_DELETIONS_STREAM,
+        [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
+        { expectedVersion: 'any', metadata: toMetadata(context, now) },
+      );
+    }
+    return decisionIds.length;
+  }
+}
+
+@CommandHandler(DeleteDecisions)
+export class DeleteDecisionsHandler extends DecisionDeletion implements ICommandHandler<DeleteDecisions> {
+  async execute(c: DeleteDecisions): Promise<number> {
+    const now = this.clock.now();
+    return this.expire(await findActiveDecisionIds(this.database.db, c.filter, now), c.context, now);
+  }
+}
+
+@CommandHandler(DeleteDecision)
+export class DeleteDecisionHandler extends DecisionDeletion implements ICommandHandler<DeleteDecision> {
+  async execute(c: DeleteDecision): Promise<number> {
+    if (!(await decisionExists(this.database.db, c.decisionId))) {
+      throw new DecisionNotFoundError(c.decisionId);
+    }
+    return this.expire([c.decisionId], c.context, this.clock.now());
+  }
+}
+
+@QueryHandler(FindDecisions)
+export class FindDecisionsHandler implements IQueryHandler<FindDecisions> {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute(q: FindDecisions): Promise<DecisionView[]> {
+    return findActiveDecisions(this.database.db, q.filter, this.clock.now());
+  }
+}
+
+@CommandHandler(PullDecisionStream)
+export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionStream> {
+  constructor(
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute(c: PullDecisionStream): Promise<StreamPage> {
+    const db = this.database.db;
+    // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
+    const cursor = c.options.startup ? null : await loadStreamCursor(db, c.bouncer);
+    const page = await pullStream(db, c.filter, { cursor, dedup: c.options.dedup, now: this.clock.now() });
+    if (!c.options.peek) {
+      await saveStreamCursor(db, c.bouncer, page.next);
+    }
+    return page;
+  }
+}
+
+export const decisionHandlers = [
+  DeleteDecisionsHandler,
+  DeleteDecisionHandler,
+  FindDecisionsHandler,
+  PullDecisionStreamHandler,
+];

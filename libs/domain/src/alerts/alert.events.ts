@@ -1,0 +1,48 @@
+import type { DomainEvent } from '../shared/event';
+import type { AlertInput } from './alert';
+
+/** A decision as stored: its id, and `until` fixed once from the alert's stop_at plus the duration. */
+export interface StoredDecision {
+  readonly id: number;
+  readonly uuid: string;
+  readonly origin: string;
+  readonly type: string;
+  readonly scope: string;
+  readonly value: string;
+  readonly scenario: string;
+  /** Taken from the alert, not from the decision object (reference). */
+  readonly simulated: boolean;
+  /** ISO-8601. */
+  readonly until: string;
+}
+
+export type AlertReceived = DomainEvent<
+  'AlertReceived',
+  {
+    alertId: number;
+    uuid: string;
+    machineId: string;
+    createdAt: string;
+    alert: Omit<AlertInput, 'decisions'>;
+    decisions: StoredDecision[];
+  }
+>;
+
+/** Decisions expired early (`until := at`): bouncers see them in the stream's `deleted`. */
+export type DecisionsDeleted = DomainEvent<'DecisionsDeleted', { decisionIds: number[]; at: string }>;
+
+/** Alerts removed with their decisions; unlike the reference, the still-active decisions reach `deleted` too. */
+export type AlertsDeleted = DomainEvent<'AlertsDeleted', { alertIds: number[]; at: string }>;
+
+export type DecisionLogEvent = AlertReceived | DecisionsDeleted | AlertsDeleted;
+
+export const ALERT_EVENT_TYPES: readonly DecisionLogEvent['type'][] = [
+  'AlertReceived',
+  'DecisionsDeleted',
+  'AlertsDeleted',
+];
+
+export const alertStreamId = (alertId: number): string => `alert-${alertId}`;
+/** Deletions span many alerts: they go to one stream each, appended with no expected version. */
+export const DECISION_DELETIONS_STREAM = 'decision-deletions';
+export const ALERT_DELETIONS_STREAM = 'alert-deletions';

@@ -1,0 +1,75 @@
+import { DomainError } from '../shared/errors';
+import { NANOS_PER_MS, parseGoDuration } from '../shared/go-duration';
+import { parseIpRange } from '../shared/ip-range';
+import { isIpScope } from '../shared/scope';
+import type { AlertInput, DecisionInput } from './alert';
+import type { AlertReceived, StoredDecision } from './alert.events';
+
+export class InvalidDecisionError extends DomainError {
+  readonly code = 'DECISION.INVALID';
+}
+
+/** Ids allocated for one alert before it is decided (sequences live outside the domain). */
+export interface AlertIds {
+  readonly alertId: number;
+  readonly alertUuid: string;
+  readonly decisionIds: readonly number[];
+  readonly decisionUuids: readonly string[];
+}
+
+/**
+ * Turns a pushed alert (its decisions given by the client or by the profiles) into the event that records it.
+ * `until = stop_at + duration`, as the reference computes it, so an old stop_at gives an already-expired decision.
+ */
+export function receiveAlert(
+  alert: AlertInput,
+  decisions: readonly (DecisionInput & { simulated?: boolean })[],
+  machineId: string,
+  ids: AlertIds,
+  now: Date,
+): AlertReceived {
+  if (ids.decisionIds.length < decisions.length || ids.decisionUuids.length < decisions.length) {
+    throw new Error('not enough decision ids allocated');
+  }
+  const stopAt = Date.parse(alert.stopAt);
+  const stored = decisions.map((d, i): StoredDecision => {
+    const duration = parseGoDuration(d.duration);
+    if (duration === null) {
+      throw new InvalidDecisionError(
+        `decision duration '${d.duration}' is not a valid duration (e.g. 4h, 30m, 1h30m, 2d)`,
+      );
+    }
+    if (isIpScope(d.scope) && parseIpRange(d.value) === null) {
+      throw new InvalidDecisionError(
+        `decision value '${d.value}' is not a valid IP address or range for scope '${d.scope}'`,
+      );
+    }
+    const until = stopAt + Number(duration / NANOS_PER_MS);
+    if (!Number.isFinite(until) || Math.abs(until) > 8.64e15) {
+      throw new InvalidDecisionError(`decision duration '${d.duration}' is out of range`);
+    }
+    return {
+      id: ids.decisionIds[i],
+      uuid: ids.decisionUuids[i],
+      origin: d.origin,
+      type: d.type,
+      scope: d.scope,
+      value: d.value,
+      scenario: d.scenario,
+      simulated: alert.simulated || d.simulated === true,
+      until: new Date(until).toISOString(),
+    };
+  });
+  const { decisions: _given, ...rest } = alert;
+  return {
+    type: 'AlertReceived',
+    data: {
+      alertId: ids.alertId,
+      uuid: ids.alertUuid,
+      machineId,
+      createdAt: now.toISOString(),
+      alert: rest,
+      decisions: stored,
+    },
+  };
+}

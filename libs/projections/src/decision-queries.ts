@@ -1,0 +1,261 @@
+import type { IpRange } from '@lapi/domain';
+import type { DB } from '@lapi/event-store';
+import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
+
+/** What the bouncer endpoints filter on (reference §3.12/§3.13), already parsed. */
+export interface DecisionFilter {
+  readonly ip?: IpRange;
+  readonly range?: IpRange;
+  /** true: decisions covering the queried IP/range; false: decisions inside it. */
+  readonly contains: boolean;
+  readonly scopes?: readonly string[];
+  readonly value?: string;
+  readonly type?: string;
+  readonly origins?: readonly string[];
+  readonly scenariosContaining?: readonly string[];
+  readonly scenariosNotContaining?: readonly string[];
+  readonly includeSimulated: boolean;
+}
+
+/** A decision as the bouncer endpoints answer it; `until` turns into a duration at render time. */
+export interface DecisionView {
+  readonly id: number;
+  readonly uuid: string;
+  readonly origin: string;
+  readonly type: string;
+  readonly scope: string;
+  readonly value: string;
+  readonly scenario: string;
+  readonly simulated: boolean;
+  readonly until: Date;
+}
+
+type Row = {
+  id: string;
+  uuid: string;
+  origin: string;
+  type: string;
+  scope: string;
+  value: string;
+  scenario: string;
+  simulated: boolean;
+  until: Date;
+};
+type Query = SelectQueryBuilder<DB, 'decisions', Row>;
+
+const columns = ['id', 'uuid', 'origin', 'type', 'scope', 'value', 'scenario', 'simulated', 'until'] as const;
+
+export function applyDecisionFilter(query: Query, f: DecisionFilter): Query {
+  let q = query;
+  for (const target of [f.ip, f.range]) {
+    if (target) {
+      q = q.where(containment(target, f.contains));
+    }
+  }
+  if (f.scopes) {
+    q = f.scopes.length === 0 ? q.where(sql<boolean>`false`) : q.where('decisions.scope', 'in', [...f.scopes]);
+  }
+  if (f.value !== undefined) {
+    q = q.where('decisions.value', '=', f.value);
+  }
+  if (f.type !== undefined) {
+    q = q.where('decisions.type', '=', f.type);
+  }
+  if (f.origins) {
+    q = f.origins.length === 0 ? q : q.where('decisions.origin', 'in', [...f.origins]);
+  }
+  if (f.scenariosContaining?.length) {
+    const words = f.scenariosContaining;
+    q = q.where((eb) =>
+      eb.or(words.map((w) => eb(sql`strpos(lower(decisions.scenario), ${w.toLowerCase()})`, '>', 0))),
+    );
+  }
+  if (f.scenariosNotContaining?.length) {
+    const words = f.scenariosNotContaining;
+    q = q.where((eb) =>
+      eb.and(words.map((w) => eb(sql`strpos(lower(decisions.scenario), ${w.toLowerCase()})`, '=', 0))),
+    );
+  }
+  if (!f.includeSimulated) {
+    q = q.where('decisions.simulated', '=', false);
+  }
+  return q;
+}
+
+/** Reference §5.3: same family, and the decision's range covers (or lies inside) the queried one. */
+export const containment = (target: IpRange, contains: boolean) => (eb: ExpressionBuilder<DB, 'decisions'>) => {
+  const start = sql<string>`${target.start.toString()}::numeric`;
+  const end = sql<string>`${target.end.toString()}::numeric`;
+  return eb.and([
+    eb('decisions.ip_family', '=', target.family),
+    contains ? eb('decisions.ip_start', '<=', start) : eb('decisions.ip_start', '>=', start),
+    contains ? eb('decisions.ip_end', '>=', end) : eb('decisions.ip_end', '<=', end),
+  ]);
+};
+
+/** "Longest decision wins" (§5.5): no other row with the same value, type and scope lasts strictly longer. */
+const longest = (eb: ExpressionBuilder<DB, 'decisions'>) =>
+  eb.not(
+    eb.exists(
+      eb
+        .selectFrom('decisions as longer')
+        .select(sql`1`.as('one'))
+        .whereRef('longer.value', '=', 'decisions.value')
+        .whereRef('longer.type', '=', 'decisions.type')
+        .whereRef('longer.scope', '=', 'decisions.scope')
+        .whereRef('longer.until', '>', 'decisions.until'),
+    ),
+  );
+
+const toView = (r: Row): DecisionView => ({ ...r, id: Number(r.id), until: new Date(r.until) });
+
+/** GET /v1/decisions: active decisions matching the filter, no dedup. */
+export async function findActiveDecisions(db: Kysely<DB>, filter: DecisionFilter, now: Date): Promise<DecisionView[]> {
+  const rows = await applyDecisionFilter(db.selectFrom('decisions').select(columns), filter)
+    .where('until', '>', now)
+    .orderBy('id')
+    .execute();
+  return rows.map(toView);
+}
+
+/** Every transaction below this id has ended: rows they wrote are all visible, and no later one can be older. */
+export async function safeTransactionBound(db: Kysely<DB>): Promise<string> {
+  const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(
+    db,
+  );
+  return rows[0].xmin;
+}
+
+export interface StreamCursor {
+  /** Every change made by a transaction below this id was delivered. */
+  readonly xid: string;
+  /** Expiries up to this time were delivered. */
+  readonly pulledAt: Date;
+}
+
+export interface StreamPage {
+  readonly new: DecisionView[];
+  readonly deleted: DecisionView[];
+  readonly next: StreamCursor;
+}
+
+/**
+ * One pull of the stream. Without a cursor (startup, or a bouncer's first pull) `new` holds every active decision
+ * and `deleted` every expired one still stored. With a cursor, `new` holds what transactions committed since
+ * created, and `deleted` what they deleted plus what expired since the previous pull.
+ */
+export async function pullStream(
+  db: Kysely<DB>,
+  filter: DecisionFilter,
+  options: { cursor: StreamCursor | null; dedup: boolean; now: Date },
+): Promise<StreamPage> {
+  const { cursor, dedup, now } = options;
+  const bound = await safeTransactionBound(db);
+  const base = () => {
+    const q = applyDecisionFilter(db.selectFrom('decisions').select(columns), filter);
+    return dedup ? q.where(longest) : q;
+  };
+  let fresh = base().where('until', '>', now).where('removed', '=', false);
+  let gone = base().where('until', '<=', now);
+  if (cursor) {
+    fresh = fresh.where(sql<boolean>`created_xid >= ${cursor.xid}::xid8 and created_xid < ${bound}::xid8`);
+    gone = gone.where((eb) =>
+      eb.or([
+        eb('until', '>', cursor.pulledAt),
+        sql<boolean>`changed_xid >= ${cursor.xid}::xid8 and changed_xid < ${bound}::xid8`,
+      ]),
+    );
+  }
+  const [created, deleted] = await Promise.all([fresh.orderBy('id').execute(), gone.orderBy('id').execute()]);
+  return { new: created.map(toView), deleted: deleted.map(toView), next: { xid: bound, pulledAt: now } };
+}
+
+export async function loadStreamCursor(db: Kysely<DB>, bouncer: string): Promise<StreamCursor | null> {
+  const row = await db
+    .selectFrom('bouncer_cursors')
+    .select([sql<string>`xid::text`.as('xid'), 'pulled_at'])
+    .where('bouncer', '=', bouncer)
+    .executeTakeFirst();
+  return row ? { xid: row.xid, pulledAt: new Date(row.pulled_at) } : null;
+}
+
+export async function saveStreamCursor(db: Kysely<DB>, bouncer: string, cursor: StreamCursor): Promise<void> {
+  const values = { bouncer, xid: sql<string>`${cursor.xid}::xid8`, pulled_at: cursor.pulledAt };
+  await db
+    .insertInto('bouncer_cursors')
+    .values(values)
+    .onConflict((oc) => oc.column('bouncer').doUpdateSet({ xid: values.xid, pulled_at: values.pulled_at }))
+    .execute();
+}
+
+/** Filters of DELETE /v1/decisions (§3.10): exact matches, `scopes` not split nor normalised. */
+export interface DecisionDeleteFilter {
+  readonly ip?: IpRange;
+  readonly range?: IpRange;
+  readonly contains: boolean;
+  readonly value?: string;
+  readonly type?: string;
+  readonly scenario?: string;
+  readonly origin?: string;
+  readonly scope?: string;
+  readonly uuids?: readonly string[];
+}
+
+/** Ids of the still-active decisions a DELETE /v1/decisions selects (an empty filter selects all). */
+export async function findActiveDecisionIds(db: Kysely<DB>, f: DecisionDeleteFilter, now: Date): Promise<number[]> {
+  let q = db.selectFrom('decisions').select('id').where('until', '>', now);
+  for (const target of [f.ip, f.range]) {
+    if (target) {
+      q = q.where(containment(target, f.contains));
+    }
+  }
+  for (const [column, value] of [
+    ['value', f.value],
+    ['type', f.type],
+    ['scenario', f.scenario],
+    ['origin', f.origin],
+    ['scope', f.scope],
+  ] as const) {
+    if (value !== undefined) {
+      q = q.where(`decisions.${column}`, '=', value);
+    }
+  }
+  if (f.uuids) {
+    q = f.uuids.length ? q.where('uuid', 'in', [...f.uuids]) : q.where(sql<boolean>`false`);
+  }
+  const rows = await q.orderBy('id').execute();
+  return rows.map((r) => Number(r.id));
+}
+
+export async function decisionExists(db: Kysely<DB>, id: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('decisions')
+    .select('id')
+    .where('id', '=', String(id))
+    .where('removed', '=', false)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Counts the profile helpers ask for (pkg/exprhelpers): decisions whose range contains the value when it is an IP,
+ * decisions with that exact value otherwise.
+ */
+export async function countDecisions(
+  db: Kysely<DB>,
+  value: IpRange | string,
+  options: { activeAt?: Date; createdSince?: Date } = {},
+): Promise<{ count: number; longestUntil: Date | null }> {
+  let q = db
+    .selectFrom('decisions')
+    .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.max('until').as('longest')]);
+  q = typeof value === 'string' ? q.where('value', '=', value) : q.where(containment(value, true));
+  if (options.activeAt) {
+    q = q.where('until', '>', options.activeAt).where('removed', '=', false);
+  }
+  if (options.createdSince) {
+    q = q.where('created_at', '>=', options.createdSince);
+  }
+  const row = await q.executeTakeFirstOrThrow();
+  return { count: Number(row.count), longestUntil: row.longest ? new Date(row.longest) : null };
+}
