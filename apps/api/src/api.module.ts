@@ -1,4 +1,4 @@
-import { ApplicationModule, type ProfileEngine } from '@lapi/application';
+import { ApplicationModule, type Clock, type ProfileEngine } from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
@@ -23,10 +23,14 @@ export class ApiModule {
     jwtSecret: string;
     api: ApiOptions;
     profiles: ProfileEngine;
+    clock?: Clock;
   }): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ApplicationModule.register({ database: options.database, profiles: options.profiles }), PassportModule],
+      imports: [
+        ApplicationModule.register({ database: options.database, profiles: options.profiles, clock: options.clock }),
+        PassportModule,
+      ],
       controllers,
       providers: [
         ...auth,

@@ -1,3 +1,4 @@
+import type { Clock } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
 import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
@@ -26,7 +27,11 @@ export const createLogger = (config: AppConfig): ConsoleLogger =>
   new ConsoleLogger({ json: config.logFormat === 'json', logLevels: NEST_LEVELS[config.logLevel], prefix: 'lapi' });
 
 /** Opens and migrates the store, then builds the HTTP app (not yet listening). */
-export async function createApiApp(config: AppConfig, database?: DatabaseHandle): Promise<ApiApp> {
+export async function createApiApp(
+  config: AppConfig,
+  database?: DatabaseHandle,
+  options: { clock?: Clock } = {},
+): Promise<ApiApp> {
   const db = database ?? (await openDatabase(config.database));
   await migrateToLatest(db.db);
   const jwtSecret = resolveJwtSecret(config);
@@ -37,6 +42,7 @@ export async function createApiApp(config: AppConfig, database?: DatabaseHandle)
       jwtSecret,
       api: { disableRemoteRegistration: config.disableRemoteRegistration, trustedIps: config.trustedIps },
       profiles: createProfileEngine(config.profilesPath),
+      clock: options.clock,
     }),
     adapter,
     { bodyParser: false, logger: createLogger(config), abortOnError: false },

@@ -1,3 +1,4 @@
 export * from './api';
+export * from './clock';
 export * from './database';
 export * from './decider';
