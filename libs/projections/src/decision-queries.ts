@@ -158,11 +158,28 @@ export async function pullStream(
   let fresh = base().where('until', '>', now).where('removed', '=', false);
   let gone = base().where('until', '<=', now);
   if (cursor) {
-    fresh = fresh.where(sql<boolean>`created_xid >= ${cursor.xid}::xid8 and created_xid < ${bound}::xid8`);
+    const inWindow = (column: string) => sql<boolean>`${sql.ref(column)} >= ${cursor.xid}::xid8 and ${sql.ref(column)} < ${bound}::xid8`;
+    // Created since the last pull; or, an improvement on the reference, the decision that is now the longest for
+    // its value after a longer one was deleted early, so the bouncer learns the shorter time left.
+    fresh = fresh.where((eb) =>
+      eb.or([
+        inWindow('decisions.created_xid'),
+        eb.exists(
+          eb
+            .selectFrom('decisions as changed')
+            .select(sql`1`.as('one'))
+            .whereRef('changed.value', '=', 'decisions.value')
+            .whereRef('changed.type', '=', 'decisions.type')
+            .whereRef('changed.scope', '=', 'decisions.scope')
+            .whereRef('changed.id', '!=', 'decisions.id')
+            .where(inWindow('changed.changed_xid')),
+        ),
+      ]),
+    );
     gone = gone.where((eb) =>
       eb.or([
         eb('until', '>', cursor.pulledAt),
-        sql<boolean>`changed_xid >= ${cursor.xid}::xid8 and changed_xid < ${bound}::xid8`,
+        inWindow('decisions.changed_xid'),
       ]),
     );
   }

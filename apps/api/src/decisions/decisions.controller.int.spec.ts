@@ -176,6 +176,21 @@ describe.each(TEST_BACKENDS)('decisions for bouncers (%s)', (backend) => {
       expect(all).toHaveLength(2);
     });
 
+    it('re-sends the shorter decision when the longest one is deleted early (the reference leaves the long ban)', async () => {
+      const b = await t.bouncer('resend');
+      await push([
+        cscliAlert([{ value: '192.0.2.95', duration: '4h' }], { stopAt: t.clock.now() }),
+        cscliAlert([{ value: '192.0.2.95', duration: '5h' }], { stopAt: t.clock.now() }),
+      ]);
+      const start = (await stream('?startup=true', b)).new!.filter((d) => d.value === '192.0.2.95');
+      expect(start.map((d) => d.duration)).toEqual([expect.stringMatching(/^(4h59m|5h0m0s)/)]);
+      const del = await t.inject({ method: 'DELETE', url: `/v1/decisions/${start[0].id}`, headers: agent });
+      expect(del.statusCode).toBe(200);
+      const next = await stream('', b);
+      expect(next.new!.map((d) => [d.value, d.duration])).toEqual([['192.0.2.95', expect.stringMatching(/^(3h59m|4h0m0s)/)]]);
+      expect(await stream('', b)).toEqual({ new: null, deleted: null });
+    });
+
     it('filters by scopes, origins and scenarios; an empty scopes= matches nothing', async () => {
       const f = await t.bouncer('filtered');
       expect(values((await stream('?startup=true&scopes=username', f)).new)).toEqual([]);
