@@ -158,7 +158,8 @@ export async function pullStream(
   let fresh = base().where('until', '>', now).where('removed', '=', false);
   let gone = base().where('until', '<=', now);
   if (cursor) {
-    const inWindow = (column: string) => sql<boolean>`${sql.ref(column)} >= ${cursor.xid}::xid8 and ${sql.ref(column)} < ${bound}::xid8`;
+    const inWindow = (column: string) =>
+      sql<boolean>`${sql.ref(column)} >= ${cursor.xid}::xid8 and ${sql.ref(column)} < ${bound}::xid8`;
     // Created since the last pull; or, an improvement on the reference, the decision that is now the longest for
     // its value after a longer one was deleted early, so the bouncer learns the shorter time left.
     fresh = fresh.where((eb) =>
@@ -176,12 +177,7 @@ export async function pullStream(
         ),
       ]),
     );
-    gone = gone.where((eb) =>
-      eb.or([
-        eb('until', '>', cursor.pulledAt),
-        inWindow('decisions.changed_xid'),
-      ]),
-    );
+    gone = gone.where((eb) => eb.or([eb('until', '>', cursor.pulledAt), inWindow('decisions.changed_xid')]));
   }
   const [created, deleted] = await Promise.all([fresh.orderBy('id').execute(), gone.orderBy('id').execute()]);
   return { new: created.map(toView), deleted: deleted.map(toView), next: { xid: bound, pulledAt: now } };
