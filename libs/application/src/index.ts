@@ -9,4 +9,5 @@ export * from './decisions/decision.commands';
 export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
+export * from './profiles/load-profiles';
 export * from './shared/ports';

@@ -60,6 +60,31 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect((await store.readStream(stream)).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }]);
     });
 
+    it('appends to several streams atomically: one stale version and none is written', async () => {
+      const a = newStream();
+      const b = newStream();
+      await store.appendToStream(b, [ev(0)], { expectedVersion: 'no_stream', metadata });
+      await expect(
+        store.appendToStreams(
+          [
+            { streamId: a, events: [ev(1)], expectedVersion: 'no_stream' },
+            { streamId: b, events: [ev(2)], expectedVersion: 'no_stream' },
+          ],
+          { metadata },
+        ),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
+      expect(await store.readStream(a)).toEqual([]);
+      const results = await store.appendToStreams(
+        [
+          { streamId: a, events: [ev(1)], expectedVersion: 'no_stream' },
+          { streamId: b, events: [ev(2), ev(3)], expectedVersion: 1n },
+        ],
+        { metadata },
+      );
+      expect(results.map((r) => r.nextExpectedVersion)).toEqual([1n, 3n]);
+      expect(results[0].transactionId).toBe(results[1].transactionId);
+    });
+
     it("appends with 'any' whatever the version", async () => {
       const stream = newStream();
       await store.appendToStream(stream, [ev(1)], { expectedVersion: 'any', metadata });

@@ -56,6 +56,11 @@ export interface EventStore {
     events: readonly DomainEvent[],
     options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
   ): Promise<AppendResult>;
+  /** Appends to several streams in one transaction: all or none (e.g. a batch of alerts). */
+  appendToStreams(
+    appends: readonly { streamId: string; events: readonly DomainEvent[]; expectedVersion: ExpectedVersion }[],
+    options: { metadata: EventMetadata },
+  ): Promise<AppendResult[]>;
   readStream(streamId: string, options?: { fromVersion?: bigint }): Promise<RecordedEvent[]>;
   streamVersion(streamId: string): Promise<bigint>;
   /**

@@ -23,34 +23,55 @@ export class PostgresEventStore implements EventStore {
     events: readonly DomainEvent[],
     options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
   ): Promise<AppendResult> {
-    if (events.length === 0) {
-      throw new Error('appendToStream needs at least one event');
+    const [result] = await this.appendToStreams(
+      [{ streamId, events, expectedVersion: options.expectedVersion }],
+      options,
+    );
+    return result;
+  }
+
+  async appendToStreams(
+    appends: readonly { streamId: string; events: readonly DomainEvent[]; expectedVersion: ExpectedVersion }[],
+    options: { metadata: EventMetadata },
+  ): Promise<AppendResult[]> {
+    if (appends.length === 0 || appends.some((a) => a.events.length === 0)) {
+      throw new Error('every append needs at least one event');
     }
     return this.db.transaction().execute(async (trx) => {
-      const last = await this.advanceStream(trx, streamId, BigInt(events.length), options.expectedVersion);
-      const first = last - BigInt(events.length) + 1n;
-      const rows = await trx
-        .insertInto('events')
-        .values(
-          events.map((e, i) => ({
-            stream_id: streamId,
-            stream_version: String(first + BigInt(i)),
-            type: e.type,
-            data: JSON.stringify(e.data),
-            metadata: JSON.stringify(options.metadata),
-          })),
-        )
-        .returningAll()
-        .execute();
-      const recorded = rows.map(toRecorded);
+      const results: AppendResult[] = [];
+      const recorded: RecordedEvent[] = [];
+      for (const { streamId, events, expectedVersion } of appends) {
+        const last = await this.advanceStream(trx, streamId, BigInt(events.length), expectedVersion);
+        const first = last - BigInt(events.length) + 1n;
+        const rows = await trx
+          .insertInto('events')
+          .values(
+            events.map((e, i) => ({
+              stream_id: streamId,
+              stream_version: String(first + BigInt(i)),
+              type: e.type,
+              data: JSON.stringify(e.data),
+              metadata: JSON.stringify(options.metadata),
+            })),
+          )
+          .returningAll()
+          .execute();
+        const stored = rows.map(toRecorded);
+        recorded.push(...stored);
+        const tail = stored[stored.length - 1];
+        results.push({
+          nextExpectedVersion: last,
+          lastPosition: tail.globalPosition,
+          transactionId: tail.transactionId,
+        });
+      }
       for (const projection of this.projections) {
         const relevant = recorded.filter((e) => projection.eventTypes.includes(e.type));
         if (relevant.length > 0) {
           await projection.apply(trx, relevant);
         }
       }
-      const tail = recorded[recorded.length - 1];
-      return { nextExpectedVersion: last, lastPosition: tail.globalPosition, transactionId: tail.transactionId };
+      return results;
     });
   }
 

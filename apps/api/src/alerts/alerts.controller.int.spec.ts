@@ -92,6 +92,32 @@ describe.each(TEST_BACKENDS)('alerts over HTTP (%s)', (backend) => {
     expect(alert.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
+  it('gives an agent alert without decisions the default profile ban: 4h from stop_at, origin crowdsec', async () => {
+    const [id] = (await post([agentAlert('198.51.100.8')])).json<string[]>();
+    const alert = (await t.inject({ method: 'GET', url: `/v1/alerts/${id}`, headers: agent })).json<Alert>();
+    expect(alert.decisions).toEqual([
+      expect.objectContaining({
+        type: 'ban',
+        scope: 'Ip',
+        value: '198.51.100.8',
+        origin: 'crowdsec',
+        scenario: 'crowdsecurity/ssh-bf',
+      }),
+    ]);
+    const stored = await t.api.database.db
+      .selectFrom('decisions')
+      .select('until')
+      .where('alert_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(new Date(stored.until).toISOString()).toBe('2026-11-28T23:29:19.500Z');
+  });
+
+  it('stores an alert that no profile matches without decisions', async () => {
+    const [id] = (await post([{ ...agentAlert('198.51.100.9'), remediation: false }])).json<string[]>();
+    const alert = (await t.inject({ method: 'GET', url: `/v1/alerts/${id}`, headers: agent })).json<Alert>();
+    expect(alert.decisions).toBeNull();
+  });
+
   it('keeps decisions as cscli sends them, with simulated on each nested decision', async () => {
     const [id] = (await post([cscliAlert([{ value: '192.0.2.7', duration: '1h' }], { stopAt: t.clock.now() })])).json<
       string[]
@@ -146,7 +172,10 @@ describe.each(TEST_BACKENDS)('alerts over HTTP (%s)', (backend) => {
 
   it.each([
     ['?ip=192.0.2.7', (a: Alert[]) => a.every((x) => x.decisions!.some((d) => d.value === '192.0.2.7'))],
-    ['?scenario=crowdsecurity/ssh-bf', (a: Alert[]) => a.length === 1 && a[0].scenario === 'crowdsecurity/ssh-bf'],
+    [
+      '?scenario=crowdsecurity/ssh-bf',
+      (a: Alert[]) => a.length === 3 && a.every((x) => x.scenario === 'crowdsecurity/ssh-bf'),
+    ],
     ['?value=198.51.100.7&scope=ip', (a: Alert[]) => a.length === 1],
     ['?has_active_decision=false', (a: Alert[]) => a.every((x) => x.decisions === null)],
     ['?has_active_decision=true&limit=0', (a: Alert[]) => a.every((x) => x.decisions !== null)],

@@ -187,7 +187,9 @@ describe.each(TEST_BACKENDS)('decisions for bouncers (%s)', (backend) => {
       const del = await t.inject({ method: 'DELETE', url: `/v1/decisions/${start[0].id}`, headers: agent });
       expect(del.statusCode).toBe(200);
       const next = await stream('', b);
-      expect(next.new!.map((d) => [d.value, d.duration])).toEqual([['192.0.2.95', expect.stringMatching(/^(3h59m|4h0m0s)/)]]);
+      expect(next.new!.map((d) => [d.value, d.duration])).toEqual([
+        ['192.0.2.95', expect.stringMatching(/^(3h59m|4h0m0s)/)],
+      ]);
       expect(await stream('', b)).toEqual({ new: null, deleted: null });
     });
 

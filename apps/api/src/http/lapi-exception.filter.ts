@@ -25,6 +25,8 @@ const DOMAIN_STATUS: Record<string, number> = {
   'DECISION.INVALID': 400,
   'DECISION.NOT_FOUND': 404,
   'ALERT.NOT_FOUND': 404,
+  // A profile could not evaluate this alert (the reference answers 500 with the same text).
+  'PROFILE.EVALUATION': 422,
   VALIDATION: 400,
   ILLEGAL_STATE: 409,
 };

@@ -6,7 +6,6 @@ import {
   parseGoDuration,
   parseIpRange,
   receiveAlert,
-  type AlertInput,
 } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { allocateAlertIds, countDecisions, findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
@@ -34,29 +33,37 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
   ) {}
 
   async execute(c: PushAlerts): Promise<string[]> {
-    const ids: string[] = [];
-    for (const alert of c.alerts) {
-      ids.push(String(await this.pushOne(alert, c)));
-    }
-    return ids;
-  }
-
-  private async pushOne(alert: AlertInput, c: PushAlerts): Promise<number> {
     const now = this.clock.now();
-    const decisions = alert.decisions ?? (await this.profiles.decide(alert, this.stats(now), now));
-    const { alertId, decisionIds } = await allocateAlertIds(this.database.db, decisions.length);
-    const event = receiveAlert(
-      alert,
-      decisions,
-      c.machineId,
-      { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
-      now,
-    );
-    await this.store.appendToStream(alertStreamId(alertId), [event], {
-      expectedVersion: 'no_stream',
-      metadata: toMetadata(c.context, now),
-    });
-    return alertId;
+    // Decide every alert of the batch first (profiles, validation), then store them all in one transaction:
+    // a bad alert stores none, as a failed request should.
+    const events = [];
+    for (const alert of c.alerts) {
+      // An alert without decisions (null or []) gets them from the profiles (controllers/v1/alerts.go).
+      const decisions = alert.decisions?.length
+        ? alert.decisions
+        : await this.profiles.decide(alert, this.stats(now), now);
+      const { alertId, decisionIds } = await allocateAlertIds(this.database.db, decisions.length);
+      events.push(
+        receiveAlert(
+          alert,
+          decisions,
+          c.machineId,
+          { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
+          now,
+        ),
+      );
+    }
+    if (events.length > 0) {
+      await this.store.appendToStreams(
+        events.map((e) => ({
+          streamId: alertStreamId(e.data.alertId),
+          events: [e],
+          expectedVersion: 'no_stream' as const,
+        })),
+        { metadata: toMetadata(c.context, now) },
+      );
+    }
+    return events.map((e) => String(e.data.alertId));
   }
 
   private stats(now: Date): DecisionStats {

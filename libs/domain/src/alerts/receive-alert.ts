@@ -23,7 +23,7 @@ export interface AlertIds {
  */
 export function receiveAlert(
   alert: AlertInput,
-  decisions: readonly (DecisionInput & { simulated?: boolean })[],
+  decisions: readonly DecisionInput[],
   machineId: string,
   ids: AlertIds,
   now: Date,
@@ -56,7 +56,7 @@ export function receiveAlert(
       scope: d.scope,
       value: d.value,
       scenario: d.scenario,
-      simulated: alert.simulated || d.simulated === true,
+      simulated: alert.simulated,
       until: new Date(until).toISOString(),
     };
   });

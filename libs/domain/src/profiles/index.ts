@@ -1,0 +1,4 @@
+export * from './alert-env';
+export * from './expr';
+export * from './profile.errors';
+export * from './profiles';
