@@ -100,7 +100,7 @@ export interface DecisionsTable {
 
 export interface BouncerCursorsTable {
   bouncer: string;
-  xid: string;
+  snapshot: string;
   pulled_at: Timestamp;
 }
 

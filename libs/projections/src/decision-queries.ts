@@ -118,17 +118,9 @@ export async function findActiveDecisions(db: Kysely<DB>, filter: DecisionFilter
   return rows.map(toView);
 }
 
-/** Every transaction below this id has ended: rows they wrote are all visible, and no later one can be older. */
-export async function safeTransactionBound(db: Kysely<DB>): Promise<string> {
-  const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(
-    db,
-  );
-  return rows[0].xmin;
-}
-
 export interface StreamCursor {
-  /** Every change made by a transaction below this id was delivered. */
-  readonly xid: string;
+  /** The database snapshot the previous pull read: what it saw is delivered, what it could not see is not yet. */
+  readonly snapshot: string;
   /** Expiries up to this time were delivered. */
   readonly pulledAt: Date;
 }
@@ -141,63 +133,108 @@ export interface StreamPage {
 
 /**
  * One pull of the stream. Without a cursor (startup, or a bouncer's first pull) `new` holds every active decision
- * and `deleted` every expired one still stored. With a cursor, `new` holds what transactions committed since
- * created, and `deleted` what they deleted plus what expired since the previous pull.
+ * and `deleted` every expired one still stored. With a cursor, `new` holds what was created by transactions the
+ * previous pull could not see (committed since, even late and out of order), and `deleted` what such transactions
+ * deleted plus what expired since the previous pull. Comparing snapshots rather than a transaction-id watermark
+ * means a transaction left open elsewhere on the server delays nothing.
  */
 export async function pullStream(
   db: Kysely<DB>,
   filter: DecisionFilter,
   options: { cursor: StreamCursor | null; dedup: boolean; now: Date },
 ): Promise<StreamPage> {
-  const { cursor, dedup, now } = options;
-  const bound = await safeTransactionBound(db);
+  // Repeatable read: every query below sees the one snapshot that becomes the next cursor.
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const { rows } = await sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(trx);
+      const next = { snapshot: rows[0].snapshot, pulledAt: options.now };
+      const page = await readStreamPage(trx, filter, options);
+      return { ...page, next };
+    });
+}
+
+async function readStreamPage(
+  db: Kysely<DB>,
+  filter: DecisionFilter,
+  { cursor, dedup, now }: { cursor: StreamCursor | null; dedup: boolean; now: Date },
+): Promise<Omit<StreamPage, 'next'>> {
   const base = () => {
     const q = applyDecisionFilter(db.selectFrom('decisions').select(columns), filter);
     return dedup ? q.where(longest) : q;
   };
-  let fresh = base().where('until', '>', now).where('removed', '=', false);
-  let gone = base().where('until', '<=', now);
-  if (cursor) {
-    const inWindow = (column: string) =>
-      sql<boolean>`${sql.ref(column)} >= ${cursor.xid}::xid8 and ${sql.ref(column)} < ${bound}::xid8`;
-    // Created since the last pull; or, an improvement on the reference, the decision that is now the longest for
-    // its value after a longer one was deleted early, so the bouncer learns the shorter time left.
-    fresh = fresh.where((eb) =>
-      eb.or([
-        inWindow('decisions.created_xid'),
-        eb.exists(
-          eb
-            .selectFrom('decisions as changed')
-            .select(sql`1`.as('one'))
-            .whereRef('changed.value', '=', 'decisions.value')
-            .whereRef('changed.type', '=', 'decisions.type')
-            .whereRef('changed.scope', '=', 'decisions.scope')
-            .whereRef('changed.id', '!=', 'decisions.id')
-            .where(inWindow('changed.changed_xid')),
-        ),
-      ]),
-    );
-    gone = gone.where((eb) => eb.or([eb('until', '>', cursor.pulledAt), inWindow('decisions.changed_xid')]));
+  const active = () => base().where('until', '>', now).where('removed', '=', false);
+  const expired = () => base().where('until', '<=', now);
+  if (!cursor) {
+    const [created, deleted] = await Promise.all([active().orderBy('id').execute(), expired().orderBy('id').execute()]);
+    return { new: created.map(toView), deleted: deleted.map(toView) };
   }
-  const [created, deleted] = await Promise.all([fresh.orderBy('id').execute(), gone.orderBy('id').execute()]);
-  return { new: created.map(toView), deleted: deleted.map(toView), next: { xid: bound, pulledAt: now } };
+  // Written by a transaction the previous pull could not see; the xmin bound lets the index narrow the scan.
+  const unseen = (column: string) =>
+    sql<boolean>`${sql.ref(column)} >= pg_snapshot_xmin(${cursor.snapshot}::pg_snapshot)
+      and not pg_visible_in_snapshot(${sql.ref(column)}, ${cursor.snapshot}::pg_snapshot)`;
+  // Each part is its own query so that each can use its index (an OR across them makes Postgres scan the table).
+  const [created, expiredSince, deleted] = await Promise.all([
+    active().where(unseen('decisions.created_xid')).execute(),
+    expired().where('until', '>', cursor.pulledAt).execute(),
+    db
+      .selectFrom('decisions')
+      .select(['id', 'value', 'type', 'scope'])
+      .where(unseen('decisions.changed_xid'))
+      .execute(),
+  ]);
+  // An improvement on the reference: for a value whose longer decision was deleted early, the decision that is now
+  // the longest goes out again in `new`, so the bouncer learns the shorter time left.
+  const changedKeys = [...new Map(deleted.map((d) => [`${d.type}\u0000${d.scope}\u0000${d.value}`, d])).values()];
+  const [resent, deletedRows] = await Promise.all([
+    changedKeys.length === 0
+      ? Promise.resolve([])
+      : active()
+          .where((eb) =>
+            eb.or(
+              changedKeys.map((k) =>
+                eb.and([
+                  eb('decisions.value', '=', k.value),
+                  eb('decisions.type', '=', k.type),
+                  eb('decisions.scope', '=', k.scope),
+                ]),
+              ),
+            ),
+          )
+          .execute(),
+    deleted.length === 0
+      ? Promise.resolve([])
+      : expired()
+          .where(sql<boolean>`decisions.id = any(${deleted.map((d) => String(d.id))}::bigint[])`)
+          .execute(),
+  ]);
+  return { new: byId(created, resent), deleted: byId(expiredSince, deletedRows) };
 }
+
+const byId = (...lists: Row[][]): DecisionView[] => {
+  const seen = new Map<string, Row>();
+  for (const row of lists.flat()) {
+    seen.set(String(row.id), row);
+  }
+  return [...seen.values()].sort((a, b) => Number(a.id) - Number(b.id)).map(toView);
+};
 
 export async function loadStreamCursor(db: Kysely<DB>, bouncer: string): Promise<StreamCursor | null> {
   const row = await db
     .selectFrom('bouncer_cursors')
-    .select([sql<string>`xid::text`.as('xid'), 'pulled_at'])
+    .select(['snapshot', 'pulled_at'])
     .where('bouncer', '=', bouncer)
     .executeTakeFirst();
-  return row ? { xid: row.xid, pulledAt: new Date(row.pulled_at) } : null;
+  return row ? { snapshot: row.snapshot, pulledAt: new Date(row.pulled_at) } : null;
 }
 
 export async function saveStreamCursor(db: Kysely<DB>, bouncer: string, cursor: StreamCursor): Promise<void> {
-  const values = { bouncer, xid: sql<string>`${cursor.xid}::xid8`, pulled_at: cursor.pulledAt };
+  const values = { bouncer, snapshot: cursor.snapshot, pulled_at: cursor.pulledAt };
   await db
     .insertInto('bouncer_cursors')
     .values(values)
-    .onConflict((oc) => oc.column('bouncer').doUpdateSet({ xid: values.xid, pulled_at: values.pulled_at }))
+    .onConflict((oc) => oc.column('bouncer').doUpdateSet({ snapshot: values.snapshot, pulled_at: values.pulled_at }))
     .execute();
 }
 

@@ -66,11 +66,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index decisions_ip_idx on decisions (ip_family, ip_start, ip_end)`.execute(db);
   await sql`create index decisions_created_xid_idx on decisions (created_xid)`.execute(db);
   await sql`create index decisions_changed_xid_idx on decisions (changed_xid)`.execute(db);
-  // Where each bouncer's stream stands: every change by a transaction below `xid` was delivered, and expiries up to `pulled_at`.
+  // Where each bouncer's stream stands: the snapshot its last pull read (what it has seen) and when (expiries).
   await sql`
     create table bouncer_cursors (
       bouncer text primary key,
-      xid xid8 not null,
+      snapshot text not null,
       pulled_at timestamptz not null
     )`.execute(db);
 }
