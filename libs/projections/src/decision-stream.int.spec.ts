@@ -1,6 +1,6 @@
-import { receiveAlert, type AlertInput, type EventMetadata } from '@lapi/domain';
+import { receiveAlert, type EventMetadata } from '@lapi/domain';
 import { openDatabase, PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { openTestDatabase } from '@lapi/testing';
+import { anAlert, openTestDatabase } from '@lapi/testing';
 import { sql } from 'kysely';
 import { pullStream, type DecisionFilter, type StreamCursor } from './decision-queries';
 import { alertsProjection } from './decisions.projection';
@@ -8,25 +8,6 @@ import { alertsProjection } from './decisions.projection';
 const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
 const all: DecisionFilter = { contains: true, includeSimulated: true };
 let nextId = 1;
-
-const alert = (): AlertInput => ({
-  scenario: 's',
-  scenarioHash: '',
-  scenarioVersion: '',
-  message: '',
-  eventsCount: 1,
-  startAt: new Date().toISOString(),
-  stopAt: new Date().toISOString(),
-  capacity: 0,
-  leakspeed: '',
-  simulated: false,
-  remediation: false,
-  events: [],
-  source: { scope: 'Ip', value: '' },
-  decisions: null,
-  meta: [],
-  labels: null,
-});
 
 // Transactions overlapping in time need a server: this runs on Postgres only.
 describe('the decision stream under concurrent transactions (postgres)', () => {
@@ -38,7 +19,7 @@ describe('the decision stream under concurrent transactions (postgres)', () => {
   const ban = (ip: string) => {
     const id = nextId++;
     return receiveAlert(
-      alert(),
+      anAlert(),
       [{ duration: '1h', origin: 'cscli', scenario: 's', scope: 'Ip', type: 'ban', value: ip }],
       'm',
       { alertId: id, alertUuid: `a${id}`, decisionIds: [id], decisionUuids: [`d${id}`] },

@@ -8,3 +8,5 @@ export * from './decisions.projection';
 export * from './ids';
 export * from './machines.projection';
 export * from './queries';
+export * from './cluster/decision-record';
+export * from './cluster/redis-decisions.target';

@@ -1,4 +1,5 @@
 export * from './api';
+export * from './builders';
 export * from './clock';
 export * from './database';
 export * from './decider';

@@ -1,0 +1,99 @@
+import { receiveAlert, type EventMetadata } from '@lapi/domain';
+import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
+import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
+import { alertsProjection } from '../decisions.projection';
+import { LocalLease } from './lease';
+import { Projector } from './projector';
+import { decisionKeys, RedisDecisionsTarget } from './redis-decisions.target';
+
+const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
+
+describe('the decisions read model in Redis', () => {
+  let handle: DatabaseHandle;
+  let dispose: () => Promise<void>;
+  let store: PostgresEventStore;
+  let redis: ReturnType<typeof openTestRedis>;
+  let target: RedisDecisionsTarget;
+  let projector: Projector;
+  let nextId = 1;
+
+  const pushAlert = async (values: string[], duration = '1h') => {
+    const alertId = nextId++;
+    const ids = values.map(() => nextId++);
+    const event = receiveAlert(
+      anAlert(),
+      values.map((value) => ({ duration, origin: 'cscli', scenario: 's', scope: 'Ip', type: 'ban', value })),
+      'm',
+      { alertId, alertUuid: `a${alertId}`, decisionIds: ids, decisionUuids: ids.map((i) => `d${i}`) },
+      new Date(),
+    );
+    await store.appendToStream(`alert-${alertId}`, [event], { expectedVersion: 'no_stream', metadata });
+    return { alertId, ids };
+  };
+
+  /** The Redis records must say what the Postgres read model says. */
+  const expectSameAsPostgres = async () => {
+    const rows = await handle.db.selectFrom('decisions').select(['id', 'until', 'removed']).orderBy('id').execute();
+    const records = (await target.records()).sort((a, b) => a.id - b.id);
+    expect(records.map((r) => [r.id, r.until, r.removed])).toEqual(
+      rows.map((r) => [Number(r.id), new Date(r.until).getTime(), r.removed]),
+    );
+  };
+
+  beforeAll(async () => {
+    const db = await openTestDatabase('postgres');
+    handle = db.handle;
+    dispose = db.dispose;
+    store = new PostgresEventStore(handle.db, [alertsProjection]);
+    redis = openTestRedis();
+    target = new RedisDecisionsTarget(redis.redis, decisionKeys(`${redis.prefix}decisions:`));
+    projector = new Projector(store, target, new LocalLease('test'), 2);
+  });
+  afterAll(async () => {
+    await redis.close();
+    await dispose();
+  });
+
+  it('follows alerts, deletions of decisions and deletions of alerts, with one change per record change', async () => {
+    const a = await pushAlert(['192.0.2.1', '192.0.2.2']);
+    const b = await pushAlert(['192.0.2.3']);
+    await pushAlert(['10.0.0.0/8'], '-1h');
+    const at = new Date().toISOString();
+    await store.appendToStream(
+      'decision-deletions',
+      [{ type: 'DecisionsDeleted', data: { decisionIds: [a.ids[0]], at } }],
+      {
+        expectedVersion: 'any',
+        metadata,
+      },
+    );
+    await store.appendToStream('alert-deletions', [{ type: 'AlertsDeleted', data: { alertIds: [b.alertId], at } }], {
+      expectedVersion: 'any',
+      metadata,
+    });
+    await projector.catchUp();
+    await expectSameAsPostgres();
+    // 4 puts, 1 expiry, 1 removal
+    expect(await target.seq()).toBe(6);
+    const changes = await target.changesAfter(4, 100);
+    expect(changes.map((c) => [c.seq, c.record.id, c.record.removed])).toEqual([
+      [5, a.ids[0], false],
+      [6, b.ids[0], true],
+    ]);
+  });
+
+  it('never applies a batch twice, and rebuilds from the log when Redis lost everything', async () => {
+    const before = await target.checkpoint();
+    await pushAlert(['192.0.2.9']);
+    const page = await store.readAll(before!, 100);
+    expect(await target.apply(page.events, before, page.checkpoint)).toBe(true);
+    expect(await target.apply(page.events, before, page.checkpoint)).toBe(false);
+    await expectSameAsPostgres();
+
+    const keys = await redis.redis.keys(`${redis.prefix}*`);
+    await redis.redis.del(...keys);
+    expect(await target.checkpoint()).toBeNull();
+    await projector.catchUp();
+    await expectSameAsPostgres();
+  });
+});
