@@ -2,16 +2,15 @@ import { receiveAlert, type AlertInput } from '@lapi/domain';
 import type { RecordedEvent } from '@lapi/event-store';
 import { decisionOps } from './decision-record';
 
-const recorded = <E extends { type: string; data: object }>(e: E): RecordedEvent =>
-  ({
-    ...e,
-    metadata: { actor: { kind: 'cli', id: 't' }, at: '' },
-    streamId: 's',
-    streamVersion: 1n,
-    globalPosition: 1n,
-    transactionId: 1n,
-    createdAt: new Date(),
-  }) as RecordedEvent;
+const recorded = <E extends { type: string; data: object }>(e: E): RecordedEvent => ({
+  ...e,
+  metadata: { actor: { kind: 'cli', id: 't' }, at: '' },
+  streamId: 's',
+  streamVersion: 1n,
+  globalPosition: 1n,
+  transactionId: 1n,
+  createdAt: new Date(),
+});
 
 describe('decisionOps', () => {
   it('puts each decision of a received alert with until in ms', () => {
