@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase } from '@lapi/event-store';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import Redis from 'ioredis';
 import 'reflect-metadata';
 import { WorkerModule } from './worker.module';
 
@@ -14,15 +15,21 @@ async function main(): Promise<void> {
       'DATABASE_URL: the worker runs beside a PostgreSQL database; `npm start` alone serves embedded mode',
     ]);
   }
+  if (!config.redisUrl) {
+    throw new ConfigError(['REDIS_URL: the worker keeps the read models of the cluster in Redis; set REDIS_URL']);
+  }
   const logger = new ConsoleLogger({ json: config.logFormat === 'json', prefix: 'lapi-worker' });
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
-  const app = await NestFactory.createApplicationContext(WorkerModule.register({ database }), { logger });
+  // Workers keep retrying while Redis is away rather than failing their jobs (BullMQ's production advice).
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const app = await NestFactory.createApplicationContext(WorkerModule.register({ database, redis }), { logger });
   logger.log('worker started', 'Main');
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');
     void (async () => {
       await app.close();
+      redis.disconnect();
       await database.close();
       process.exit(0);
     })();

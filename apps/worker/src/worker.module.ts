@@ -1,14 +1,23 @@
 import { ApplicationModule } from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { DecisionsProjectionService } from './projections/decisions-projection.service';
+import { REDIS } from './redis.tokens';
+
+const projections = [DecisionsProjectionService];
 
 /**
- * Background work over the same command handlers as the API. It holds no processors yet: expiry, fan-out and
- * retention arrive with the cluster issue, each registered here as one BullMQ processor per job kind.
+ * Background work of the cluster over the same handlers as the API: the projections into Redis for now; expiry,
+ * notifications and retention jobs join as BullMQ processors.
  */
 @Module({})
 export class WorkerModule {
-  static register(options: { database: DatabaseHandle }): DynamicModule {
-    return { module: WorkerModule, imports: [ApplicationModule.register({ database: options.database })] };
+  static register(options: { database: DatabaseHandle; redis: Redis }): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [ApplicationModule.register({ database: options.database })],
+      providers: [{ provide: REDIS, useValue: options.redis }, ...projections],
+    };
   }
 }

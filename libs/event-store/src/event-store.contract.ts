@@ -111,6 +111,8 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       const page3 = await store.readAll(page2.checkpoint, 2);
       expect([...page1.events, ...page2.events].map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
       expect(page3.events).toEqual([]);
+      expect(await store.countAfter(head)).toBe(4);
+      expect(await store.countAfter(page1.checkpoint)).toBe(2);
       expect(page3.checkpoint).toEqual(page2.checkpoint);
       expect(before.every((e) => e.globalPosition < page1.events[0].globalPosition)).toBe(true);
     });

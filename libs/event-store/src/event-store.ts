@@ -62,6 +62,8 @@ export interface EventStore {
     options: { metadata: EventMetadata },
   ): Promise<AppendResult[]>;
   readStream(streamId: string, options?: { fromVersion?: bigint }): Promise<RecordedEvent[]>;
+  /** How many committed events come after a checkpoint: a reader's lag. */
+  countAfter(after: Checkpoint): Promise<number>;
   streamVersion(streamId: string): Promise<bigint>;
   /**
    * Reads the global log after a checkpoint, only up to the oldest transaction still in flight, so an event

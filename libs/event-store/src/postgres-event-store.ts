@@ -130,6 +130,17 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  async countAfter(after: Checkpoint): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where(
+        sql<boolean>`(transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.position)}::bigint)`,
+      )
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   async streamVersion(streamId: string): Promise<bigint> {
     const row = await this.db
       .selectFrom('streams')

@@ -1,0 +1,38 @@
+import { EVENT_STORE, type EventStore } from '@lapi/event-store';
+import { decisionKeys, Projector, RedisDecisionsTarget, redisKeys, RedisLease } from '@lapi/projections';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { REDIS } from '../redis.tokens';
+import { ProjectionRunner } from './projection-runner';
+
+// A crashed projector is replaced within this time; a live one renews its lease at every step (≤ 1 s apart).
+const LEASE_TTL_MS = 5_000;
+
+/** Keeps the decisions read model in Redis current; one worker of the cluster does it at a time. */
+@Injectable()
+export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy {
+  private readonly lease: RedisLease;
+  private readonly runner: ProjectionRunner;
+
+  constructor(@Inject(EVENT_STORE) store: EventStore, @Inject(REDIS) redis: Redis) {
+    this.lease = new RedisLease(
+      redis,
+      redisKeys.decisionsProjectorLease,
+      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      LEASE_TTL_MS,
+    );
+    const target = new RedisDecisionsTarget(redis, decisionKeys(redisKeys.decisions));
+    this.runner = new ProjectionRunner('decisions', new Projector(store, target, this.lease));
+  }
+
+  onModuleInit(): void {
+    this.runner.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.runner.stop();
+    await this.lease.release();
+  }
+}
