@@ -5,7 +5,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import 'reflect-metadata';
 import { AdminError, sendAdminRequest } from './admin-client';
-import { bouncerJson, bouncersTable, machineJson, machinesTable } from './format';
+import { bouncerJson, bouncersTable, machineJson, machinesTable, table } from './format';
+import { projectionsStatus } from './projections-status';
 
 // Names go into URLs, YAML files and stream ids: keep them to what cscli users type.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
@@ -134,6 +135,24 @@ bouncers
   .action(async (bouncerName: string) => {
     await sendAdminRequest(getConfig(), { op: 'bouncers.delete', name: bouncerName });
     out(`bouncer '${bouncerName}' deleted successfully`);
+  });
+
+program
+  .command('projections')
+  .description('the read models the cluster keeps in Redis')
+  .command('status')
+  .description('position, lag behind the event log, and owner of each projection')
+  .addOption(outputOption())
+  .action(async (opts: { output: string }) => {
+    const statuses = await projectionsStatus(getConfig());
+    out(
+      opts.output === 'json'
+        ? JSON.stringify(statuses, null, 2)
+        : table(
+            ['Projection', 'Checkpoint (xid:position)', 'Lag (events)', 'Changes', 'Owner'],
+            statuses.map((s) => [s.name, s.checkpoint ?? '-', String(s.lag), String(s.changes), s.owner ?? '(none)']),
+          ),
+    );
   });
 
 program

@@ -17,3 +17,4 @@ export * from './shared/go-duration';
 export * from './shared/go-time';
 export * from './shared/ip-range';
 export * from './shared/scope';
+export * from './notifications';

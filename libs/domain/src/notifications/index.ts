@@ -1,0 +1,6 @@
+export * from './alert-model';
+export * from './grouping';
+export * from './http-config';
+export * from './notification.errors';
+export * from './retry';
+export { compileGoTemplate, marshalJson, type FunctionContext, type GoTemplate, type GoValue } from './template';
