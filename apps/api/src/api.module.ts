@@ -1,4 +1,10 @@
-import { ApplicationModule, type Clock, type ProfileEngine } from '@lapi/application';
+import {
+  ApplicationModule,
+  type Clock,
+  type DecisionReader,
+  type ProfileEngine,
+  type ProjectionBarrier,
+} from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
@@ -24,11 +30,17 @@ export class ApiModule {
     api: ApiOptions;
     profiles: ProfileEngine;
     clock?: Clock;
+    cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
   }): DynamicModule {
     return {
       module: ApiModule,
       imports: [
-        ApplicationModule.register({ database: options.database, profiles: options.profiles, clock: options.clock }),
+        ApplicationModule.register({
+          database: options.database,
+          profiles: options.profiles,
+          clock: options.clock,
+          cluster: options.cluster,
+        }),
         PassportModule,
       ],
       controllers,

@@ -7,6 +7,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createProfileEngine } from './alerts/profiles';
 import { ApiModule } from './api.module';
 import { resolveJwtSecret } from './auth/jwt-secret';
+import { startClusterMode } from './cluster/cluster-mode';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
 
@@ -35,6 +36,7 @@ export async function createApiApp(
   const db = database ?? (await openDatabase(config.database));
   await migrateToLatest(db.db);
   const jwtSecret = resolveJwtSecret(config);
+  const cluster = await startClusterMode(config);
   const { adapter, routes } = createFastifyAdapter();
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.register({
@@ -43,6 +45,7 @@ export async function createApiApp(
       api: { disableRemoteRegistration: config.disableRemoteRegistration, trustedIps: config.trustedIps },
       profiles: createProfileEngine(config.profilesPath),
       clock: options.clock,
+      cluster,
     }),
     adapter,
     { bodyParser: false, logger: createLogger(config), abortOnError: false },
@@ -54,6 +57,7 @@ export async function createApiApp(
     database: db,
     close: async () => {
       await app.close();
+      await cluster?.close();
       if (!database) {
         await db.close();
       }

@@ -7,8 +7,11 @@ import { createApiApp, type ApiApp } from '../src/app.factory';
 export const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 
 /** The real API module over a real database, driven through Fastify's inject, with a clock the test moves. */
-export async function startTestApi(backend: TestBackend, env: Record<string, string> = {}) {
-  const db = await openTestDatabase(backend);
+export async function startTestApi(backend: TestBackend, env: Record<string, string> = {}, sharing?: { api: ApiApp }) {
+  // A second replica shares the first one's database (and leaves closing it to the first).
+  const db = sharing
+    ? { handle: sharing.api.database, dispose: () => Promise.resolve() }
+    : await openTestDatabase(backend);
   // Whole seconds, as alerts carry them; near real time, since tokens are checked against the real clock.
   const clock = new FakeClock(new Date(Math.floor(Date.now() / 1000) * 1000));
   const config = loadConfig({

@@ -26,7 +26,8 @@ export async function projectionsStatus(config: AppConfig): Promise<ProjectionSt
   try {
     await redis.connect();
     const store = new PostgresEventStore(database.db);
-    const target = new RedisDecisionsTarget(redis, decisionKeys(redisKeys.decisions));
+    const keys = redisKeys(config.redisPrefix);
+    const target = new RedisDecisionsTarget(redis, decisionKeys(keys.decisions));
     const checkpoint = await target.checkpoint();
     return [
       {
@@ -34,7 +35,7 @@ export async function projectionsStatus(config: AppConfig): Promise<ProjectionSt
         checkpoint: checkpoint ? `${checkpoint.transactionId}:${checkpoint.position}` : null,
         lag: await store.countAfter(checkpoint ?? START),
         changes: await target.seq(),
-        owner: await new RedisLease(redis, redisKeys.decisionsProjectorLease, 'cli', 1).owner(),
+        owner: await new RedisLease(redis, keys.decisionsProjectorLease, 'cli', 1).owner(),
       },
     ];
   } finally {

@@ -23,7 +23,10 @@ async function main(): Promise<void> {
   await migrateToLatest(database.db);
   // Workers keep retrying while Redis is away rather than failing their jobs (BullMQ's production advice).
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const app = await NestFactory.createApplicationContext(WorkerModule.register({ database, redis }), { logger });
+  const app = await NestFactory.createApplicationContext(
+    WorkerModule.register({ database, redis, redisPrefix: config.redisPrefix }),
+    { logger },
+  );
   logger.log('worker started', 'Main');
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');

@@ -1,2 +1,5 @@
 /** DI token of the worker's ioredis connection. */
 export const REDIS = Symbol('REDIS');
+
+/** DI token of the deployment's Redis key names (redisKeys(prefix)). */
+export const REDIS_KEYS = Symbol('REDIS_KEYS');

@@ -1,9 +1,10 @@
 import { ApplicationModule } from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
+import { redisKeys } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
-import { REDIS } from './redis.tokens';
+import { REDIS, REDIS_KEYS } from './redis.tokens';
 
 const projections = [DecisionsProjectionService];
 
@@ -13,11 +14,15 @@ const projections = [DecisionsProjectionService];
  */
 @Module({})
 export class WorkerModule {
-  static register(options: { database: DatabaseHandle; redis: Redis }): DynamicModule {
+  static register(options: { database: DatabaseHandle; redis: Redis; redisPrefix: string }): DynamicModule {
     return {
       module: WorkerModule,
       imports: [ApplicationModule.register({ database: options.database })],
-      providers: [{ provide: REDIS, useValue: options.redis }, ...projections],
+      providers: [
+        { provide: REDIS, useValue: options.redis },
+        { provide: REDIS_KEYS, useValue: redisKeys(options.redisPrefix) },
+        ...projections,
+      ],
     };
   }
 }

@@ -5,7 +5,15 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { alertHandlers } from './alerts/alert.handlers';
 import { PROFILE_ENGINE, type ProfileEngine } from './alerts/profile-engine';
 import { bouncerHandlers } from './bouncers/bouncer.handlers';
+import {
+  DECISION_READER,
+  inlineBarrier,
+  PROJECTION_BARRIER,
+  type DecisionReader,
+  type ProjectionBarrier,
+} from './decisions/decision-reader';
 import { decisionHandlers } from './decisions/decision.handlers';
+import { sqlDecisionReader } from './decisions/sql-decision-reader';
 import { machineHandlers } from './machines/machine.handlers';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
 
@@ -15,7 +23,13 @@ export const inlineProjections = [machinesProjection, bouncersProjection, alerts
 /** Commands and queries shared by the API and the admin CLI, over an open database. */
 @Module({})
 export class ApplicationModule {
-  static register(options: { database: DatabaseHandle; clock?: Clock; profiles?: ProfileEngine }): DynamicModule {
+  static register(options: {
+    database: DatabaseHandle;
+    clock?: Clock;
+    profiles?: ProfileEngine;
+    /** Cluster mode: bouncers read the Redis-fed replica, and writes wait for it. */
+    cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
+  }): DynamicModule {
     return {
       module: ApplicationModule,
       global: true,
@@ -25,6 +39,8 @@ export class ApplicationModule {
         { provide: CLOCK, useValue: options.clock ?? systemClock },
         { provide: EVENT_STORE, useValue: new PostgresEventStore(options.database.db, inlineProjections) },
         { provide: PROFILE_ENGINE, useValue: options.profiles ?? noProfiles },
+        { provide: DECISION_READER, useValue: options.cluster?.reader ?? sqlDecisionReader(options.database) },
+        { provide: PROJECTION_BARRIER, useValue: options.cluster?.barrier ?? inlineBarrier },
         ...machineHandlers,
         ...bouncerHandlers,
         ...alertHandlers,

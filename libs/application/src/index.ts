@@ -5,6 +5,7 @@ export * from './alerts/profile-engine';
 export * from './application.module';
 export * from './bouncers/api-key';
 export * from './bouncers/bouncer.commands';
+export * from './decisions/decision-reader';
 export * from './decisions/decision.commands';
 export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './machines/machine.commands';

@@ -7,6 +7,8 @@ export interface AppConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly database: DatabaseConfig;
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+  readonly redisPrefix: string;
   readonly dataDir: string;
   /** JWT secret; undefined only in embedded mode, where it is generated once and kept in the data directory. */
   readonly jwtSecret: string | undefined;
@@ -57,6 +59,10 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// URL')
     .optional(),
+  LAPI_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-", at most 64')
+    .default('lapi:'),
   // Relative to the working directory, so `npm start` keeps its data next to the checkout.
   LAPI_DATA_DIR: z.string().min(1).default('./data'),
   // The reference refuses secrets shorter than 64 bytes (apiserver/middlewares/v1/jwt.go).
@@ -113,6 +119,7 @@ export function loadConfig(
     listen: Object.freeze(e.LAPI_LISTEN_URI),
     database: Object.freeze(database),
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.LAPI_REDIS_PREFIX,
     dataDir: e.LAPI_DATA_DIR,
     jwtSecret: e.CS_LAPI_SECRET,
     trustedIps: Object.freeze(e.LAPI_TRUSTED_IPS),

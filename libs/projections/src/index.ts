@@ -2,6 +2,7 @@ export * from './aggregates';
 export * from './alert-queries';
 export * from './bouncers.projection';
 export * from './cluster/decision-record';
+export * from './cluster/decision-replica';
 export * from './cluster/lease';
 export * from './cluster/projector';
 export * from './cluster/redis-decisions.target';

@@ -1,10 +1,10 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
-import { decisionKeys, Projector, RedisDecisionsTarget, redisKeys, RedisLease } from '@lapi/projections';
+import { decisionKeys, Projector, RedisDecisionsTarget, RedisLease, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { REDIS } from '../redis.tokens';
+import { REDIS, REDIS_KEYS } from '../redis.tokens';
 import { ProjectionRunner } from './projection-runner';
 
 // A crashed projector is replaced within this time; a live one renews its lease at every step (≤ 1 s apart).
@@ -16,14 +16,18 @@ export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy
   private readonly lease: RedisLease;
   private readonly runner: ProjectionRunner;
 
-  constructor(@Inject(EVENT_STORE) store: EventStore, @Inject(REDIS) redis: Redis) {
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS_KEYS) keys: RedisKeys,
+  ) {
     this.lease = new RedisLease(
       redis,
-      redisKeys.decisionsProjectorLease,
+      keys.decisionsProjectorLease,
       `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       LEASE_TTL_MS,
     );
-    const target = new RedisDecisionsTarget(redis, decisionKeys(redisKeys.decisions));
+    const target = new RedisDecisionsTarget(redis, decisionKeys(keys.decisions));
     this.runner = new ProjectionRunner('decisions', new Projector(store, target, this.lease));
   }
 

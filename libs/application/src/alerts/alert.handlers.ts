@@ -12,6 +12,7 @@ import { allocateAlertIds, countDecisions, findAlertIds, loadAlerts, type AlertV
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
+import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';
 import { CLOCK, DATABASE, toMetadata, type Clock } from '../shared/ports';
 import { DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts } from './alert.commands';
 import { PROFILE_ENGINE, type DecisionStats, type ProfileEngine } from './profile-engine';
@@ -30,6 +31,7 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROFILE_ENGINE) private readonly profiles: ProfileEngine,
+    @Inject(PROJECTION_BARRIER) private readonly barrier: ProjectionBarrier,
   ) {}
 
   async execute(c: PushAlerts): Promise<string[]> {
@@ -54,7 +56,7 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
       );
     }
     if (events.length > 0) {
-      await this.store.appendToStreams(
+      const appended = await this.store.appendToStreams(
         events.map((e) => ({
           streamId: alertStreamId(e.data.alertId),
           events: [e],
@@ -62,6 +64,7 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
         })),
         { metadata: toMetadata(c.context, now) },
       );
+      await this.barrier.waitFor(appended);
     }
     return events.map((e) => String(e.data.alertId));
   }
@@ -90,6 +93,7 @@ abstract class AlertDeletion {
     @Inject(EVENT_STORE) protected readonly store: EventStore,
     @Inject(DATABASE) protected readonly database: DatabaseHandle,
     @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(PROJECTION_BARRIER) protected readonly barrier: ProjectionBarrier,
   ) {}
 
   protected async deleteAlerts(
@@ -98,14 +102,12 @@ abstract class AlertDeletion {
     now: Date,
   ): Promise<number> {
     if (alertIds.length > 0) {
-      await this.store.appendToStream(
+      const appended = await this.store.appendToStream(
         ALERT_DELETIONS_STREAM,
         [{ type: 'AlertsDeleted', data: { alertIds, at: now.toISOString() } }],
-        {
-          expectedVersion: 'any',
-          metadata: toMetadata(c.context, now),
-        },
+        { expectedVersion: 'any', metadata: toMetadata(c.context, now) },
       );
+      await this.barrier.waitFor([appended]);
     }
     return alertIds.length;
   }

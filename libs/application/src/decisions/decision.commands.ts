@@ -1,6 +1,7 @@
-import type { DecisionDeleteFilter, DecisionFilter, DecisionView, StreamPage } from '@lapi/projections';
+import type { DecisionDeleteFilter, DecisionFilter, DecisionView } from '@lapi/projections';
 import { Command, Query } from '@nestjs/cqrs';
 import type { CommandContext } from '../shared/ports';
+import type { StreamAnswer } from './decision-reader';
 
 /** Expires the active decisions a filter selects (`until := now`); resolves with how many. */
 export class DeleteDecisions extends Command<number> {
@@ -29,7 +30,7 @@ export class FindDecisions extends Query<DecisionView[]> {
 }
 
 /** One pull of a bouncer's stream; moves its cursor unless `peek`. */
-export class PullDecisionStream extends Command<StreamPage> {
+export class PullDecisionStream extends Command<StreamAnswer> {
   constructor(
     readonly bouncer: string,
     readonly filter: DecisionFilter,

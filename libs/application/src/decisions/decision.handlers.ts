@@ -1,18 +1,16 @@
 import { DECISION_DELETIONS_STREAM, DomainError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import {
-  decisionExists,
-  findActiveDecisionIds,
-  findActiveDecisions,
-  loadStreamCursor,
-  pullStream,
-  saveStreamCursor,
-  type DecisionView,
-  type StreamPage,
-} from '@lapi/projections';
+import { decisionExists, findActiveDecisionIds, type DecisionView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
+import {
+  DECISION_READER,
+  PROJECTION_BARRIER,
+  type DecisionReader,
+  type ProjectionBarrier,
+  type StreamAnswer,
+} from './decision-reader';
 import { DeleteDecision, DeleteDecisions, FindDecisions, PullDecisionStream } from './decision.commands';
 
 export class DecisionNotFoundError extends DomainError {
@@ -27,15 +25,17 @@ abstract class DecisionDeletion {
     @Inject(EVENT_STORE) protected readonly store: EventStore,
     @Inject(DATABASE) protected readonly database: DatabaseHandle,
     @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(PROJECTION_BARRIER) protected readonly barrier: ProjectionBarrier,
   ) {}
 
   protected async expire(decisionIds: number[], context: CommandContext, now: Date): Promise<number> {
     if (decisionIds.length > 0) {
-      await this.store.appendToStream(
+      const appended = await this.store.appendToStream(
         DECISION_DELETIONS_STREAM,
         [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
         { expectedVersion: 'any', metadata: toMetadata(context, now) },
       );
+      await this.barrier.waitFor([appended]);
     }
     return decisionIds.length;
   }
@@ -62,31 +62,24 @@ export class DeleteDecisionHandler extends DecisionDeletion implements ICommandH
 @QueryHandler(FindDecisions)
 export class FindDecisionsHandler implements IQueryHandler<FindDecisions> {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(DECISION_READER) private readonly reader: DecisionReader,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   execute(q: FindDecisions): Promise<DecisionView[]> {
-    return findActiveDecisions(this.database.db, q.filter, this.clock.now());
+    return this.reader.find(q.filter, this.clock.now());
   }
 }
 
 @CommandHandler(PullDecisionStream)
 export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionStream> {
   constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(DECISION_READER) private readonly reader: DecisionReader,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute(c: PullDecisionStream): Promise<StreamPage> {
-    const db = this.database.db;
-    // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
-    const cursor = c.options.startup ? null : await loadStreamCursor(db, c.bouncer);
-    const page = await pullStream(db, c.filter, { cursor, dedup: c.options.dedup, now: this.clock.now() });
-    if (!c.options.peek) {
-      await saveStreamCursor(db, c.bouncer, page.next);
-    }
-    return page;
+  execute(c: PullDecisionStream): Promise<StreamAnswer> {
+    return this.reader.pull(c.bouncer, c.filter, c.options, this.clock.now());
   }
 }
 

@@ -1,9 +1,12 @@
-/** Every Redis key of the LAPI starts here, so one deployment's keys can be listed, or wiped, together. */
-export const REDIS_PREFIX = 'lapi:';
+/** Every Redis key of one deployment starts with its prefix (LAPI_REDIS_PREFIX), so its keys can be listed or wiped together. */
+export const DEFAULT_REDIS_PREFIX = 'lapi:';
 
-export const redisKeys = {
+export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   /** The decisions read model (see decisionKeys). */
-  decisions: `${REDIS_PREFIX}decisions:`,
+  decisions: `${prefix}decisions:`,
   /** Who runs the decisions projector. */
-  decisionsProjectorLease: `${REDIS_PREFIX}lease:projector:decisions`,
-};
+  decisionsProjectorLease: `${prefix}lease:projector:decisions`,
+  /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
+  streamCursors: `${prefix}cursors`,
+});
+export type RedisKeys = ReturnType<typeof redisKeys>;
