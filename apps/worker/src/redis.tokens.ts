@@ -3,3 +3,6 @@ export const REDIS = Symbol('REDIS');
 
 /** DI token of the deployment's Redis key names (redisKeys(prefix)). */
 export const REDIS_KEYS = Symbol('REDIS_KEYS');
+
+/** DI token of the deployment's Redis key prefix (LAPI_REDIS_PREFIX). */
+export const REDIS_PREFIX = Symbol('REDIS_PREFIX');

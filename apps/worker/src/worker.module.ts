@@ -3,10 +3,12 @@ import type { DatabaseHandle } from '@lapi/event-store';
 import { redisKeys } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { JobsService } from './jobs/jobs.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
-import { REDIS, REDIS_KEYS } from './redis.tokens';
+import { REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
 
 const projections = [DecisionsProjectionService];
+const jobs = [JobsService];
 
 /**
  * Background work of the cluster over the same handlers as the API: the projections into Redis for now; expiry,
@@ -21,7 +23,9 @@ export class WorkerModule {
       providers: [
         { provide: REDIS, useValue: options.redis },
         { provide: REDIS_KEYS, useValue: redisKeys(options.redisPrefix) },
+        { provide: REDIS_PREFIX, useValue: options.redisPrefix },
         ...projections,
+        ...jobs,
       ],
     };
   }

@@ -113,6 +113,7 @@ const toView = (r: Row): DecisionView => ({ ...r, id: Number(r.id), until: new D
 export async function findActiveDecisions(db: Kysely<DB>, filter: DecisionFilter, now: Date): Promise<DecisionView[]> {
   const rows = await applyDecisionFilter(db.selectFrom('decisions').select(columns), filter)
     .where('until', '>', now)
+    .where('removed', '=', false)
     .orderBy('id')
     .execute();
   return rows.map(toView);

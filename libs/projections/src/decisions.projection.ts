@@ -22,6 +22,9 @@ export const alertsProjection: InlineProjection = {
             .where(sql<boolean>`id = any(${event.data.decisionIds.map(String)}::bigint[])`)
             .execute();
           break;
+        case 'DecisionsExpired':
+          // Recorded for history: the row's `until` already says it expired.
+          break;
         case 'AlertsDeleted': {
           const ids = event.data.alertIds.map(String);
           await trx

@@ -7,6 +7,7 @@ export * from './cluster/lease';
 export * from './cluster/projector';
 export * from './cluster/redis-decisions.target';
 export * from './cluster/redis-keys';
+export * from './cluster/redis-projection-barrier';
 export * from './decision-queries';
 export * from './decisions.projection';
 export * from './ids';

@@ -1,9 +1,14 @@
 import type { DecisionReader } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
-import { decisionKeys, DecisionReplica, redisKeys, RedisStreamCursors } from '@lapi/projections';
+import {
+  decisionKeys,
+  DecisionReplica,
+  redisKeys,
+  RedisProjectionBarrier,
+  RedisStreamCursors,
+} from '@lapi/projections';
 import Redis from 'ioredis';
 import { clusterDecisionReader } from './cluster-decision-reader';
-import { RedisProjectionBarrier } from './redis-projection-barrier';
 
 export interface ClusterMode {
   readonly reader: DecisionReader;

@@ -31,18 +31,23 @@ export type AlertReceived = DomainEvent<
 /** Decisions expired early (`until := at`): bouncers see them in the stream's `deleted`. */
 export type DecisionsDeleted = DomainEvent<'DecisionsDeleted', { decisionIds: number[]; at: string }>;
 
+/** Decisions whose `until` passed, recorded by the expiry sweep so the log tells when each ban ended. */
+export type DecisionsExpired = DomainEvent<'DecisionsExpired', { decisionIds: number[]; at: string }>;
+
 /** Alerts removed with their decisions; unlike the reference, the still-active decisions reach `deleted` too. */
 export type AlertsDeleted = DomainEvent<'AlertsDeleted', { alertIds: number[]; at: string }>;
 
-export type DecisionLogEvent = AlertReceived | DecisionsDeleted | AlertsDeleted;
+export type DecisionLogEvent = AlertReceived | DecisionsDeleted | AlertsDeleted | DecisionsExpired;
 
 export const ALERT_EVENT_TYPES: readonly DecisionLogEvent['type'][] = [
   'AlertReceived',
   'DecisionsDeleted',
   'AlertsDeleted',
+  'DecisionsExpired',
 ];
 
 export const alertStreamId = (alertId: number): string => `alert-${alertId}`;
 /** Deletions span many alerts: they go to one stream each, appended with no expected version. */
 export const DECISION_DELETIONS_STREAM = 'decision-deletions';
 export const ALERT_DELETIONS_STREAM = 'alert-deletions';
+export const DECISION_EXPIRIES_STREAM = 'decision-expiries';

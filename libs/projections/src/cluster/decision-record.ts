@@ -21,7 +21,9 @@ export interface DecisionRecord {
 export type DecisionOp =
   | { readonly op: 'put'; readonly record: DecisionRecord }
   | { readonly op: 'expire'; readonly ids: readonly number[]; readonly at: number }
-  | { readonly op: 'removeAlerts'; readonly alertIds: readonly number[]; readonly at: number };
+  | { readonly op: 'removeAlerts'; readonly alertIds: readonly number[]; readonly at: number }
+  /** The expiry sweep recorded these: they leave the expiry index. */
+  | { readonly op: 'expired'; readonly ids: readonly number[] };
 
 export function decisionOps(event: RecordedEvent): DecisionOp[] {
   const e = event as RecordedEvent<DecisionLogEvent>;
@@ -47,6 +49,8 @@ export function decisionOps(event: RecordedEvent): DecisionOp[] {
       return [{ op: 'expire', ids: e.data.decisionIds, at: Date.parse(e.data.at) }];
     case 'AlertsDeleted':
       return [{ op: 'removeAlerts', alertIds: e.data.alertIds, at: Date.parse(e.data.at) }];
+    case 'DecisionsExpired':
+      return [{ op: 'expired', ids: e.data.decisionIds }];
     default:
       return [];
   }

@@ -23,12 +23,17 @@ export type DecisionKeys = ReturnType<typeof decisionKeys>;
 const APPLY = `
 local p = ARGV[1]
 if (redis.call('GET', p .. 'checkpoint') or '') ~= ARGV[2] then return -1 end
-local function emit(rec)
+-- A new decision waits in the expiry index until the sweep records its expiry; a deleted one leaves it.
+local function emit(rec, expires)
   local seq = redis.call('INCR', p .. 'seq')
   local json = cjson.encode(rec)
   local id = string.format('%d', rec.id)
   redis.call('HSET', p .. 'records', id, json)
-  redis.call('ZADD', p .. 'expiry', rec['until'], id)
+  if expires then
+    redis.call('ZADD', p .. 'expiry', rec['until'], id)
+  else
+    redis.call('ZREM', p .. 'expiry', id)
+  end
   redis.call('XADD', p .. 'changes', string.format('%d', seq) .. '-0', 'r', json)
 end
 local function lower(rec, at)
@@ -37,12 +42,12 @@ local function lower(rec, at)
 end
 for _, op in ipairs(cjson.decode(ARGV[4])) do
   if op.op == 'put' then
-    emit(op.record)
+    emit(op.record, true)
     redis.call('SADD', p .. 'alert:' .. string.format('%d', op.record.alertId), string.format('%d', op.record.id))
   elseif op.op == 'expire' then
     for _, id in ipairs(op.ids) do
       local json = redis.call('HGET', p .. 'records', string.format('%d', id))
-      if json then emit(lower(cjson.decode(json), op.at)) end
+      if json then emit(lower(cjson.decode(json), op.at), false) end
     end
   elseif op.op == 'removeAlerts' then
     for _, alertId in ipairs(op.alertIds) do
@@ -52,10 +57,14 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
         if json then
           local rec = lower(cjson.decode(json), op.at)
           rec.removed = true
-          emit(rec)
+          emit(rec, false)
         end
       end
       redis.call('DEL', key)
+    end
+  elseif op.op == 'expired' then
+    for _, id in ipairs(op.ids) do
+      redis.call('ZREM', p .. 'expiry', string.format('%d', id))
     end
   end
 end
@@ -96,6 +105,12 @@ export class RedisDecisionsTarget implements ProjectionTarget {
   async records(): Promise<DecisionRecord[]> {
     const all = await this.redis.hvals(this.keys.records);
     return all.map((json) => JSON.parse(json) as DecisionRecord);
+  }
+
+  /** Decisions whose until passed and whose expiry is not recorded yet, oldest first. */
+  async dueExpiries(now: number, limit: number): Promise<number[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.expiry, '-inf', String(now), 'LIMIT', 0, limit);
+    return ids.map(Number);
   }
 
   /** Changes after `seq`, in order, at most `count`. */

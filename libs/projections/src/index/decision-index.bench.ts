@@ -74,16 +74,17 @@ function main(count: number): void {
   report(`rss                  ${(after.rss / MB).toFixed(0)} MB (whole process)`);
 
   const all: DecisionFilter = { contains: true, includeSimulated: false };
+  // As a request would: parse the IP, then look it up. (A filter built by spreading another object, `{ ...all, ip }`,
+  // costs more than the lookup itself: ~1.5 µs in V8.)
   const lookups = 100_000;
-  const ips = Array.from({ length: lookups }, () => parseIpRange(address())!);
+  const ips = Array.from({ length: lookups }, address);
   t = performance.now();
   let hits = 0;
   for (const ip of ips) {
-    hits += index.find({ ...all, ip }, NOW).length;
+    hits += index.find({ ip: parseIpRange(ip)!, contains: true, includeSimulated: false }, NOW).length;
   }
-  report(
-    `GET /v1/decisions?ip ${(((performance.now() - t) * 1000) / lookups).toFixed(2)} µs per lookup (${hits} hits)`,
-  );
+  const lookupUs = ((performance.now() - t) * 1000) / lookups;
+  report(`GET /v1/decisions?ip ${lookupUs.toFixed(2)} µs per lookup, parse included (${hits} hits)`);
 
   const stream: DecisionFilter = { ...all, scopes: ['Ip', 'Range'] };
   t = performance.now();

@@ -212,6 +212,34 @@ describe('DecisionIndex.startup (stream without cursor)', () => {
       'a',
     ],
     ['scopes=, nothing', { a: {} }, { scopes: [] }, true, '', ''],
+    [
+      'the key is the value text: one address written two ways is two keys',
+      { a: { until: NOW + HOUR }, b: { value: '::ffff:192.0.2.1', until: NOW + 2 * HOUR } },
+      {},
+      true,
+      'ab',
+      '',
+    ],
+    [
+      'a block and its network address are two keys',
+      {
+        a: { value: '192.0.2.0', until: NOW + HOUR },
+        b: { scope: 'Range', value: '192.0.2.0/24', until: NOW + 2 * HOUR },
+        c: { scope: 'Range', value: '192.0.2.0/24', until: NOW + HOUR },
+      },
+      {},
+      true,
+      'ab',
+      '',
+    ],
+    [
+      'a large group (memoised maximum) keeps its longest and the ties',
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${i}:`, { until: NOW + (i % 10) * MIN + MIN }])),
+      {},
+      true,
+      '9:19:29:39:',
+      '',
+    ],
   ])('%s', (_, named, filter, dedup, created, deleted) => {
     const { index, names } = build(named);
     const page = index.startup({ ...all, ...filter }, dedup, NOW);
@@ -368,6 +396,26 @@ describe('DecisionIndex.delta (stream with a cursor)', () => {
     ]);
   });
 
+  it('finds expiries after many moves of until (buckets rebuilt)', () => {
+    const index = new DecisionIndex();
+    for (let id = 1; id <= 10; id++) {
+      index.apply(record(id, { value: `192.0.2.${id}`, until: NOW + id * HOUR }), id);
+    }
+    // Back and forth between two seconds, far more often than there are decisions.
+    for (let i = 0; i < 3000; i++) {
+      const id = 1 + (i % 10);
+      const until = i % 2 ? NOW + id * HOUR : NOW - id * 1000;
+      index.apply(record(id, { value: `192.0.2.${id}`, until }), index.seq + 1);
+    }
+    const cursor = { seq: index.seq, pulledAt: NOW - 5500 };
+    // The last move of each decision: 1, 3, 5, 7, 9 are in the past; 2, 4, 6, 8, 10 were moved back ahead.
+    expect(index.delta(all, true, cursor, NOW).deleted.map((d) => d.id)).toEqual([1, 3, 5]);
+    expect(index.delta(all, true, { ...cursor, pulledAt: NOW - 2 * HOUR }, NOW).deleted.map((d) => d.id)).toEqual([
+      1, 3, 5, 7, 9,
+    ]);
+    expect(index.find(all, NOW).map((d) => d.id)).toEqual([2, 4, 6, 8, 10]);
+  });
+
   it('keeps answering after the change log is compacted', () => {
     const index = new DecisionIndex();
     index.apply(record(1, { value: '192.0.2.1' }), 1);
@@ -381,6 +429,28 @@ describe('DecisionIndex.delta (stream with a cursor)', () => {
     expect(index.delta(all, true, { seq: 4000, pulledAt: PULLED }, NOW).new.map((d) => d.id)).toEqual([1, 3]);
     expect(index.delta(all, true, { seq: 5999, pulledAt: PULLED }, NOW).new.map((d) => d.id)).toEqual([3]);
     expect(index.delta(all, true, { seq: 6000, pulledAt: PULLED }, NOW).new).toEqual([]);
+  });
+});
+
+describe('DecisionIndex.find by value', () => {
+  const { index, names } = build({
+    a: { value: '192.0.2.1' },
+    b: { scope: 'Username', value: '192.0.2.1' },
+    c: { value: '192.0.2.0' },
+    d: { scope: 'Range', value: '192.0.2.0/24' },
+    e: { scope: 'Range', value: '192.0.2.1/24' },
+    f: { scope: 'Username', value: 'alice' },
+  });
+
+  it.each([
+    ['192.0.2.1', 'ab'],
+    ['192.0.2.0', 'c'],
+    ['192.0.2.0/24', 'd'],
+    ['192.0.2.1/24', 'e'],
+    ['alice', 'f'],
+    ['nobody', ''],
+  ])('value=%s', (value, expected) => {
+    expect(names(index.find({ ...all, value }, NOW)).join('')).toBe(expected);
   });
 });
 

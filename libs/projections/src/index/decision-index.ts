@@ -119,8 +119,8 @@ export class DecisionIndex {
     const deleted = new Set<Entry>();
     const changedKeys = new Map<string, Entry>();
     for (let i = this.firstLogIndexAfter(cursor.seq); i < this.logSeq.length; i++) {
-      const e = this.byId.get(this.logId[i])!;
-      if (this.logSeq[i] !== e.lastSeq) {
+      const e = this.byId.get(this.logId[i]);
+      if (!e || this.logSeq[i] !== e.lastSeq) {
         continue; // a later entry of the log stands for this decision
       }
       if (e.firstSeq > cursor.seq && isActive(e, now) && q.matches(e)) {
@@ -250,14 +250,20 @@ export class DecisionIndex {
     if (f.scopes?.length === 0) {
       return null; // `scopes=` matches nothing
     }
-    const targets = [f.ip, f.range].filter((t): t is IpRange => t !== undefined).map(toTarget);
+    const targets: Target[] = [];
+    for (const t of [f.ip, f.range]) {
+      if (t) {
+        targets.push(toTarget(t));
+      }
+    }
     const scopes = f.scopes ? new Set(f.scopes) : null;
     const origins = f.origins?.length ? new Set(f.origins) : null;
     const containing = f.scenariosContaining?.length ? f.scenariosContaining.map((w) => w.toLowerCase()) : null;
     const notContaining = f.scenariosNotContaining?.length
       ? f.scenariosNotContaining.map((w) => w.toLowerCase())
       : null;
-    const lower = memoized((s: string) => s.toLowerCase());
+    // Scenarios are few distinct strings (interned): lowercase each once per query, not once per decision.
+    const lower = containing || notContaining ? memoized((s: string) => s.toLowerCase()) : String;
     const longest = dedup ? this.longestCheck() : null;
     const { contains, value, type, includeSimulated } = f;
     const matches = (e: Entry): boolean => {

@@ -1,7 +1,6 @@
-import type { ProjectionBarrier } from '@lapi/application';
-import { parseCheckpoint } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { parseCheckpoint } from './projector';
 
 /** What the barrier measured: how long writes waited for the projection. */
 export interface BarrierStats {
@@ -16,7 +15,7 @@ export interface BarrierStats {
  * afterwards sees it. Bounded: past the timeout the write is answered anyway (it is durable in the log) and the
  * delay is logged, so a stopped projector slows writes down instead of failing them.
  */
-export class RedisProjectionBarrier implements ProjectionBarrier {
+export class RedisProjectionBarrier {
   private readonly logger = new Logger('ProjectionBarrier');
   readonly stats: BarrierStats = { waits: 0, timeouts: 0, totalMs: 0, maxMs: 0 };
 

@@ -1,0 +1,34 @@
+import { DECISION_EXPIRIES_STREAM } from '@lapi/domain';
+import type { EventStore } from '@lapi/event-store';
+import type { RedisDecisionsTarget, RedisProjectionBarrier } from '@lapi/projections';
+
+// Ids per event: bounded events, and a sweep of a million expiries is a thousand appends.
+const BATCH = 1_000;
+
+/**
+ * Records in the log every decision whose `until` has passed (DecisionsExpired), in batches, each waiting until
+ * the projection has taken its ids out of the expiry index. Bouncers do not depend on it: an expired decision is
+ * already out of every answer; the log just tells when each ban ended.
+ */
+export async function expireDecisions(
+  target: RedisDecisionsTarget,
+  store: EventStore,
+  barrier: RedisProjectionBarrier,
+  now: Date,
+): Promise<number> {
+  const recorded = new Set<number>();
+  for (;;) {
+    const ids = (await target.dueExpiries(now.getTime(), BATCH)).filter((id) => !recorded.has(id));
+    if (ids.length === 0) {
+      // Nothing left, or only ids recorded in this run that the projection has not applied yet: next sweep.
+      return recorded.size;
+    }
+    const appended = await store.appendToStream(
+      DECISION_EXPIRIES_STREAM,
+      [{ type: 'DecisionsExpired', data: { decisionIds: ids, at: now.toISOString() } }],
+      { expectedVersion: 'any', metadata: { actor: { kind: 'system', id: 'expiry-sweep' }, at: now.toISOString() } },
+    );
+    ids.forEach((id) => recorded.add(id));
+    await barrier.waitFor([appended]);
+  }
+}

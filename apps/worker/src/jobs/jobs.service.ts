@@ -1,0 +1,55 @@
+import { EVENT_STORE, type EventStore } from '@lapi/event-store';
+import { checkHandlers, JobName, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
+import { decisionKeys, RedisDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Queue, Worker } from 'bullmq';
+import type Redis from 'ioredis';
+import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { expireDecisions } from './expire-decisions';
+
+/** BullMQ in the worker: recurring jobs through job schedulers, one handler per job kind. */
+@Injectable()
+export class JobsService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(JobsService.name);
+  private queue: Queue | undefined;
+  private worker: Worker | undefined;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    @Inject(REDIS_PREFIX) private readonly prefix: string,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const decisions = decisionKeys(this.keys.decisions);
+    const target = new RedisDecisionsTarget(this.redis, decisions);
+    const barrier = new RedisProjectionBarrier(this.redis, decisions.checkpoint, 10_000);
+    const handlers: JobHandlers = {
+      [JobName.ExpireDecisions]: () => expireDecisions(target, this.store, barrier, new Date()),
+    };
+    checkHandlers(handlers);
+    // Workers retry forever while Redis is away (maxRetriesPerRequest: null), as BullMQ requires.
+    const connection = () => this.redis.duplicate({ maxRetriesPerRequest: null });
+    const options = { connection: connection(), prefix: `${this.prefix}bull` };
+    this.queue = new Queue(QueueName.Maintenance, options);
+    for (const s of SCHEDULES) {
+      await this.queue.upsertJobScheduler(
+        s.name,
+        { every: s.everyMs },
+        { name: s.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
+      );
+    }
+    this.worker = new Worker(QueueName.Maintenance, (job) => handlers[job.name as JobName]({}), {
+      connection: connection(),
+      prefix: `${this.prefix}bull`,
+    });
+    this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.name ?? '?'} failed: ${error.message}`));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    // Finish the job in progress, take no more.
+    await this.worker?.close();
+    await this.queue?.close();
+  }
+}
