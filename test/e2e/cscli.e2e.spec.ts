@@ -3,11 +3,11 @@
 // mode, TEST_DATABASE_URL (both provided by `npm test` → test/run-tests.js).
 //
 // This test never skips: without cscli or TEST_DATABASE_URL it fails and says why.
+import { createScratchDatabase } from '@lapi/testing';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { CSCLI_MISSING_MESSAGE, type CscliResult, cscliAvailable, makeCscliHome, runCscli } from './cscli';
 import {
   type Env,
@@ -38,34 +38,9 @@ const modes: Mode[] = [
   {
     name: 'postgres',
     setup: async (tmp) => {
-      const base = process.env.TEST_DATABASE_URL;
-      if (!base) {
-        throw new Error(
-          'TEST_DATABASE_URL is not set, so the Postgres-mode e2e test cannot run. Run the tests with ' +
-            '`npm test` (test/run-tests.js finds or starts PostgreSQL and sets it).',
-        );
-      }
       // Named lapi_test_* so that test/run-tests.js can drop it if this run gets killed.
-      const dbName = `lapi_test_e2e_${randomBytes(5).toString('hex')}`;
-      const admin = postgres(base, { max: 1, onnotice: () => {} });
-      try {
-        await admin.unsafe(`create database "${dbName}"`);
-      } finally {
-        await admin.end({ timeout: 5 });
-      }
-      const url = new URL(base);
-      url.pathname = `/${dbName}`;
-      return {
-        env: postgresEnv(url.toString(), join(tmp, 'data')),
-        cleanup: async () => {
-          const sql = postgres(base, { max: 1, onnotice: () => {} });
-          try {
-            await sql.unsafe(`drop database if exists "${dbName}" with (force)`);
-          } finally {
-            await sql.end({ timeout: 5 });
-          }
-        },
-      };
+      const db = await createScratchDatabase('lapi_test_e2e');
+      return { env: postgresEnv(db.url, join(tmp, 'data')), cleanup: db.drop };
     },
   },
 ];

@@ -1,10 +1,9 @@
 // The admin CLI as a user runs it: with the server stopped and running, on the embedded data directory and on
 // PostgreSQL. Every run goes through the built `bin/lapi.js`.
-import { randomBytes } from 'node:crypto';
+import { createScratchDatabase } from '@lapi/testing';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { embeddedEnv, postgresEnv, runLapi, startServer, type Env, type RunningServer } from './server';
 
 interface Mode {
@@ -20,24 +19,8 @@ const modes: Mode[] = [
   {
     name: 'postgres',
     env: async (tmp) => {
-      const base = process.env.TEST_DATABASE_URL;
-      if (!base) {
-        throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
-      }
-      const name = `lapi_test_cli_${randomBytes(5).toString('hex')}`;
-      const admin = postgres(base, { max: 1, onnotice: () => undefined });
-      await admin.unsafe(`create database "${name}"`);
-      await admin.end();
-      const url = new URL(base);
-      url.pathname = `/${name}`;
-      return {
-        env: postgresEnv(url.toString(), join(tmp, 'data')),
-        cleanup: async () => {
-          const sql = postgres(base, { max: 1, onnotice: () => undefined });
-          await sql.unsafe(`drop database if exists "${name}" with (force)`);
-          await sql.end();
-        },
-      };
+      const db = await createScratchDatabase('lapi_test_cli');
+      return { env: postgresEnv(db.url, join(tmp, 'data')), cleanup: db.drop };
     },
   },
 ];

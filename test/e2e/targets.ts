@@ -7,9 +7,9 @@
 // Every target offers the same admin operations, each done the target's own way: our `lapi` CLI
 // (`machines add NAME --password P`, `bouncers add NAME -o raw`) or the reference's
 // `cscli machines add / bouncers add` on its SQLite database.
+import { createScratchDatabase } from '@lapi/testing';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { type CscliResult, makeCscliHome, runCscli } from './cscli';
 import { startReferenceLapi } from './reference';
 import { type Env, type ProcessResult, describeResult, embeddedEnv, postgresEnv, runLapi, startServer } from './server';
@@ -79,7 +79,7 @@ export async function startTarget(name: TargetName, tmp: string): Promise<LapiTa
     }
     case 'embedded':
     case 'postgres': {
-      const db = name === 'postgres' ? await createScratchDatabase() : undefined;
+      const db = name === 'postgres' ? await createScratchDatabase('lapi_test_e2e') : undefined;
       const env: Env = db ? postgresEnv(db.url, join(tmp, 'data')) : embeddedEnv(join(tmp, 'data'));
       let server;
       try {
@@ -113,37 +113,6 @@ export async function startTarget(name: TargetName, tmp: string): Promise<LapiTa
       };
     }
   }
-}
-
-/** A scratch database named lapi_test_* (test/run-tests.js drops leftovers of killed runs). */
-async function createScratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.TEST_DATABASE_URL;
-  if (!base) {
-    throw new Error(
-      'TEST_DATABASE_URL is not set, so the Postgres-mode e2e test cannot run. Run the tests with ' +
-        '`npm test` or `node test/run-tests.js …` (it finds or starts PostgreSQL and sets it).',
-    );
-  }
-  const dbName = `lapi_test_e2e_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database "${dbName}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  const url = new URL(base);
-  url.pathname = `/${dbName}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const sql = postgres(base, { max: 1, onnotice: () => {} });
-      try {
-        await sql.unsafe(`drop database if exists "${dbName}" with (force)`);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
-    },
-  };
 }
 
 function expectSuccess(what: string, r: ProcessResult, serverOutput?: string): void {
