@@ -27,6 +27,7 @@ const SERVER_VARIABLES = [
   'LAPI_LOG_LEVEL',
   'LAPI_LOG_FORMAT',
   'LAPI_DISABLE_REMOTE_REGISTRATION',
+  'LAPI_REDIS_PREFIX',
 ];
 
 export type Env = Record<string, string | undefined>;
