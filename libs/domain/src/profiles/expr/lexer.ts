@@ -8,8 +8,8 @@ export interface Token {
   readonly pos: number;
 }
 
-// Words the expr-lang lexer emits as operators (parser/lexer/state.go).
-const WORD_OPERATORS = new Set([
+// Words the expr-lang lexer emits as operators (parser/lexer/state.go); the parser also takes them as property names.
+export const WORD_OPERATORS = new Set([
   'not',
   'in',
   'or',

@@ -1,6 +1,6 @@
 import { CLOSURE_BUILTINS, type BinaryOperator, type ClosureBuiltin, type ExprNode, type MapEntry } from './ast';
 import { ExprCompileError, UnsupportedExpressionError } from './errors';
-import { tokenize, type Token } from './lexer';
+import { tokenize, WORD_OPERATORS, type Token } from './lexer';
 
 // Precedences of expr-lang v1.17 (parser/operator/operator.go). Comparisons, `in`, `matches` and the string operators
 // share one level, so `a == b in c` is `(a == b) in c`, as in Go.
@@ -46,20 +46,6 @@ const OTHER_PREDICATES = new Set([
   'groupBy',
   'sortBy',
   'reduce',
-]);
-// Operators that expr-lang also accepts as property and method names (`a.in`, `x.matches()`).
-const WORD_OPERATORS = new Set([
-  'not',
-  'in',
-  'or',
-  'and',
-  'matches',
-  'contains',
-  'startsWith',
-  'endsWith',
-  'let',
-  'if',
-  'else',
 ]);
 
 const isClosureBuiltin = (name: string): name is ClosureBuiltin =>
