@@ -11,4 +11,5 @@ export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
 export * from './profiles/load-profiles';
+export * from './retention/retention';
 export * from './shared/ports';

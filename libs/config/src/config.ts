@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
 
 /** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
@@ -17,6 +18,7 @@ export interface AppConfig {
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
   readonly disableRemoteRegistration: boolean;
+  readonly retention: RetentionConfig;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -87,6 +89,7 @@ const envSchema = z.object({
   LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
   LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
+  ...retentionEnv,
 });
 
 /** Every variable the server reads, for documentation and error messages. */
@@ -127,6 +130,7 @@ export function loadConfig(
     logLevel: e.LAPI_LOG_LEVEL,
     logFormat: e.LAPI_LOG_FORMAT,
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
+    retention: toRetentionConfig(e),
   });
 }
 

@@ -12,6 +12,7 @@ export type { DecisionStats } from './profiles/alert-env';
 export { ExprCompileError, ExprRuntimeError, UnsupportedExpressionError } from './profiles/expr';
 export * from './profiles/profile.errors';
 export * from './profiles/profiles';
+export * from './retention/retention';
 export * from './shared/errors';
 export * from './shared/event';
 export * from './shared/go-duration';

@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import { toBouncer } from './bouncers.projection';
 import { toMachine } from './machines.projection';
 
+export * from './retention-queries';
+
 export async function listMachines(db: Kysely<DB>): Promise<Machine[]> {
   const rows = await db.selectFrom('machines').selectAll().orderBy('created_at').orderBy('machine_id').execute();
   return rows.map(toMachine);

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as createEvents from './2026-11-28T20-00_create-events';
 import * as createMachinesBouncers from './2026-11-28T20-10_create-machines-bouncers';
 import * as createAlertsDecisions from './2026-11-28T21-30_create-alerts-decisions';
+import * as alertsMachineIndex from './2026-11-28T23-30_alerts-machine-index';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
   '2026-11-28T20-00_create-events': createEvents,
   '2026-11-28T20-10_create-machines-bouncers': createMachinesBouncers,
   '2026-11-28T21-30_create-alerts-decisions': createAlertsDecisions,
+  '2026-11-28T23-30_alerts-machine-index': alertsMachineIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
