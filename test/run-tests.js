@@ -18,7 +18,9 @@ const { spawn, spawnSync } = require('node:child_process');
 const ROOT = path.resolve(__dirname, '..');
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-const DEFAULT_TEST_DB = 'lapi_test';
+// One database per run, dropped when it ends: runs in parallel (several checkouts, CI beside a developer) never
+// drop each other's database. A killed run's database is cleaned up by a later run (dropStaleDatabases).
+const DEFAULT_TEST_DB = `lapi_test_run_${process.pid}`;
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '']);
 const TCP_FAILED = 'TCP connect failed';
 
@@ -342,7 +344,16 @@ function build() {
   if (r.status !== 0) fail(`npm run build failed (exit ${r.status ?? r.signal})`);
 }
 
-function runJest(args, env) {
+/** Drops the run's own database (best effort: a leftover is dropped by a later run). */
+async function dropTestDatabase({ adminUrl }, testDbUrl) {
+  const dbName = databaseOf(testDbUrl);
+  if (!dbName || !dbName.startsWith('lapi_test_run_')) return;
+  const sql = loadPostgres()(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  await sql.unsafe(`drop database if exists ${quoteIdent(dbName)} with (force)`).catch(() => {});
+  await sql.end({ timeout: 1 }).catch(() => {});
+}
+
+function runJest(args, env, cleanup) {
   const jestBin = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
   if (!fs.existsSync(jestBin)) fail('jest is not installed; run `npm ci` first.');
   // PGlite's CommonJS build loads node builtins with dynamic import(), which Jest's module VM
@@ -354,11 +365,13 @@ function runJest(args, env) {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward(signal));
   child.on('error', (err) => fail(`cannot start jest: ${err.message}`));
   child.on('exit', (code, signal) => {
-    if (signal) {
-      const n = require('node:os').constants.signals[signal] || 1;
-      process.exit(128 + n);
-    }
-    process.exit(code ?? 1);
+    void cleanup().finally(() => {
+      if (signal) {
+        const n = require('node:os').constants.signals[signal] || 1;
+        process.exit(128 + n);
+      }
+      process.exit(code ?? 1);
+    });
   });
 }
 
@@ -372,7 +385,7 @@ async function main() {
   log(`Redis:      ${redact(redisUrl)}`);
   build();
   const env = { ...process.env, TEST_DATABASE_URL: testDbUrl, TEST_REDIS_URL: redisUrl };
-  runJest(args, env);
+  runJest(args, env, () => dropTestDatabase(pg, testDbUrl));
 }
 
 main().catch((err) => fail(err && err.stack ? err.stack : String(err)));

@@ -43,7 +43,7 @@ export async function createApiApp(
       database: db,
       jwtSecret,
       api: { disableRemoteRegistration: config.disableRemoteRegistration, trustedIps: config.trustedIps },
-      profiles: createProfileEngine(config.profilesPath),
+      profiles: createProfileEngine(config.profilesPath, config.notificationsDir),
       clock: options.clock,
       cluster,
     }),

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import 'reflect-metadata';
 import { AdminError, sendAdminRequest } from './admin-client';
 import { bouncerJson, bouncersTable, machineJson, machinesTable, table } from './format';
+import { notificationsStatus } from './notifications-status';
 import { projectionsStatus } from './projections-status';
 
 // Names go into URLs, YAML files and stream ids: keep them to what cscli users type.
@@ -153,6 +154,46 @@ program
             statuses.map((s) => [s.name, s.checkpoint ?? '-', String(s.lag), String(s.changes), s.owner ?? '(none)']),
           ),
     );
+  });
+
+program
+  .command('notifications')
+  .description('profile notifications delivered by the workers (cluster mode)')
+  .command('status')
+  .description('queued alerts, deliveries, retries and dead letters of each notification plugin')
+  .addOption(outputOption())
+  .option('--dead <n>', 'dead letters to show', (v) => Number.parseInt(v, 10), 20)
+  .action(async (opts: { output: string; dead: number }) => {
+    const status = await notificationsStatus(getConfig(), opts.dead);
+    if (opts.output === 'json') {
+      out(JSON.stringify(status, null, 2));
+      return;
+    }
+    out(`owner: ${status.owner ?? '(none)'}   lag: ${status.lag ?? '-'} events   jobs: ${JSON.stringify(status.jobs)}`);
+    out(
+      table(
+        ['Plugin', 'Queued', 'Delivered', 'Failed attempts', 'Dead', 'Last status', 'Last delivery', 'Last error'],
+        status.plugins.map((p) => [
+          p.plugin,
+          String(p.queued),
+          String(p.delivered),
+          String(p.failedAttempts),
+          String(p.deadLettered),
+          p.lastStatus ?? '-',
+          p.lastDeliveredAt ?? '-',
+          p.lastError ?? '-',
+        ]),
+      ),
+    );
+    if (status.deadLetters.length > 0) {
+      out('dead letters (newest first):');
+      out(
+        table(
+          ['At', 'Plugin', 'Job', 'Alerts', 'Attempts', 'Reason'],
+          status.deadLetters.map((d) => [d.at, d.plugin, d.job, String(d.alerts), String(d.attempts), d.reason]),
+        ),
+      );
+    }
   });
 
 program

@@ -1,3 +1,4 @@
+import { loadNotificationConfigs, loadProfiles } from '@lapi/application';
 import { ConfigError, loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase } from '@lapi/event-store';
 import { ConsoleLogger } from '@nestjs/common';
@@ -18,13 +19,28 @@ async function main(): Promise<void> {
   if (!config.redisUrl) {
     throw new ConfigError(['REDIS_URL: the worker keeps the read models of the cluster in Redis; set REDIS_URL']);
   }
-  const logger = new ConsoleLogger({ json: config.logFormat === 'json', prefix: 'lapi-worker' });
+  // The plugins the profiles name, checked as the API checks them: a bad config stops the worker at start-up.
+  const used = [...new Set(loadProfiles(config.profilesPath).flatMap((p) => p.notifications))];
+  if (used.length > 0 && config.notificationsDir === undefined) {
+    throw new ConfigError([`LAPI_NOTIFICATIONS_DIR: profiles name notification plugins (${used.join(', ')})`]);
+  }
+  const notificationConfigs =
+    used.length > 0 ? loadNotificationConfigs(config.notificationsDir!, { used }).byName : new Map();
+  const logger = new ConsoleLogger({
+    json: config.logFormat === 'json',
+    prefix: 'lapi-worker',
+  });
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
   // Workers keep retrying while Redis is away rather than failing their jobs (BullMQ's production advice).
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.register({ database, redis, redisPrefix: config.redisPrefix }),
+    WorkerModule.register({
+      database,
+      redis,
+      redisPrefix: config.redisPrefix,
+      notificationConfigs,
+    }),
     { logger },
   );
   logger.log('worker started', 'Main');

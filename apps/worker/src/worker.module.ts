@@ -1,22 +1,29 @@
 import { ApplicationModule } from '@lapi/application';
+import type { HttpNotificationConfig } from '@lapi/domain';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { redisKeys } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { JobsService } from './jobs/jobs.service';
+import { NOTIFICATION_CONFIGS, NotificationsService } from './notifications/notifications.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
 
 const projections = [DecisionsProjectionService];
-const jobs = [JobsService];
+const jobs = [JobsService, NotificationsService];
 
 /**
- * Background work of the cluster over the same handlers as the API: the projections into Redis for now; expiry,
- * notifications and retention jobs join as BullMQ processors.
+ * Background work of the cluster over the same handlers as the API: the projections into Redis, and BullMQ jobs
+ * (expiry, notification delivery, retention).
  */
 @Module({})
 export class WorkerModule {
-  static register(options: { database: DatabaseHandle; redis: Redis; redisPrefix: string }): DynamicModule {
+  static register(options: {
+    database: DatabaseHandle;
+    redis: Redis;
+    redisPrefix: string;
+    notificationConfigs?: ReadonlyMap<string, HttpNotificationConfig>;
+  }): DynamicModule {
     return {
       module: WorkerModule,
       imports: [ApplicationModule.register({ database: options.database })],
@@ -24,6 +31,10 @@ export class WorkerModule {
         { provide: REDIS, useValue: options.redis },
         { provide: REDIS_KEYS, useValue: redisKeys(options.redisPrefix) },
         { provide: REDIS_PREFIX, useValue: options.redisPrefix },
+        {
+          provide: NOTIFICATION_CONFIGS,
+          useValue: options.notificationConfigs ?? new Map(),
+        },
         ...projections,
         ...jobs,
       ],

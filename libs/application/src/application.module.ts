@@ -53,5 +53,6 @@ export class ApplicationModule {
 
 /** For processes that never receive alerts (the CLI, the worker): refuses loudly rather than deciding nothing. */
 const noProfiles: ProfileEngine = {
-  decide: () => Promise.reject(new Error('no profiles are loaded in this process: alerts are received by the API')),
+  evaluate: () => Promise.reject(new Error('no profiles are loaded in this process: alerts are received by the API')),
+  notifies: false,
 };

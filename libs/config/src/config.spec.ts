@@ -60,4 +60,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LAPI_LISTEN_URI: '127.0.0.1:70000' })).toThrow(/LAPI_LISTEN_URI/);
     expect(() => loadConfig({ LAPI_TRUSTED_IPS: 'localhost' })).toThrow(/LAPI_TRUSTED_IPS/);
   });
+
+  it('reads the notifications directory and the signed webhook, which needs both its URL and its secret', () => {
+    const webhook = { LAPI_WEBHOOK_URL: 'https://hooks.example/lapi', LAPI_WEBHOOK_SECRET: 'k'.repeat(32) };
+    const config = loadConfig({ LAPI_NOTIFICATIONS_DIR: '/etc/crowdsec/notifications', ...webhook });
+    expect(config.notificationsDir).toBe('/etc/crowdsec/notifications');
+    expect(config.webhook).toEqual({ url: 'https://hooks.example/lapi', secret: 'k'.repeat(32) });
+    expect(loadConfig({}).webhook).toBeUndefined();
+    expect(() => loadConfig({ LAPI_WEBHOOK_URL: webhook.LAPI_WEBHOOK_URL })).toThrow(/set both or neither/);
+    expect(() => loadConfig({ ...webhook, LAPI_WEBHOOK_SECRET: 'short' })).toThrow(/LAPI_WEBHOOK_SECRET/);
+    expect(() => loadConfig({ ...webhook, LAPI_WEBHOOK_URL: 'ftp://x' })).toThrow(/LAPI_WEBHOOK_URL/);
+  });
 });

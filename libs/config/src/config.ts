@@ -19,6 +19,10 @@ export interface AppConfig {
   readonly logFormat: 'json' | 'pretty';
   readonly disableRemoteRegistration: boolean;
   readonly retention: RetentionConfig;
+  /** The reference's notification_dir: the http plugin configs that profiles' `notifications` name. */
+  readonly notificationsDir: string | undefined;
+  /** Signed webhook of decision changes, for receivers that are not CrowdSec bouncers. */
+  readonly webhook: { readonly url: string; readonly secret: string } | undefined;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -85,6 +89,16 @@ const envSchema = z.object({
     .refine((list) => list.every((p) => cidrOrIp.test(p)), 'expected a comma-separated list of IPs or CIDR ranges'),
   LAPI_PROFILES_PATH: z.string().min(1).optional(),
   LAPI_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LAPI_NOTIFICATIONS_DIR: z.string().min(1).optional(),
+  LAPI_WEBHOOK_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL')
+    .optional(),
+  // HMAC-SHA256 key: short keys are guessable.
+  LAPI_WEBHOOK_SECRET: z
+    .string()
+    .refine((s) => Buffer.byteLength(s) >= 32, 'must be at least 32 bytes long')
+    .optional(),
   // Pretty logs for a person at a terminal; JSON for log collectors in a cluster.
   LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
@@ -118,6 +132,13 @@ export function loadConfig(
       'CS_LAPI_SECRET: required when DATABASE_URL is set (every replica must sign tokens with the same secret of at least 64 bytes)',
     ]);
   }
+  if ((e.LAPI_WEBHOOK_URL === undefined) !== (e.LAPI_WEBHOOK_SECRET === undefined)) {
+    throw new ConfigError(['LAPI_WEBHOOK_URL and LAPI_WEBHOOK_SECRET: set both or neither (every delivery is signed)']);
+  }
+  const webhook =
+    e.LAPI_WEBHOOK_URL && e.LAPI_WEBHOOK_SECRET
+      ? Object.freeze({ url: e.LAPI_WEBHOOK_URL, secret: e.LAPI_WEBHOOK_SECRET })
+      : undefined;
   return Object.freeze({
     listen: Object.freeze(e.LAPI_LISTEN_URI),
     database: Object.freeze(database),
@@ -131,6 +152,8 @@ export function loadConfig(
     logFormat: e.LAPI_LOG_FORMAT,
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
     retention: toRetentionConfig(e),
+    notificationsDir: e.LAPI_NOTIFICATIONS_DIR,
+    webhook,
   });
 }
 

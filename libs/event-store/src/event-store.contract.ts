@@ -114,6 +114,7 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect(await store.countAfter(head)).toBe(4);
       expect(await store.countAfter(page1.checkpoint)).toBe(2);
       expect(page3.checkpoint).toEqual(page2.checkpoint);
+      expect(await store.head()).toEqual(page2.checkpoint);
       expect(before.every((e) => e.globalPosition < page1.events[0].globalPosition)).toBe(true);
     });
 
@@ -192,13 +193,16 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       await store.appendToStream(newStream(), [ev(1)], { expectedVersion: 'no_stream', metadata }); // commits first, later position
 
       let whileOpen;
+      let whileOpenHead;
       try {
         whileOpen = await store.readAll(head, 100);
+        whileOpenHead = await store.head();
       } finally {
         release();
         await slowAppend;
       }
       expect(whileOpen.events).toEqual([]); // nothing past the open transaction was visible
+      expect(whileOpenHead).toEqual(head);
 
       const after = await store.readAll(whileOpen.checkpoint, 100);
       expect(after.events.map((e) => e.type)).toEqual(['Slow', 'Tested']);

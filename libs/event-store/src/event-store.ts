@@ -70,6 +70,8 @@ export interface EventStore {
    * committed late by a concurrent transaction is never skipped by a reader that moved past its position.
    */
   readAll(after: Checkpoint, limit: number): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }>;
+  /** The checkpoint after the last event readAll can give now (START when none): where a new reader that skips history starts. */
+  head(): Promise<Checkpoint>;
 }
 
 export const EVENT_STORE = Symbol('EVENT_STORE');

@@ -3,6 +3,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB, EventsTable } from './db';
 import {
   ConcurrencyError,
+  START,
   type AppendResult,
   type Checkpoint,
   type EventStore,
@@ -168,6 +169,17 @@ export class PostgresEventStore implements EventStore {
       events,
       checkpoint: last ? { transactionId: last.transactionId, position: last.globalPosition } : after,
     };
+  }
+  async head(): Promise<Checkpoint> {
+    const row = await this.db
+      .selectFrom('events')
+      .select(['transaction_id', 'global_position'])
+      .where(sql<boolean>`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`)
+      .orderBy('transaction_id', 'desc')
+      .orderBy('global_position', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { transactionId: BigInt(row.transaction_id), position: BigInt(row.global_position) } : START;
   }
 }
 

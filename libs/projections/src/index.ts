@@ -12,4 +12,5 @@ export * from './decision-queries';
 export * from './decisions.projection';
 export * from './ids';
 export * from './machines.projection';
+export * from './notifications/redis-notification-queue';
 export * from './queries';

@@ -1,10 +1,27 @@
-import { loadProfiles, type ProfileEngine } from '@lapi/application';
-import { applyProfiles } from '@lapi/domain';
+import { loadNotificationConfigs, loadProfiles, type ProfileEngine } from '@lapi/application';
+import { alertNotifyOf, applyProfiles, NotificationConfigError } from '@lapi/domain';
 
-/** profiles.yaml (or the reference's defaults) compiled once at start-up: a bad profile stops the server. */
-export function createProfileEngine(path: string | undefined): ProfileEngine {
+/**
+ * profiles.yaml (or the reference's defaults) compiled once at start-up: a bad profile stops the server, and so
+ * does a profile naming a notification plugin that `notificationsDir` does not configure (as the reference's
+ * broker refuses to start). The worker delivers the notifications; this process only records them with the alert.
+ */
+export function createProfileEngine(path: string | undefined, notificationsDir: string | undefined): ProfileEngine {
   const profiles = loadProfiles(path);
+  const used = [...new Set(profiles.flatMap((p) => p.notifications))];
+  if (used.length > 0) {
+    if (notificationsDir === undefined) {
+      throw new NotificationConfigError(
+        `profiles name notification plugins (${used.join(', ')}) but LAPI_NOTIFICATIONS_DIR is not set`,
+      );
+    }
+    loadNotificationConfigs(notificationsDir, { used });
+  }
   return {
-    decide: async (alert, stats, now) => (await applyProfiles(alert, profiles, stats, now)).decisions,
+    evaluate: async (alert, stats, now) => {
+      const outcome = await applyProfiles(alert, profiles, stats, now);
+      return { decisions: outcome.decisions, notify: alertNotifyOf(outcome) };
+    },
+    notifies: used.length > 0,
   };
 }

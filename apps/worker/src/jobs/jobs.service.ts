@@ -1,5 +1,5 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
-import { checkHandlers, JobName, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
+import { checkHandlers, JobName, jobNamesOf, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
 import { decisionKeys, RedisDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
@@ -25,10 +25,10 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const decisions = decisionKeys(this.keys.decisions);
     const target = new RedisDecisionsTarget(this.redis, decisions);
     const barrier = new RedisProjectionBarrier(this.redis, decisions.checkpoint, 10_000);
-    const handlers: JobHandlers = {
+    const handlers: JobHandlers<typeof QueueName.Maintenance> = {
       [JobName.ExpireDecisions]: () => expireDecisions(target, this.store, barrier, new Date()),
     };
-    checkHandlers(handlers);
+    checkHandlers(handlers, jobNamesOf(QueueName.Maintenance));
     // Workers retry forever while Redis is away (maxRetriesPerRequest: null), as BullMQ requires.
     const connection = () => this.redis.duplicate({ maxRetriesPerRequest: null });
     const options = { connection: connection(), prefix: `${this.prefix}bull` };
@@ -40,10 +40,18 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         { name: s.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
       );
     }
-    this.worker = new Worker(QueueName.Maintenance, (job) => handlers[job.name as JobName]({}), {
-      connection: connection(),
-      prefix: `${this.prefix}bull`,
-    });
+    this.worker = new Worker(
+      QueueName.Maintenance,
+      (job) =>
+        handlers[job.name as typeof JobName.ExpireDecisions](
+          {},
+          { id: job.id, attemptsMade: job.attemptsMade, createdAt: job.timestamp },
+        ),
+      {
+        connection: connection(),
+        prefix: `${this.prefix}bull`,
+      },
+    );
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.name ?? '?'} failed: ${error.message}`));
   }
 

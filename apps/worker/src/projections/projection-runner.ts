@@ -16,7 +16,7 @@ export class ProjectionRunner {
   constructor(
     private readonly name: string,
     private readonly projector: Projector,
-    private readonly onStep: (step: ProjectorStep) => void = () => undefined,
+    private readonly onStep: (step: ProjectorStep) => void | Promise<void> = () => undefined,
   ) {
     this.logger = new Logger(`ProjectionRunner:${name}`);
   }
@@ -38,7 +38,7 @@ export class ProjectionRunner {
       let delay = IDLE_DELAY_MS;
       try {
         const step = await this.projector.step();
-        this.onStep(step);
+        await this.onStep(step);
         if (step.applied > 0) {
           delay = 0;
         }

@@ -40,10 +40,12 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
     // a bad alert stores none, as a failed request should.
     const events = [];
     for (const alert of c.alerts) {
-      // An alert without decisions (null or []) gets them from the profiles (controllers/v1/alerts.go).
-      const decisions = alert.decisions?.length
-        ? alert.decisions
-        : await this.profiles.decide(alert, this.stats(now), now);
+      // An alert without decisions (null or []) gets them from the profiles (controllers/v1/alerts.go); one with
+      // decisions only runs them for its notifications.
+      const { decisions, notify } =
+        alert.decisions?.length && !this.profiles.notifies
+          ? { decisions: alert.decisions, notify: undefined }
+          : await this.profiles.evaluate(alert, this.stats(now), now);
       const { alertId, decisionIds } = await allocateAlertIds(this.database.db, decisions.length);
       events.push(
         receiveAlert(
@@ -52,6 +54,7 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
           c.machineId,
           { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
           now,
+          notify,
         ),
       );
     }

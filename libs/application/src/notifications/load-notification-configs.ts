@@ -1,7 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-// The domain index does not re-export notifications yet; switch to '@lapi/domain' once it does.
 import {
   compileNotificationConfigs,
   NotificationConfigError,
@@ -9,6 +5,9 @@ import {
   type NotificationConfigs,
   type NotificationDocument,
 } from '@lapi/domain';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 
 /**
  * Loads `config_paths.notification_dir`: every `*.yaml` / `*.yml` file directly in it (not in subfolders), in name

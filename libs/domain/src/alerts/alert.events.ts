@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../shared/event';
-import type { AlertInput } from './alert';
+import type { AlertInput, DecisionInput } from './alert';
 
 /** A decision as stored: its id, and `until` fixed once from the alert's stop_at plus the duration. */
 export interface StoredDecision {
@@ -25,8 +25,25 @@ export type AlertReceived = DomainEvent<
     createdAt: string;
     alert: Omit<AlertInput, 'decisions'>;
     decisions: StoredDecision[];
+    /** Absent when no profile with notifications matched. */
+    notify?: AlertNotify;
   }
 >;
+
+/**
+ * What the profiles said to notify about an alert, recorded with it so the worker delivers it from the log. The
+ * decisions are the ones the reference hands its plugins (as posted or as the profile made them, before storage).
+ */
+export interface AlertNotify {
+  /** Each matching profile that names plugins, in order; a plugin named twice gets the alert twice (reference). */
+  readonly profiles: readonly {
+    readonly name: string;
+    readonly plugins: readonly string[];
+    /** False for a profile that matched before any decision was made: it sends the alert without decisions. */
+    readonly withDecisions: boolean;
+  }[];
+  readonly decisions: readonly (DecisionInput & { readonly simulated?: boolean })[];
+}
 
 /** Decisions expired early (`until := at`): bouncers see them in the stream's `deleted`. */
 export type DecisionsDeleted = DomainEvent<'DecisionsDeleted', { decisionIds: number[]; at: string }>;

@@ -3,7 +3,7 @@ import { NANOS_PER_MS, parseGoDuration } from '../shared/go-duration';
 import { parseIpRange } from '../shared/ip-range';
 import { isIpScope } from '../shared/scope';
 import type { AlertInput, DecisionInput } from './alert';
-import type { AlertReceived, StoredDecision } from './alert.events';
+import type { AlertNotify, AlertReceived, StoredDecision } from './alert.events';
 
 export class InvalidDecisionError extends DomainError {
   readonly code = 'DECISION.INVALID';
@@ -27,6 +27,7 @@ export function receiveAlert(
   machineId: string,
   ids: AlertIds,
   now: Date,
+  notify?: AlertNotify,
 ): AlertReceived {
   if (ids.decisionIds.length < decisions.length || ids.decisionUuids.length < decisions.length) {
     throw new Error('not enough decision ids allocated');
@@ -70,6 +71,7 @@ export function receiveAlert(
       createdAt: now.toISOString(),
       alert: rest,
       decisions: stored,
+      ...(notify && notify.profiles.length > 0 && { notify }),
     },
   };
 }

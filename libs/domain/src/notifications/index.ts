@@ -1,4 +1,5 @@
 export * from './alert-model';
+export * from './alert-notify';
 export * from './grouping';
 export * from './http-config';
 export * from './notification.errors';

@@ -8,5 +8,12 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
   streamCursors: `${prefix}cursors`,
+  /** The notification queues (see notificationKeys). */
+  notifications: `${prefix}notify:`,
+  /** Who feeds the notification queues from the log and dispatches them. */
+  notificationsLease: `${prefix}lease:notifications`,
+  /** The signed decisions webhook: its position in the change log. */
+  webhook: `${prefix}webhook:`,
+  webhookLease: `${prefix}lease:webhook`,
 });
 export type RedisKeys = ReturnType<typeof redisKeys>;

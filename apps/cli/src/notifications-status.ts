@@ -1,0 +1,56 @@
+import type { AppConfig } from '@lapi/config';
+import { openDatabase, PostgresEventStore } from '@lapi/event-store';
+import { QueueName } from '@lapi/jobs';
+import {
+  notificationKeys,
+  redisKeys,
+  RedisLease,
+  RedisNotificationQueue,
+  type DeadNotification,
+  type PluginStatus,
+} from '@lapi/projections';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { AdminError } from './admin-client';
+
+export interface NotificationsStatus {
+  /** Who feeds the queues from the log, and how many events it has not read yet. */
+  readonly owner: string | null;
+  readonly lag: number | null;
+  /** Delivery jobs by state: waiting, delayed (a retry's back-off), active, failed. */
+  readonly jobs: Record<string, number>;
+  readonly plugins: PluginStatus[];
+  /** Newest first. */
+  readonly deadLetters: DeadNotification[];
+}
+
+/** The notification pipeline of a cluster: queues per plugin, deliveries, retries, dead letters. */
+export async function notificationsStatus(config: AppConfig, deadLimit = 20): Promise<NotificationsStatus> {
+  if (!config.redisUrl || config.database.kind !== 'postgres') {
+    throw new AdminError(
+      'USAGE',
+      'notifications are delivered by the workers in cluster mode (DATABASE_URL and REDIS_URL set)',
+    );
+  }
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const database = await openDatabase(config.database, { maxConnections: 1 });
+  const bull = new Queue(QueueName.Notifications, { connection: redis, prefix: `${config.redisPrefix}bull` });
+  try {
+    await redis.connect();
+    const store = new PostgresEventStore(database.db);
+    const keys = redisKeys(config.redisPrefix);
+    const queue = new RedisNotificationQueue(redis, notificationKeys(keys.notifications), store);
+    const checkpoint = await queue.storedCheckpoint();
+    return {
+      owner: await new RedisLease(redis, keys.notificationsLease, 'cli', 1).owner(),
+      lag: checkpoint ? await store.countAfter(checkpoint) : null,
+      jobs: await bull.getJobCounts('waiting', 'delayed', 'active', 'failed'),
+      plugins: await Promise.all((await queue.plugins()).map((p) => queue.status(p))),
+      deadLetters: await queue.deadLetters(deadLimit),
+    };
+  } finally {
+    await bull.close();
+    redis.disconnect();
+    await database.close();
+  }
+}

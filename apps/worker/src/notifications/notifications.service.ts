@@ -1,0 +1,139 @@
+import { type HttpNotificationConfig } from '@lapi/domain';
+import { EVENT_STORE, type EventStore } from '@lapi/event-store';
+import {
+  checkHandlers,
+  JobName,
+  jobNamesOf,
+  QueueName,
+  type DeliverNotificationData,
+  type JobHandlers,
+} from '@lapi/jobs';
+import { notificationKeys, Projector, RedisLease, RedisNotificationQueue, type RedisKeys } from '@lapi/projections';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Queue, Worker } from 'bullmq';
+import type Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { deliverNotification, RetryLater } from './deliver-notification';
+import { dispatchNotifications } from './dispatch-notifications';
+import { sendHttpNotification } from './http-notifier';
+
+/** DI token: the http notification configs by name (empty when no profile notifies). */
+export const NOTIFICATION_CONFIGS = Symbol('NOTIFICATION_CONFIGS');
+
+const LEASE_TTL_MS = 5_000;
+// The reference's broker looks at its queues once a second; a little more often costs one LLEN per plugin.
+const DISPATCH_EVERY_MS = 250;
+const DELIVERY_CONCURRENCY = 16;
+
+/**
+ * Profile notifications, delivered as the reference's http plugin does: one worker at a time (a lease) feeds the
+ * per-plugin queues from the log and turns due batches into BullMQ jobs; every worker delivers jobs, retried
+ * with the reference's back-off and dead-lettered when the retries are spent.
+ */
+@Injectable()
+export class NotificationsService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(NotificationsService.name);
+  private runner: ProjectionRunner | undefined;
+  private lease: RedisLease | undefined;
+  private queue: Queue | undefined;
+  private worker: Worker | undefined;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    @Inject(REDIS_PREFIX) private readonly prefix: string,
+    @Inject(NOTIFICATION_CONFIGS) private readonly configs: ReadonlyMap<string, HttpNotificationConfig>,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.configs.size === 0) {
+      return; // no profile notifies: do not read the log for nothing
+    }
+    const notifications = new RedisNotificationQueue(this.redis, notificationKeys(this.keys.notifications), this.store);
+    const handlers: JobHandlers<typeof QueueName.Notifications> = {
+      [JobName.DeliverNotification]: (data, job) =>
+        deliverNotification(data, job, {
+          configs: this.configs,
+          queue: notifications,
+          send: sendHttpNotification,
+          now: Date.now,
+          random: Math.random,
+        }),
+    };
+    checkHandlers(handlers, jobNamesOf(QueueName.Notifications));
+    const connection = () => this.redis.duplicate({ maxRetriesPerRequest: null });
+    const bull = { prefix: `${this.prefix}bull` };
+    const queue = new Queue(QueueName.Notifications, { ...bull, connection: connection() });
+    this.queue = queue;
+    this.worker = new Worker(
+      QueueName.Notifications,
+      (job) =>
+        handlers[job.name as typeof JobName.DeliverNotification](job.data as DeliverNotificationData, {
+          id: job.id,
+          attemptsMade: job.attemptsMade,
+          createdAt: job.timestamp,
+        }),
+      {
+        ...bull,
+        connection: connection(),
+        concurrency: DELIVERY_CONCURRENCY,
+        settings: {
+          backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLater ? error.delayMs : 1_000),
+        },
+      },
+    );
+    this.worker.on('failed', (job, error) => {
+      if (!(error instanceof RetryLater)) {
+        this.logger.warn(`notification ${job?.id ?? '?'} failed: ${error.message}`);
+      }
+    });
+
+    this.lease = new RedisLease(
+      this.redis,
+      this.keys.notificationsLease,
+      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      LEASE_TTL_MS,
+    );
+    let lastDispatch = 0;
+    this.runner = new ProjectionRunner(
+      'notifications',
+      new Projector(this.store, notifications, this.lease),
+      async (step) => {
+        const now = Date.now();
+        if (!step.owner || (step.applied === 0 && now - lastDispatch < DISPATCH_EVERY_MS)) {
+          return;
+        }
+        lastDispatch = now;
+        await dispatchNotifications(
+          notifications,
+          this.configs,
+          async (jobId, data) => {
+            await queue.add(JobName.DeliverNotification, data, {
+              jobId,
+              // Retries are decided by deliverNotification (the reference's limits), not by this count.
+              attempts: 1_000,
+              backoff: { type: 'custom' },
+              // Kept a day so a re-dispatch after a crash finds the id taken and adds nothing.
+              removeOnComplete: { age: 24 * 3600 },
+              removeOnFail: { age: 7 * 24 * 3600 },
+            });
+          },
+          now,
+        );
+      },
+    );
+    this.runner.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.runner?.stop();
+    await this.lease?.release();
+    // Finish the deliveries in progress, take no more.
+    await this.worker?.close();
+    await this.queue?.close();
+  }
+}
