@@ -1,5 +1,5 @@
 import type { DomainEvent, EventMetadata } from '@lapi/domain';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from './db';
 import { ConcurrencyError, START, type EventStore, type InlineProjection, type RecordedEvent } from './event-store';
 import { PostgresEventStore } from './postgres-event-store';
@@ -42,6 +42,15 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect(events[1].globalPosition).toBe(result.lastPosition);
       expect(typeof events[0].transactionId).toBe('bigint');
       expect(await store.streamVersion(stream)).toBe(2n);
+    });
+
+    it('stores data and metadata as JSON objects that SQL can query, not as JSON-encoded strings', async () => {
+      const stream = newStream();
+      await store.appendToStream(stream, [ev(7)], { expectedVersion: 'no_stream', metadata });
+      const row = await sql<{ data: string; n: string | null; actor: string | null }>`
+        select jsonb_typeof(data) as data, data->>'n' as n, metadata->'actor'->>'kind' as actor
+        from events where stream_id = ${stream}`.execute(backend().db);
+      expect(row.rows).toEqual([{ data: 'object', n: '7', actor: 'cli' }]);
     });
 
     it('continues a stream at the expected version and refuses a stale one with a typed error', async () => {

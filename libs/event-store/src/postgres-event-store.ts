@@ -51,8 +51,8 @@ export class PostgresEventStore implements EventStore {
               stream_id: streamId,
               stream_version: String(first + BigInt(i)),
               type: e.type,
-              data: JSON.stringify(e.data),
-              metadata: JSON.stringify(options.metadata),
+              data: jsonb(e.data),
+              metadata: jsonb(options.metadata),
             })),
           )
           .returningAll()
@@ -193,6 +193,10 @@ const toRecorded = (row: Selectable<EventsTable>): RecordedEvent => ({
   transactionId: BigInt(row.transaction_id),
   createdAt: new Date(row.created_at),
 });
+
+// Sent as text and cast in SQL: postgres.js JSON-encodes a jsonb parameter itself, so a string given for one would be
+// stored as a JSON string rather than an object (rows written that way before are still read, see parseJson).
+const jsonb = (value: unknown) => sql<string>`cast(${JSON.stringify(value)} as text)::jsonb`;
 
 // postgres.js through kysely-postgres-js hands back jsonb already parsed; PGlite too, but be lenient.
 const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
