@@ -34,9 +34,11 @@ export async function notificationsStatus(config: AppConfig, deadLimit = 20): Pr
   }
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   const database = await openDatabase(config.database, { maxConnections: 1 });
-  const bull = new Queue(QueueName.Notifications, { connection: redis, prefix: `${config.redisPrefix}bull` });
+  const bullConnection = redis.duplicate();
+  let bull: Queue | undefined;
   try {
     await redis.connect();
+    bull = new Queue(QueueName.Notifications, { connection: bullConnection, prefix: `${config.redisPrefix}bull` });
     const store = new PostgresEventStore(database.db);
     const keys = redisKeys(config.redisPrefix);
     const queue = new RedisNotificationQueue(redis, notificationKeys(keys.notifications), store);
@@ -49,7 +51,8 @@ export async function notificationsStatus(config: AppConfig, deadLimit = 20): Pr
       deadLetters: await queue.deadLetters(deadLimit),
     };
   } finally {
-    await bull.close();
+    await bull?.close();
+    bullConnection.disconnect();
     redis.disconnect();
     await database.close();
   }
