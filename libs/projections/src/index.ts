@@ -8,6 +8,7 @@ export * from './cluster/projector';
 export * from './cluster/redis-decisions.target';
 export * from './cluster/redis-keys';
 export * from './cluster/redis-projection-barrier';
+export * from './cluster/redis-stream-cursors';
 export * from './decision-queries';
 export * from './decisions.projection';
 export * from './ids';

@@ -7,9 +7,9 @@ export function clusterDecisionReader(replica: DecisionReplica, cursors: RedisSt
     find: async (filter, now) => replica.find(filter, now.getTime()),
     async pull(bouncer, filter, options, now) {
       const cursor = options.startup ? null : await cursors.load(bouncer);
-      const page = await replica.pull(filter, options.dedup, cursor, now.getTime());
+      const { full, ...page } = await replica.pull(filter, options.dedup, cursor, now.getTime());
       if (!options.peek) {
-        await cursors.save(bouncer, page.next);
+        await cursors.save(bouncer, page.next, full);
       }
       return page;
     },

@@ -7,8 +7,12 @@ import {
   RedisProjectionBarrier,
   RedisStreamCursors,
 } from '@lapi/projections';
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { clusterDecisionReader } from './cluster-decision-reader';
+
+// A cursor written less than this before Redis is emptied, by a replica that dies meanwhile, is lost.
+const CURSOR_MIRROR_MS = 1_000;
 
 export interface ClusterMode {
   readonly reader: DecisionReader;
@@ -32,10 +36,22 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   const replica = new DecisionReplica(redis, decisions);
   await replica.sync();
   const barrier = new RedisProjectionBarrier(redis, decisions.checkpoint);
+  const cursors = new RedisStreamCursors(redis, keys.streamCursors);
+  // Every replica mirrors all bouncer cursors, to put them back if Redis is emptied (even those of a dead replica).
+  const logger = new Logger('ClusterMode');
+  const mirror = setInterval(() => {
+    cursors.refresh().then(
+      (restored: number) =>
+        restored > 0 && logger.warn(`Redis had lost ${restored} bouncer stream positions: put back`),
+      () => undefined, // Redis away: the next tick tries again
+    );
+  }, CURSOR_MIRROR_MS);
+  mirror.unref();
   return {
-    reader: clusterDecisionReader(replica, new RedisStreamCursors(redis, keys.streamCursors)),
+    reader: clusterDecisionReader(replica, cursors),
     barrier,
     close: async () => {
+      clearInterval(mirror);
       await redis.quit();
     },
   };

@@ -1,11 +1,12 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
-import { checkHandlers, JobName, jobNamesOf, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
+import { checkHandlers, JobName, jobNamesOf, QueueName, type JobHandlers } from '@lapi/jobs';
 import { decisionKeys, RedisDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { expireDecisions } from './expire-decisions';
+import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
 
 /** BullMQ in the worker: recurring jobs through job schedulers, one handler per job kind. */
 @Injectable()
@@ -13,6 +14,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(JobsService.name);
   private queue: Queue | undefined;
   private worker: Worker | undefined;
+  private scheduleCheck: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -33,13 +35,14 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const connection = () => this.redis.duplicate({ maxRetriesPerRequest: null });
     const options = { connection: connection(), prefix: `${this.prefix}bull` };
     this.queue = new Queue(QueueName.Maintenance, options);
-    for (const s of SCHEDULES) {
-      await this.queue.upsertJobScheduler(
-        s.name,
-        { every: s.everyMs },
-        { name: s.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
+    await ensureSchedules(this.queue);
+    this.scheduleCheck = setInterval(() => {
+      void ensureSchedules(this.queue!).then(
+        (created) =>
+          created.length > 0 && this.logger.warn(`job schedulers were missing, re-created: ${created.join(', ')}`),
+        () => undefined, // Redis away: the next check tries again
       );
-    }
+    }, SCHEDULE_CHECK_MS);
     this.worker = new Worker(
       QueueName.Maintenance,
       (job) =>
@@ -56,6 +59,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.scheduleCheck);
     // Finish the job in progress, take no more.
     await this.worker?.close();
     await this.queue?.close();

@@ -108,4 +108,36 @@ describe('the decisions read model in Redis', () => {
     await project();
     await expectSameAsPostgres();
   });
+
+  it('numbers a rebuild exactly as the first build: same change ids, records and hash chain', async () => {
+    // Churn of every kind, with alerts of several decisions deleted whole (their members come from a Redis set).
+    const many = await pushAlert(['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5']);
+    const other = await pushAlert(['198.51.100.6', '198.51.100.7']);
+    await pushAlert(['198.51.100.8'], '-1h');
+    const at = new Date().toISOString();
+    await store.appendToStream(
+      'decision-deletions',
+      [{ type: 'DecisionsDeleted', data: { decisionIds: [many.ids[2], other.ids[0]], at } }],
+      { expectedVersion: 'any', metadata },
+    );
+    await store.appendToStream(
+      'alert-deletions',
+      [{ type: 'AlertsDeleted', data: { alertIds: [other.alertId, many.alertId], at } }],
+      { expectedVersion: 'any', metadata },
+    );
+    await project();
+    const log = async () => {
+      const entries = await redis.redis.xrange(target.keys.changes, '-', '+');
+      const [seq, hash] = await redis.redis.mget(target.keys.seq, target.keys.hash);
+      return { entries, seq, hash, records: (await target.records()).sort((a, b) => a.id - b.id) };
+    };
+    const first = await log();
+    expect(first.entries.length).toBeGreaterThan(15);
+    expect(first.entries.every(([, fields]) => fields[2] === 'h' && /^[0-9a-f]{40}$/.test(fields[3]))).toBe(true);
+
+    const keys = await redis.redis.keys(`${redis.prefix}*`);
+    await redis.redis.del(...keys);
+    await project();
+    expect(await log()).toEqual(first);
+  });
 });

@@ -9,6 +9,8 @@ export const decisionKeys = (prefix: string) => ({
   checkpoint: `${prefix}checkpoint`,
   /** Last change number: the change log's ids are `<seq>-0`. */
   seq: `${prefix}seq`,
+  /** Hash chain over the change log up to seq (see APPLY): names a log, so a rebuilt one can be told apart. */
+  hash: `${prefix}hash`,
   /** id → DecisionRecord JSON */
   records: `${prefix}records`,
   /** Redis stream of changed records, one entry per change, id = seq: what replicas and stream deltas read. */
@@ -20,21 +22,30 @@ export type DecisionKeys = ReturnType<typeof decisionKeys>;
 
 // One script per batch: the checkpoint compare-and-set and every write commit together or not at all, so a crash
 // or a replay can never apply an event twice. Records are rewritten whole and appended to the change log.
+//
+// Deterministic numbering: the projector reads the log in one fixed order ((transaction id, position) below xmin,
+// so nothing can later appear before the checkpoint) and this script emits a number of changes, in an order, that
+// only depend on the events and on what it built before (alert members are sorted, not taken in set order). So a
+// rebuild from the start gives every change the same seq as before: replicas and bouncer cursors stay valid when
+// Redis is emptied. Each change also extends a hash chain (field h, key hash) over (id, uuid, until, removed) that
+// lets a replica or a cursor check it is on the same log at a given seq, not on one numbered differently.
 const APPLY = `
 local p = ARGV[1]
 if (redis.call('GET', p .. 'checkpoint') or '') ~= ARGV[2] then return -1 end
+local hash = redis.call('GET', p .. 'hash') or ''
 -- A new decision waits in the expiry index until the sweep records its expiry; a deleted one leaves it.
 local function emit(rec, expires)
   local seq = redis.call('INCR', p .. 'seq')
   local json = cjson.encode(rec)
   local id = string.format('%d', rec.id)
+  hash = redis.sha1hex(hash .. '|' .. id .. ':' .. rec.uuid .. ':' .. string.format('%d', rec['until']) .. ':' .. (rec.removed and '1' or '0'))
   redis.call('HSET', p .. 'records', id, json)
   if expires then
     redis.call('ZADD', p .. 'expiry', rec['until'], id)
   else
     redis.call('ZREM', p .. 'expiry', id)
   end
-  redis.call('XADD', p .. 'changes', string.format('%d', seq) .. '-0', 'r', json)
+  redis.call('XADD', p .. 'changes', string.format('%d', seq) .. '-0', 'r', json, 'h', hash)
 end
 local function lower(rec, at)
   if at < rec['until'] then rec['until'] = at end
@@ -52,7 +63,9 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
   elseif op.op == 'removeAlerts' then
     for _, alertId in ipairs(op.alertIds) do
       local key = p .. 'alert:' .. string.format('%d', alertId)
-      for _, id in ipairs(redis.call('SMEMBERS', key)) do
+      local ids = redis.call('SMEMBERS', key)
+      table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
+      for _, id in ipairs(ids) do
         local json = redis.call('HGET', p .. 'records', id)
         if json then
           local rec = lower(cjson.decode(json), op.at)
@@ -68,6 +81,7 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
     end
   end
 end
+redis.call('SET', p .. 'hash', hash)
 redis.call('SET', p .. 'checkpoint', ARGV[3])
 return tonumber(redis.call('GET', p .. 'seq') or '0')`;
 
@@ -114,11 +128,24 @@ export class RedisDecisionsTarget implements ProjectionTarget {
   }
 
   /** Changes after `seq`, in order, at most `count`. */
-  async changesAfter(seq: number, count: number): Promise<{ seq: number; record: DecisionRecord }[]> {
-    const entries = await this.redis.xrange(this.keys.changes, `(${seq}-0`, '+', 'COUNT', count);
-    return entries.map(([id, fields]) => ({
-      seq: Number(id.split('-')[0]),
-      record: JSON.parse(fields[1]) as DecisionRecord,
-    }));
+  async changesAfter(seq: number, count: number): Promise<Change[]> {
+    return parseChanges(await this.redis.xrange(this.keys.changes, `(${seq}-0`, '+', 'COUNT', count));
   }
 }
+
+/** One entry of the change log: the record as it became at `seq`, and the hash chain up to it. */
+export interface Change {
+  readonly seq: number;
+  readonly record: DecisionRecord;
+  readonly hash: string;
+}
+
+export const parseChanges = (entries: [id: string, fields: string[]][]): Change[] =>
+  entries.map(([id, fields]) => {
+    const f: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      f[fields[i]] = fields[i + 1];
+    }
+    // Entries written before the hash chain existed have no h: '' never matches a real hash.
+    return { seq: Number(id.split('-')[0]), record: JSON.parse(f.r) as DecisionRecord, hash: f.h ?? '' };
+  });
