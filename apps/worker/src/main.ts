@@ -40,6 +40,7 @@ async function main(): Promise<void> {
       redis,
       redisPrefix: config.redisPrefix,
       notificationConfigs,
+      webhook: config.webhook,
     }),
     { logger },
   );

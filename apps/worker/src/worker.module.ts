@@ -8,8 +8,9 @@ import { JobsService } from './jobs/jobs.service';
 import { NOTIFICATION_CONFIGS, NotificationsService } from './notifications/notifications.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
+import { DecisionsWebhookService } from './webhook/decisions-webhook.service';
 
-const projections = [DecisionsProjectionService];
+const projections = [DecisionsProjectionService, DecisionsWebhookService];
 const jobs = [JobsService, NotificationsService];
 
 /**
@@ -23,6 +24,8 @@ export class WorkerModule {
     redis: Redis;
     redisPrefix: string;
     notificationConfigs?: ReadonlyMap<string, HttpNotificationConfig>;
+    /** Unset: no decisions webhook. */
+    webhook?: { url: string; secret: string };
   }): DynamicModule {
     return {
       module: WorkerModule,
