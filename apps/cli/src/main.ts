@@ -185,6 +185,13 @@ program
         ]),
       ),
     );
+    if (status.webhook) {
+      const w = status.webhook;
+      out(
+        `webhook ${w.url}: delivered up to change ${w.delivered} of ${w.head}, owner ${w.owner ?? '(none)'}, ` +
+          `${w.failures} failed attempts${w.lastError ? ` (last: ${w.lastError})` : ''}`,
+      );
+    }
     if (status.deadLetters.length > 0) {
       out('dead letters (newest first):');
       out(

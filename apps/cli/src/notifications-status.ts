@@ -2,7 +2,9 @@ import type { AppConfig } from '@lapi/config';
 import { openDatabase, PostgresEventStore } from '@lapi/event-store';
 import { QueueName } from '@lapi/jobs';
 import {
+  decisionKeys,
   notificationKeys,
+  RedisDecisionsTarget,
   redisKeys,
   RedisLease,
   RedisNotificationQueue,
@@ -22,6 +24,19 @@ export interface NotificationsStatus {
   readonly plugins: PluginStatus[];
   /** Newest first. */
   readonly deadLetters: DeadNotification[];
+  /** The signed decisions webhook, when one is configured. */
+  readonly webhook: WebhookStatus | null;
+}
+
+export interface WebhookStatus {
+  readonly url: string;
+  readonly owner: string | null;
+  /** Last change delivered, and the change log's last: their difference is what the receiver has not got yet. */
+  readonly delivered: number;
+  readonly head: number;
+  readonly failures: number;
+  readonly lastError: string | null;
+  readonly lastDeliveryAt: string | null;
 }
 
 /** The notification pipeline of a cluster: queues per plugin, deliveries, retries, dead letters. */
@@ -49,6 +64,7 @@ export async function notificationsStatus(config: AppConfig, deadLimit = 20): Pr
       jobs: await bull.getJobCounts('waiting', 'delayed', 'active', 'failed'),
       plugins: await Promise.all((await queue.plugins()).map((p) => queue.status(p))),
       deadLetters: await queue.deadLetters(deadLimit),
+      webhook: config.webhook ? await webhookStatus(redis, keys, config.webhook.url) : null,
     };
   } finally {
     await bull?.close();
@@ -56,4 +72,17 @@ export async function notificationsStatus(config: AppConfig, deadLimit = 20): Pr
     redis.disconnect();
     await database.close();
   }
+}
+
+async function webhookStatus(redis: Redis, keys: ReturnType<typeof redisKeys>, url: string): Promise<WebhookStatus> {
+  const status = await redis.hgetall(`${keys.webhook}status`);
+  return {
+    url,
+    owner: await new RedisLease(redis, keys.webhookLease, 'cli', 1).owner(),
+    delivered: Number((await redis.get(`${keys.webhook}cursor`)) ?? 0),
+    head: await new RedisDecisionsTarget(redis, decisionKeys(keys.decisions)).seq(),
+    failures: Number(status.failures ?? 0),
+    lastError: status.lastError ?? null,
+    lastDeliveryAt: status.lastDeliveryAt ? new Date(Number(status.lastDeliveryAt)).toISOString() : null,
+  };
 }
