@@ -75,7 +75,7 @@ class StreamGroup {
       });
       const text = await res.text();
       if (res.status !== 200) {
-        this.failures.push(`${phase}: HTTP ${res.status} ${text.slice(0, 200)}`);
+        this.failures.push(`after page #${this.pages.length} (${phase}): HTTP ${res.status} ${text.slice(0, 200)}`);
         return false;
       }
       const body = JSON.parse(text) as { new: WireItem[] | null; deleted: WireItem[] | null };
@@ -90,7 +90,9 @@ class StreamGroup {
       });
       return true;
     } catch (error) {
-      this.failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`);
+      this.failures.push(
+        `after page #${this.pages.length} (${phase}): ${error instanceof Error ? error.message : String(error)}`,
+      );
       return false;
     }
   }
@@ -133,7 +135,10 @@ function exactlyOnceReport(
     const n = seen.get(id) ?? 0;
     const want = expected.has(id) ? 1 : 0;
     if (n !== want) {
-      const where = pages.filter((p) => p[list].includes(id)).map((p) => `${p.phase}@${p.servedBy}`);
+      // Which pages (ordinal in the group, phase, replica, ms after the first page) carried it.
+      const where = pages.flatMap((p, i) =>
+        p[list].includes(id) ? [`#${i} ${p.phase}@${p.servedBy} +${p.sentAt - pages[0].sentAt}ms`] : [],
+      );
       wrong.push(`${list} id ${id}: ${n}× (want ${want}) [${where.join(', ')}]`);
     }
   }
@@ -541,7 +546,7 @@ describe('cluster of processes behind HAProxy: 3 API replicas, 2 workers, Postgr
       const news = exactlyOnceReport(g.pages, 'new', all);
       const deleted = exactlyOnceReport(g.pages, 'deleted', ended);
       if (news.wrong || deleted.wrong) {
-        problems[g.name] = { new: news, deleted, failedPolls: g.failures.length };
+        problems[g.name] = { new: news, deleted, failedPolls: g.failures.slice(0, 5) };
       }
     }
     expect(problems).toEqual({});
