@@ -1,9 +1,11 @@
 import {
   ApplicationModule,
+  RETENTION_POLICY,
   type Clock,
   type DecisionReader,
   type ProfileEngine,
   type ProjectionBarrier,
+  type RetentionPolicy,
 } from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
@@ -17,6 +19,7 @@ import { JWT_SECRET, TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
 import { HealthController } from './health/health.controller';
+import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
 const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
@@ -31,6 +34,8 @@ export class ApiModule {
     profiles: ProfileEngine;
     clock?: Clock;
     cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
+    /** Runs the retention in this process (no worker without Redis). */
+    retention?: RetentionPolicy;
   }): DynamicModule {
     return {
       module: ApiModule,
@@ -49,6 +54,7 @@ export class ApiModule {
         { provide: JWT_SECRET, useValue: options.jwtSecret },
         { provide: TokenService, useValue: new TokenService(options.jwtSecret) },
         { provide: API_OPTIONS, useValue: options.api },
+        ...(options.retention ? [{ provide: RETENTION_POLICY, useValue: options.retention }, RetentionTimer] : []),
       ],
     };
   }

@@ -46,6 +46,8 @@ export async function createApiApp(
       profiles: createProfileEngine(config.profilesPath, config.notificationsDir),
       clock: options.clock,
       cluster,
+      // In a cluster the workers run it.
+      retention: cluster ? undefined : config.retention,
     }),
     adapter,
     { bodyParser: false, logger: createLogger(config), abortOnError: false },

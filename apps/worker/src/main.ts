@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       redisPrefix: config.redisPrefix,
       notificationConfigs,
       webhook: config.webhook,
+      retention: config.retention,
     }),
     { logger },
   );

@@ -1,17 +1,20 @@
-import { ApplicationModule } from '@lapi/application';
+import { ApplicationModule, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
 import type { HttpNotificationConfig } from '@lapi/domain';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { redisKeys } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { JobsService } from './jobs/jobs.service';
+import { RetentionJobsService } from './jobs/retention-jobs.service';
 import { NOTIFICATION_CONFIGS, NotificationsService } from './notifications/notifications.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
 import { DecisionsWebhookService } from './webhook/decisions-webhook.service';
 
 const projections = [DecisionsProjectionService, DecisionsWebhookService];
-const jobs = [JobsService, NotificationsService];
+const jobs = [JobsService, NotificationsService, RetentionJobsService];
+// Without a retention setting nothing is scheduled.
+const NO_RETENTION: RetentionPolicy = { flush: {}, autodelete: { machines: {}, bouncers: {} } };
 
 /**
  * Background work of the cluster over the same handlers as the API: the projections into Redis, and BullMQ jobs
@@ -26,6 +29,8 @@ export class WorkerModule {
     notificationConfigs?: ReadonlyMap<string, HttpNotificationConfig>;
     /** Unset: no decisions webhook. */
     webhook?: { url: string; secret: string };
+    /** Unset: no retention job is scheduled. */
+    retention?: RetentionPolicy;
   }): DynamicModule {
     return {
       module: WorkerModule,
@@ -38,6 +43,7 @@ export class WorkerModule {
           provide: NOTIFICATION_CONFIGS,
           useValue: options.notificationConfigs ?? new Map(),
         },
+        { provide: RETENTION_POLICY, useValue: options.retention ?? NO_RETENTION },
         ...projections,
         ...jobs,
       ],

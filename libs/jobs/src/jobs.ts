@@ -4,6 +4,7 @@ import type { NotificationAlert } from '@lapi/domain';
 export const QueueName = {
   Maintenance: 'maintenance',
   Notifications: 'notifications',
+  Retention: 'retention',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -11,6 +12,8 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 export const JobName = {
   ExpireDecisions: 'expire-decisions',
   DeliverNotification: 'deliver-notification',
+  FlushAlerts: 'flush-alerts',
+  AutodeleteClients: 'autodelete-clients',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -18,6 +21,8 @@ export type JobName = (typeof JobName)[keyof typeof JobName];
 export const QUEUE_OF = {
   [JobName.ExpireDecisions]: QueueName.Maintenance,
   [JobName.DeliverNotification]: QueueName.Notifications,
+  [JobName.FlushAlerts]: QueueName.Retention,
+  [JobName.AutodeleteClients]: QueueName.Retention,
 } as const satisfies Record<JobName, QueueName>;
 
 export const jobNamesOf = (queue: QueueName): JobName[] =>
@@ -34,7 +39,9 @@ export interface DeliverNotificationData {
 /** Jobs carry ids or immutable data, never secrets. */
 export type JobPayload =
   | { name: typeof JobName.ExpireDecisions; data: Record<string, never> }
-  | { name: typeof JobName.DeliverNotification; data: DeliverNotificationData };
+  | { name: typeof JobName.DeliverNotification; data: DeliverNotificationData }
+  | { name: typeof JobName.FlushAlerts; data: Record<string, never> }
+  | { name: typeof JobName.AutodeleteClients; data: Record<string, never> };
 
 /** What a handler may know about its job besides its data. */
 export interface JobInfo {
@@ -57,6 +64,9 @@ export const SCHEDULES: readonly {
     name: JobName.ExpireDecisions,
     everyMs: 10_000,
   },
+  // The reference runs both every minute (database/flush.go); scheduled only when configured.
+  { queue: QueueName.Retention, name: JobName.FlushAlerts, everyMs: 60_000 },
+  { queue: QueueName.Retention, name: JobName.AutodeleteClients, everyMs: 60_000 },
 ];
 
 type NameOf<Q extends QueueName> = {

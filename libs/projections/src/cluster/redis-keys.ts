@@ -8,6 +8,8 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
   streamCursors: `${prefix}cursors`,
+  /** Held by the worker running a retention job, one key per job kind (append the job name). */
+  retentionLease: `${prefix}lease:retention:`,
   /** The notification queues (see notificationKeys). */
   notifications: `${prefix}notify:`,
   /** Who feeds the notification queues from the log and dispatches them. */
