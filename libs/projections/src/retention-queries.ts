@@ -71,15 +71,29 @@ export async function nthNewestAlertId(db: Kysely<DB>, n: number): Promise<numbe
 export async function machinesSilentSince(db: Kysely<DB>, cutoff: Date): Promise<MachineRetentionFacts[]> {
   const rows = await db
     .selectFrom('machines')
+    // Whether it owns alerts: the first owner at or after it in alerts_machine_idx is itself. Asked as `exists (...
+    // where machine_id = ...)`, Postgres scans every alert for a machine it wrongly expects to own many (a few
+    // agents owning a million alerts, many silent pods owning none); an ordered range with a limit uses the index.
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('alerts')
+          .select('alerts.machine_id as owner')
+          .whereRef('alerts.machine_id', '>=', 'machines.machine_id')
+          .orderBy('alerts.machine_id')
+          .limit(1)
+          .as('probe'),
+      (join) => join.onTrue(),
+    )
     .select([
-      'machine_id',
-      'auth_type',
-      'ip_address',
-      'last_heartbeat',
-      sql<boolean>`exists (select 1 from alerts where alerts.machine_id = machines.machine_id)`.as('has_alerts'),
+      'machines.machine_id',
+      'machines.auth_type',
+      'machines.ip_address',
+      'machines.last_heartbeat',
+      sql<boolean>`coalesce(probe.owner = machines.machine_id, false)`.as('has_alerts'),
     ])
-    .where('last_heartbeat', '<=', cutoff)
-    .orderBy('machine_id')
+    .where('machines.last_heartbeat', '<=', cutoff)
+    .orderBy('machines.machine_id')
     .execute();
   return rows.map((r) => ({
     machineId: r.machine_id,
