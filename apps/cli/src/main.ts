@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { AdminError, sendAdminRequest } from './admin-client';
 import { bouncerJson, bouncersTable, machineJson, machinesTable, table } from './format';
 import { notificationsStatus } from './notifications-status';
+import { projectionsRebuild } from './projections-rebuild';
 import { projectionsStatus } from './projections-status';
 
 // Names go into URLs, YAML files and stream ids: keep them to what cscli users type.
@@ -138,9 +139,25 @@ bouncers
     out(`bouncer '${bouncerName}' deleted successfully`);
   });
 
-program
-  .command('projections')
-  .description('the read models the cluster keeps in Redis')
+const projections = program.command('projections').description('the read models the cluster keeps in Redis');
+
+projections
+  .command('rebuild')
+  .description('rebuild the decisions read model from the event log into a new generation, then switch to it')
+  .option('--wait <seconds>', 'how long to wait for the switch (0: only ask)', (v) => Number.parseInt(v, 10), 600)
+  .action(async (opts: { wait: number }) => {
+    const result = await projectionsRebuild(getConfig(), Math.max(0, opts.wait || 0) * 1000, (generation) =>
+      out(`rebuilding decisions into generation ${generation} (a worker holding the projector lease does it)`),
+    );
+    if (!result.live) {
+      out(`generation ${result.generation} is not live yet: see \`lapi projections status\``);
+      process.exitCode = opts.wait > 0 ? 1 : 0;
+      return;
+    }
+    out(`generation ${result.generation} is live`);
+  });
+
+projections
   .command('status')
   .description('position, lag behind the event log, and owner of each projection')
   .addOption(outputOption())
@@ -150,8 +167,16 @@ program
       opts.output === 'json'
         ? JSON.stringify(statuses, null, 2)
         : table(
-            ['Projection', 'Checkpoint (xid:position)', 'Lag (events)', 'Changes', 'Owner'],
-            statuses.map((s) => [s.name, s.checkpoint ?? '-', String(s.lag), String(s.changes), s.owner ?? '(none)']),
+            ['Projection', 'Generation', 'Checkpoint (xid:position)', 'Lag (events)', 'Changes', 'Owner', 'Rebuilding'],
+            statuses.map((s) => [
+              s.name,
+              String(s.generation),
+              s.checkpoint ?? '-',
+              String(s.lag),
+              String(s.changes),
+              s.owner ?? '(none)',
+              s.rebuilding ? `generation ${s.rebuilding.generation}: ${s.rebuilding.lag} events behind` : '-',
+            ]),
           ),
     );
   });

@@ -2,9 +2,8 @@ import type { AppConfig } from '@lapi/config';
 import { openDatabase, PostgresEventStore } from '@lapi/event-store';
 import { QueueName } from '@lapi/jobs';
 import {
-  decisionKeys,
+  DecisionGenerations,
   notificationKeys,
-  RedisDecisionsTarget,
   redisKeys,
   RedisLease,
   RedisNotificationQueue,
@@ -80,7 +79,7 @@ async function webhookStatus(redis: Redis, keys: ReturnType<typeof redisKeys>, u
     url,
     owner: await new RedisLease(redis, keys.webhookLease, 'cli', 1).owner(),
     delivered: Number((await redis.get(`${keys.webhook}cursor`)) ?? 0),
-    head: await new RedisDecisionsTarget(redis, decisionKeys(keys.decisions)).seq(),
+    head: (await new DecisionGenerations(redis, keys).head()).seq,
     failures: Number(status.failures ?? 0),
     lastError: status.lastError ?? null,
     lastDeliveryAt: status.lastDeliveryAt ? new Date(Number(status.lastDeliveryAt)).toISOString() : null,

@@ -1,6 +1,6 @@
 import type { AppConfig } from '@lapi/config';
 import { openDatabase, PostgresEventStore, START } from '@lapi/event-store';
-import { decisionKeys, RedisDecisionsTarget, redisKeys, RedisLease } from '@lapi/projections';
+import { DecisionGenerations, RedisDecisionsTarget, redisKeys, RedisLease } from '@lapi/projections';
 import Redis from 'ioredis';
 import { AdminError } from './admin-client';
 
@@ -11,6 +11,10 @@ export interface ProjectionStatus {
   lag: number;
   changes: number;
   owner: string | null;
+  /** The live generation (see `lapi projections rebuild`). */
+  generation: number;
+  /** The generation being rebuilt, and how far it got. */
+  rebuilding: { generation: number; checkpoint: string | null; lag: number; changes: number } | null;
 }
 
 /** Where each Redis projection stands against the log, and which worker runs it. */
@@ -27,15 +31,26 @@ export async function projectionsStatus(config: AppConfig): Promise<ProjectionSt
     await redis.connect();
     const store = new PostgresEventStore(database.db);
     const keys = redisKeys(config.redisPrefix);
-    const target = new RedisDecisionsTarget(redis, decisionKeys(keys.decisions));
-    const checkpoint = await target.checkpoint();
-    return [
-      {
-        name: target.name,
+    const generations = new DecisionGenerations(redis, keys);
+    const position = async (generation: number) => {
+      const target = new RedisDecisionsTarget(redis, generations.keysOf(generation));
+      const checkpoint = await target.checkpoint();
+      return {
+        generation,
         checkpoint: checkpoint ? `${checkpoint.transactionId}:${checkpoint.position}` : null,
         lag: await store.countAfter(checkpoint ?? START),
         changes: await target.seq(),
+      };
+    };
+    const { generation, ...live } = await position(await generations.live());
+    const next = await generations.requested();
+    return [
+      {
+        name: 'decisions',
+        ...live,
         owner: await new RedisLease(redis, keys.decisionsProjectorLease, 'cli', 1).owner(),
+        generation,
+        rebuilding: next === null ? null : await position(next),
       },
     ];
   } finally {

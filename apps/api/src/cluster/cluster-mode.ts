@@ -1,7 +1,7 @@
 import type { DecisionReader } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import {
-  decisionKeys,
+  DecisionGenerations,
   DecisionReplica,
   redisKeys,
   RedisProjectionBarrier,
@@ -32,10 +32,10 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const keys = redisKeys(config.redisPrefix);
-  const decisions = decisionKeys(keys.decisions);
-  const replica = new DecisionReplica(redis, decisions);
+  const generations = new DecisionGenerations(redis, keys);
+  const replica = new DecisionReplica(redis, generations);
   await replica.sync();
-  const barrier = new RedisProjectionBarrier(redis, decisions.checkpoint);
+  const barrier = new RedisProjectionBarrier(redis, generations);
   const cursors = new RedisStreamCursors(redis, keys.streamCursors);
   // Every replica mirrors all bouncer cursors, to put them back if Redis is emptied (even those of a dead replica).
   const logger = new Logger('ClusterMode');

@@ -11,7 +11,7 @@ const BATCH = 1_000;
  * already out of every answer; the log just tells when each ban ended.
  */
 export async function expireDecisions(
-  target: RedisDecisionsTarget,
+  target: Pick<RedisDecisionsTarget, 'dueExpiries'>,
   store: EventStore,
   barrier: RedisProjectionBarrier,
   now: Date,

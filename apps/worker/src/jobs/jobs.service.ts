@@ -1,6 +1,6 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
 import { checkHandlers, JobName, jobNamesOf, QueueName, type JobHandlers } from '@lapi/jobs';
-import { decisionKeys, RedisDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
+import { DecisionGenerations, LiveDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
@@ -24,9 +24,10 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const decisions = decisionKeys(this.keys.decisions);
-    const target = new RedisDecisionsTarget(this.redis, decisions);
-    const barrier = new RedisProjectionBarrier(this.redis, decisions.checkpoint, 10_000);
+    // The live generation of the read model, which `lapi projections rebuild` may switch.
+    const generations = new DecisionGenerations(this.redis, this.keys);
+    const target = new LiveDecisionsTarget(this.redis, generations);
+    const barrier = new RedisProjectionBarrier(this.redis, generations, 10_000);
     const handlers: JobHandlers<typeof QueueName.Maintenance> = {
       [JobName.ExpireDecisions]: () => expireDecisions(target, this.store, barrier, new Date()),
     };

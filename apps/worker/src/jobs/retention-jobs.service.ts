@@ -2,7 +2,7 @@ import { DATABASE, RETENTION_POLICY, type RetentionDeps, type RetentionPolicy } 
 import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { checkHandlers, JobName, jobNamesOf, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
-import { decisionKeys, RedisLease, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
+import { DecisionGenerations, RedisLease, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
@@ -40,11 +40,10 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const decisions = decisionKeys(this.keys.decisions);
     const deps: RetentionDeps = {
       database: this.database,
       store: this.store,
-      barrier: new RedisProjectionBarrier(this.redis, decisions.checkpoint, 10_000),
+      barrier: new RedisProjectionBarrier(this.redis, new DecisionGenerations(this.redis, this.keys), 10_000),
     };
     const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const lease = (job: string) => new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, owner, LEASE_TTL_MS);

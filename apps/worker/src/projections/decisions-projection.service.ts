@@ -1,5 +1,11 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
-import { decisionKeys, Projector, RedisDecisionsTarget, RedisLease, type RedisKeys } from '@lapi/projections';
+import {
+  DecisionGenerations,
+  DecisionsProjector,
+  LiveDecisionsTarget,
+  RedisLease,
+  type RedisKeys,
+} from '@lapi/projections';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
@@ -27,8 +33,12 @@ export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy
       `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       LEASE_TTL_MS,
     );
-    const target = new RedisDecisionsTarget(redis, decisionKeys(keys.decisions));
-    this.runner = new ProjectionRunner('decisions', new Projector(store, target, this.lease));
+    const generations = new DecisionGenerations(redis, keys);
+    const target = new LiveDecisionsTarget(redis, generations);
+    this.runner = new ProjectionRunner(
+      'decisions',
+      new DecisionsProjector(store, redis, generations, target, this.lease),
+    );
   }
 
   onModuleInit(): void {

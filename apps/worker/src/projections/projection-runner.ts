@@ -1,4 +1,4 @@
-import type { Projector, ProjectorStep } from '@lapi/projections';
+import type { ProjectorStep } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 
 // Idle poll of the log: the latency a write waits for its projection when nothing else is happening.
@@ -15,7 +15,7 @@ export class ProjectionRunner {
 
   constructor(
     private readonly name: string,
-    private readonly projector: Projector,
+    private readonly projector: { step(): Promise<ProjectorStep> },
     private readonly onStep: (step: ProjectorStep) => void | Promise<void> = () => undefined,
   ) {
     this.logger = new Logger(`ProjectionRunner:${name}`);

@@ -1,4 +1,4 @@
-import { decisionKeys, RedisDecisionsTarget, RedisLease, type RedisKeys } from '@lapi/projections';
+import { DecisionGenerations, LiveDecisionsTarget, RedisLease, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,7 @@ export class DecisionsWebhookService implements OnModuleInit, OnModuleDestroy {
     );
     const webhook = new DecisionsWebhook(
       this.redis,
-      new RedisDecisionsTarget(this.redis, decisionKeys(this.keys.decisions)),
+      new LiveDecisionsTarget(this.redis, new DecisionGenerations(this.redis, this.keys)),
       { cursor: `${this.keys.webhook}cursor`, status: `${this.keys.webhook}status` },
       this.lease,
       this.target,

@@ -3,10 +3,12 @@ import { PostgresEventStore, START } from '@lapi/event-store';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import type { DecisionFilter } from '../decision-queries';
 import { alertsProjection } from '../decisions.projection';
+import { DecisionGenerations } from './decision-generations';
 import { DecisionReplica } from './decision-replica';
 import { LocalLease } from './lease';
 import { Projector } from './projector';
 import { decisionKeys, RedisDecisionsTarget } from './redis-decisions.target';
+import { redisKeys } from './redis-keys';
 import { RedisStreamCursors } from './redis-stream-cursors';
 
 const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
@@ -57,7 +59,7 @@ describe('replicas and stream cursors across a Redis reset', () => {
     await redis.redis.del(...keys);
   };
   const values = (list: { value: string }[]) => list.map((d) => d.value).sort();
-  const replica = () => new DecisionReplica(redis.redis, target.keys);
+  const replica = () => new DecisionReplica(redis.redis, new DecisionGenerations(redis.redis, redisKeys(redis.prefix)));
 
   /** A bouncer polling through a replica, as clusterDecisionReader does. */
   const poll = async (r: DecisionReplica, cursors: RedisStreamCursors, bouncer: string, startup = false) => {

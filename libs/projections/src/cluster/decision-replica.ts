@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { DecisionFilter } from '../decision-queries';
 import { DecisionIndex, type IndexCursor, type IndexPage } from '../index/decision-index';
+import type { DecisionGenerations } from './decision-generations';
 import { parseChanges, type DecisionKeys } from './redis-decisions.target';
 
 // Changes read per round trip when catching up (a fresh replica reads the whole log in pages this size).
@@ -31,6 +32,8 @@ export const shortHash = (hash: string): string => hash.slice(0, 16);
  * whose index is ahead keeps answering from it (consistent, just not advancing) until the rebuilt log passes its
  * seq, then goes on once the hash chain at its seq matches what it applied. A log numbered differently (a rebuild
  * by other code) does not match: the replica reloads from it, and cursors of the old log are answered as a first pull.
+ * It follows the live generation the same way: after `lapi projections rebuild` switched, it goes on with the new
+ * generation's log if it matches at its seq, and reloads from it otherwise.
  */
 export class DecisionReplica {
   private index = new DecisionIndex();
@@ -43,10 +46,15 @@ export class DecisionReplica {
   /** Times this replica threw its index away because the log was numbered differently. */
   reloads = 0;
 
+  private generation = 0;
+  private keys: DecisionKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly keys: DecisionKeys,
-  ) {}
+    private readonly generations: DecisionGenerations,
+  ) {
+    this.keys = generations.keysOf(1);
+  }
 
   /** Brings the index up to the head of the change log; concurrent callers share one catch-up. */
   sync(): Promise<void> {
@@ -57,13 +65,18 @@ export class DecisionReplica {
   }
 
   private async catchUp(): Promise<void> {
-    const [seqText, hashText] = await this.redis.mget(this.keys.seq, this.keys.hash);
-    this.head = Number(seqText ?? 0);
+    const live = await this.generations.head();
+    if (live.generation !== this.generation) {
+      this.generation = live.generation;
+      this.keys = this.generations.keysOf(live.generation);
+    }
+    const hashText = live.hash;
+    this.head = live.seq;
     if (this.head < this.index.seq) {
       return; // Redis was emptied and the log is being rebuilt: keep answering from what we have.
     }
     if (this.head === this.index.seq) {
-      if (shortHash(hashText ?? '') !== this.hash) {
+      if (shortHash(hashText) !== this.hash) {
         await this.reload();
       }
       return;

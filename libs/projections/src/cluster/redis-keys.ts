@@ -2,8 +2,12 @@
 export const DEFAULT_REDIS_PREFIX = 'lapi:';
 
 export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
-  /** The decisions read model (see decisionKeys). */
+  /** The decisions read model, generation 1 (see decisionKeys and DecisionGenerations). */
   decisions: `${prefix}decisions:`,
+  /** Number of the live generation of the decisions read model (absent: 1). */
+  decisionsGeneration: `${prefix}projection:decisions:generation`,
+  /** Number of the generation `lapi projections rebuild` asked the projector to build. */
+  decisionsRebuild: `${prefix}projection:decisions:rebuild`,
   /** Who runs the decisions projector. */
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */

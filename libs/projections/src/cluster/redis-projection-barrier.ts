@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { DecisionGenerations } from './decision-generations';
 import { parseCheckpoint } from './projector';
 
 /** What the barrier measured: how long writes waited for the projection. */
@@ -21,7 +22,8 @@ export class RedisProjectionBarrier {
 
   constructor(
     private readonly redis: Redis,
-    private readonly checkpointKey: string,
+    /** The checkpoint's key, or the generations whose live checkpoint to follow. */
+    private readonly checkpoint: string | DecisionGenerations,
     private readonly timeoutMs = 2_000,
   ) {}
 
@@ -33,7 +35,11 @@ export class RedisProjectionBarrier {
     const started = Date.now();
     let delay = 1;
     for (;;) {
-      const checkpoint = parseCheckpoint(await this.redis.get(this.checkpointKey));
+      const checkpoint = parseCheckpoint(
+        this.checkpoint instanceof DecisionGenerations
+          ? (await this.checkpoint.head()).checkpoint
+          : await this.redis.get(this.checkpoint),
+      );
       if (
         checkpoint &&
         !after(target, { transactionId: checkpoint.transactionId, lastPosition: checkpoint.position })
