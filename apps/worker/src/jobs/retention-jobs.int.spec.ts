@@ -1,14 +1,16 @@
-import { inlineProjections, type RetentionPolicy } from '@lapi/application';
+import { ApplicationModule, inlineProjections, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
 import { receiveAlert, type DomainEvent, type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { JobName, QueueName } from '@lapi/jobs';
 import { decisionKeys, RedisDecisionsTarget, redisKeys, RedisLease, RedisProjectionBarrier } from '@lapi/projections';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
-import { WorkerModule } from '../worker.module';
+import { DecisionsProjectionService } from '../projections/decisions-projection.service';
+import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { flushAlertsJob } from './flush-alerts';
-import { syncRetentionSchedules } from './retention-jobs.service';
+import { RetentionJobsService, syncRetentionSchedules } from './retention-jobs.service';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -38,14 +40,26 @@ const alertEvent = (id: number, age: number, durations: string[] = []) => {
   );
 };
 
-/** A worker process over a scratch database and a Redis prefix of its own: projector, queues and all. */
+/**
+ * The worker's retention and decisions projection, wired as WorkerModule wires them, over a scratch database and a
+ * Redis prefix of their own. (Not the whole WorkerModule: its other services leave Redis connections open.)
+ */
 async function startWorker(retention: RetentionPolicy) {
   const db = await openTestDatabase('postgres');
   const redis = openTestRedis();
-  const app = await NestFactory.createApplicationContext(
-    WorkerModule.register({ database: db.handle, redis: redis.redis, redisPrefix: redis.prefix, retention }),
-    { logger: false },
-  );
+  @Module({
+    imports: [ApplicationModule.register({ database: db.handle })],
+    providers: [
+      { provide: REDIS, useValue: redis.redis },
+      { provide: REDIS_KEYS, useValue: redisKeys(redis.prefix) },
+      { provide: REDIS_PREFIX, useValue: redis.prefix },
+      { provide: RETENTION_POLICY, useValue: retention },
+      DecisionsProjectionService,
+      RetentionJobsService,
+    ],
+  })
+  class RetentionWorkerModule {}
+  const app = await NestFactory.createApplicationContext(RetentionWorkerModule, { logger: false });
   const store = new PostgresEventStore(db.handle.db, inlineProjections);
   const decisions = decisionKeys(redisKeys(redis.prefix).decisions);
   return {
