@@ -96,7 +96,7 @@ export class DecisionGenerations {
       throw new Error(`generation ${generation} is live`);
     }
     const k = this.keysOf(generation);
-    await this.redis.del(k.checkpoint, k.seq, k.hash, k.records, k.changes, k.expiry);
+    await this.redis.del(k.checkpoint, k.seq, k.hash, k.records, k.changes, k.expiry, k.building);
     let cursor = '0';
     do {
       const [next, found] = await this.redis.scan(cursor, 'MATCH', `${k.prefix}alert:*`, 'COUNT', 1000);
@@ -129,6 +129,10 @@ export class LiveDecisionsTarget implements ProjectionTarget {
   // the same checkpoint, so the compare-and-set accepts or refuses the batch the same way on either.
   async apply(events: readonly RecordedEvent[], from: Checkpoint | null, to: Checkpoint): Promise<boolean> {
     return (await this.current()).apply(events, from, to);
+  }
+
+  async caughtUp(): Promise<unknown> {
+    return (await this.current()).caughtUp();
   }
 
   async dueExpiries(now: number, limit: number): Promise<number[]> {

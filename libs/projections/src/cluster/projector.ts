@@ -11,6 +11,8 @@ export interface ProjectionTarget {
    * nothing, when the checkpoint is no longer `from` (another projector got there first, or the store was emptied).
    */
   apply(events: readonly RecordedEvent[], from: Checkpoint | null, to: Checkpoint): Promise<boolean>;
+  /** Told when a step reached what the log can safely give. */
+  caughtUp?(): Promise<unknown>;
 }
 
 export interface ProjectorStep {
@@ -39,9 +41,13 @@ export class Projector {
     const from = await this.target.checkpoint();
     const page = await this.store.readAll(from ?? START, this.batchSize);
     if (page.events.length === 0) {
+      await this.target.caughtUp?.();
       return { owner: true, applied: 0, checkpoint: from };
     }
     const applied = await this.target.apply(page.events, from, page.checkpoint);
+    if (applied && page.events.length < this.batchSize) {
+      await this.target.caughtUp?.(); // a short page: nothing more the log can safely give now
+    }
     return { owner: true, applied: applied ? page.events.length : 0, checkpoint: applied ? page.checkpoint : from };
   }
 

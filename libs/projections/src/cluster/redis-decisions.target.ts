@@ -17,6 +17,8 @@ export const decisionKeys = (prefix: string) => ({
   changes: `${prefix}changes`,
   /** id scored by until (ms): what the expiry sweep reads. */
   expiry: `${prefix}expiry`,
+  /** Set while the read model is built from the start of the log, until it has caught up. */
+  building: `${prefix}building`,
 });
 export type DecisionKeys = ReturnType<typeof decisionKeys>;
 
@@ -32,6 +34,7 @@ export type DecisionKeys = ReturnType<typeof decisionKeys>;
 const APPLY = `
 local p = ARGV[1]
 if (redis.call('GET', p .. 'checkpoint') or '') ~= ARGV[2] then return -1 end
+if ARGV[2] == '' then redis.call('SET', p .. 'building', '1') end
 local hash = redis.call('GET', p .. 'hash') or ''
 -- A new decision waits in the expiry index until the sweep records its expiry; a deleted one leaves it.
 local function emit(rec, expires)
@@ -121,10 +124,21 @@ export class RedisDecisionsTarget implements ProjectionTarget {
     return all.map((json) => JSON.parse(json) as DecisionRecord);
   }
 
-  /** Decisions whose until passed and whose expiry is not recorded yet, oldest first. */
+  caughtUp(): Promise<unknown> {
+    return this.redis.del(this.keys.building);
+  }
+
+  /**
+   * Decisions whose until passed and whose expiry is not recorded yet, oldest first. None while the read model is
+   * built from the start (Redis emptied): its expiry index still holds decisions whose expiry the log records later.
+   */
   async dueExpiries(now: number, limit: number): Promise<number[]> {
-    const ids = await this.redis.zrangebyscore(this.keys.expiry, '-inf', String(now), 'LIMIT', 0, limit);
-    return ids.map(Number);
+    const [[, building], [, ids]] = (await this.redis
+      .multi()
+      .exists(this.keys.building)
+      .zrangebyscore(this.keys.expiry, '-inf', String(now), 'LIMIT', 0, limit)
+      .exec()) as [[null, number], [null, string[]]];
+    return building ? [] : ids.map(Number);
   }
 
   /** Changes after `seq`, in order, at most `count`. */
