@@ -8,10 +8,7 @@ export function clusterDecisionReader(replica: DecisionReplica, cursors: RedisSt
     async pull(bouncer, filter, options, now) {
       const cursor = options.startup ? null : await cursors.load(bouncer);
       const { full, ...page } = await replica.pull(filter, options.dedup, cursor, now.getTime());
-      if (!options.peek) {
-        await cursors.save(bouncer, page.next, full);
-      }
-      return page;
+      return { new: page.new, deleted: page.deleted, commit: () => cursors.save(bouncer, page.next, full) };
     },
   };
 }

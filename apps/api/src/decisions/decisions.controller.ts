@@ -7,13 +7,14 @@ import {
   type Clock,
 } from '@lapi/application';
 import type { DeleteResponse } from '@lapi/lapi-contract';
-import { Controller, Delete, Get, Inject, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BouncerApiKeyGuard, type RequestWithBouncer } from '../auth/bouncer-api-key.guard';
 import { CurrentMachine } from '../auth/current.decorators';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
 import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import { handedToNetwork } from '../http/handed-to-network';
 import { first, idParam, type QueryParams } from '../http/query-params';
 import { requestContext } from '../http/request-context';
 import { sendJson } from '../http/send-json';
@@ -25,6 +26,8 @@ const STREAM_DEFAULT_SCOPES = ['Ip', 'Range'];
 
 @Controller('v1/decisions')
 export class DecisionsController {
+  private readonly logger = new Logger(DecisionsController.name);
+
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
@@ -57,14 +60,24 @@ export class DecisionsController {
       new PullDecisionStream(request.bouncer!.name, filter, {
         startup: first(query, 'startup') === 'true',
         dedup: first(query, 'dedup') !== 'false',
-        peek: false,
       }),
     );
     const now = this.clock.now();
+    const sent = handedToNetwork(reply.raw);
     sendJson(reply, 200, {
       new: listOrNull(page.new.map((d) => presentDecision(d, now))),
       deleted: listOrNull(page.deleted.map((d) => presentDecision(d, now))),
     });
+    // The position moves once the answer is in the kernel's hands (it is delivered even if this process dies
+    // now); a replica killed before that leaves it, and the bouncer's next pull, on any replica, repeats the
+    // changes instead of missing them.
+    if (await sent) {
+      await page
+        .commit()
+        .catch((error: Error) =>
+          this.logger.warn(`stream position of ${request.bouncer!.name} not saved: ${error.message}`),
+        );
+    }
   }
 
   @Delete()

@@ -3,16 +3,21 @@ import type { DecisionFilter, DecisionView } from '@lapi/projections';
 export interface StreamAnswer {
   readonly new: DecisionView[];
   readonly deleted: DecisionView[];
+  /**
+   * Moves the bouncer's position past this answer. Called once the answer is on its way: a server that dies
+   * before leaves the bouncer where it was, and its next pull gets the same changes again instead of losing them.
+   */
+  commit(): Promise<void>;
 }
 
 /** Where the bouncer endpoints read decisions: the database's read model, or the cluster's in-memory replica. */
 export interface DecisionReader {
   find(filter: DecisionFilter, now: Date): Promise<DecisionView[]>;
-  /** One pull of a bouncer's stream; moves its position unless `peek`. */
+  /** One pull of a bouncer's stream; its position moves only when the answer is committed. */
   pull(
     bouncer: string,
     filter: DecisionFilter,
-    options: { startup: boolean; dedup: boolean; peek: boolean },
+    options: { startup: boolean; dedup: boolean },
     now: Date,
   ): Promise<StreamAnswer>;
 }

@@ -29,12 +29,12 @@ export class FindDecisions extends Query<DecisionView[]> {
   }
 }
 
-/** One pull of a bouncer's stream; moves its cursor unless `peek`. */
+/** One pull of a bouncer's stream; the answer's commit() moves its position. */
 export class PullDecisionStream extends Command<StreamAnswer> {
   constructor(
     readonly bouncer: string,
     readonly filter: DecisionFilter,
-    readonly options: { startup: boolean; dedup: boolean; peek: boolean },
+    readonly options: { startup: boolean; dedup: boolean },
   ) {
     super();
   }

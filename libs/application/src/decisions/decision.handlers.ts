@@ -78,8 +78,30 @@ export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionSt
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  execute(c: PullDecisionStream): Promise<StreamAnswer> {
-    return this.reader.pull(c.bouncer, c.filter, c.options, this.clock.now());
+  // Per bouncer, the commit of its previous answer, if still running in this process: a pull waits for it, so a
+  // client that polls again right after an answer never reads the position from before it.
+  private readonly committing = new Map<string, Promise<void>>();
+
+  async execute(c: PullDecisionStream): Promise<StreamAnswer> {
+    await this.committing.get(c.bouncer);
+    const answer = await this.reader.pull(c.bouncer, c.filter, c.options, this.clock.now());
+    return {
+      ...answer,
+      commit: () => {
+        const done = answer.commit();
+        const settled: Promise<void> = done.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.committing.set(c.bouncer, settled);
+        void settled.then(() => {
+          if (this.committing.get(c.bouncer) === settled) {
+            this.committing.delete(c.bouncer);
+          }
+        });
+        return done;
+      },
+    };
   }
 }
 
