@@ -13,6 +13,7 @@ import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
 export class JobsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(JobsService.name);
   private queue: Queue | undefined;
+  private readonly connections: Redis[] = [];
   private worker: Worker | undefined;
   private scheduleCheck: NodeJS.Timeout | undefined;
 
@@ -33,7 +34,11 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     };
     checkHandlers(handlers, jobNamesOf(QueueName.Maintenance));
     // Workers retry forever while Redis is away (maxRetriesPerRequest: null), as BullMQ requires.
-    const connection = () => this.redis.duplicate({ maxRetriesPerRequest: null });
+    const connection = () => {
+      const c = this.redis.duplicate({ maxRetriesPerRequest: null });
+      this.connections.push(c);
+      return c;
+    };
     const options = { connection: connection(), prefix: `${this.prefix}bull` };
     this.queue = new Queue(QueueName.Maintenance, options);
     await ensureSchedules(this.queue);
@@ -64,5 +69,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     // Finish the job in progress, take no more.
     await this.worker?.close();
     await this.queue?.close();
+    // BullMQ leaves connections it was given open.
+    this.connections.forEach((c) => c.disconnect());
   }
 }

@@ -39,6 +39,7 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
   private runner: ProjectionRunner | undefined;
   private lease: RedisLease | undefined;
   private queue: Queue | undefined;
+  private readonly connections: Redis[] = [];
   private worker: Worker | undefined;
 
   constructor(
@@ -65,7 +66,11 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
         }),
     };
     checkHandlers(handlers, jobNamesOf(QueueName.Notifications));
-    const connection = () => this.redis.duplicate({ maxRetriesPerRequest: null });
+    const connection = () => {
+      const c = this.redis.duplicate({ maxRetriesPerRequest: null });
+      this.connections.push(c);
+      return c;
+    };
     const bull = { prefix: `${this.prefix}bull` };
     const queue = new Queue(QueueName.Notifications, { ...bull, connection: connection() });
     this.queue = queue;
@@ -135,5 +140,7 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
     // Finish the deliveries in progress, take no more.
     await this.worker?.close();
     await this.queue?.close();
+    // BullMQ leaves connections it was given open.
+    this.connections.forEach((c) => c.disconnect());
   }
 }
