@@ -26,10 +26,7 @@ async function main(): Promise<void> {
   }
   const notificationConfigs =
     used.length > 0 ? loadNotificationConfigs(config.notificationsDir!, { used }).byName : new Map();
-  const logger = new ConsoleLogger({
-    json: config.logFormat === 'json',
-    prefix: 'lapi-worker',
-  });
+  const logger = new ConsoleLogger({ json: config.logFormat === 'json', prefix: 'lapi-worker' });
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
   // Workers keep retrying while Redis is away rather than failing their jobs (BullMQ's production advice).

@@ -9,7 +9,7 @@ import { RetentionJobsService } from './jobs/retention-jobs.service';
 import { NOTIFICATION_CONFIGS, NotificationsService } from './notifications/notifications.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
-import { DecisionsWebhookService } from './webhook/decisions-webhook.service';
+import { DecisionsWebhookService, WEBHOOK_TARGET } from './webhook/decisions-webhook.service';
 
 const projections = [DecisionsProjectionService, DecisionsWebhookService];
 const jobs = [JobsService, NotificationsService, RetentionJobsService];
@@ -39,10 +39,8 @@ export class WorkerModule {
         { provide: REDIS, useValue: options.redis },
         { provide: REDIS_KEYS, useValue: redisKeys(options.redisPrefix) },
         { provide: REDIS_PREFIX, useValue: options.redisPrefix },
-        {
-          provide: NOTIFICATION_CONFIGS,
-          useValue: options.notificationConfigs ?? new Map(),
-        },
+        { provide: NOTIFICATION_CONFIGS, useValue: options.notificationConfigs ?? new Map() },
+        { provide: WEBHOOK_TARGET, useValue: options.webhook },
         { provide: RETENTION_POLICY, useValue: options.retention ?? NO_RETENTION },
         ...projections,
         ...jobs,

@@ -53,25 +53,15 @@ export interface JobInfo {
 }
 
 /** Recurring jobs, scheduled with BullMQ job schedulers (one job per tick across all workers). */
-export const SCHEDULES: readonly {
-  queue: QueueName;
-  name: JobName;
-  everyMs: number;
-}[] = [
+export const SCHEDULES: readonly { queue: QueueName; name: JobName; everyMs: number }[] = [
   // Bouncers never wait for it (an expired decision is already out of every answer); it records expiries in the log.
-  {
-    queue: QueueName.Maintenance,
-    name: JobName.ExpireDecisions,
-    everyMs: 10_000,
-  },
+  { queue: QueueName.Maintenance, name: JobName.ExpireDecisions, everyMs: 10_000 },
   // The reference runs both every minute (database/flush.go); scheduled only when configured.
   { queue: QueueName.Retention, name: JobName.FlushAlerts, everyMs: 60_000 },
   { queue: QueueName.Retention, name: JobName.AutodeleteClients, everyMs: 60_000 },
 ];
 
-type NameOf<Q extends QueueName> = {
-  [N in JobName]: (typeof QUEUE_OF)[N] extends Q ? N : never;
-}[JobName];
+type NameOf<Q extends QueueName> = { [N in JobName]: (typeof QUEUE_OF)[N] extends Q ? N : never }[JobName];
 
 /** The handlers of one queue's job kinds. */
 export type JobHandlers<Q extends QueueName = QueueName> = {
