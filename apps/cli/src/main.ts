@@ -163,22 +163,44 @@ projections
   .addOption(outputOption())
   .action(async (opts: { output: string }) => {
     const statuses = await projectionsStatus(getConfig());
+    if (opts.output === 'json') {
+      out(JSON.stringify(statuses, null, 2));
+      return;
+    }
     out(
-      opts.output === 'json'
-        ? JSON.stringify(statuses, null, 2)
-        : table(
-            ['Projection', 'Generation', 'Checkpoint (xid:position)', 'Lag (events)', 'Changes', 'Owner', 'Rebuilding'],
-            statuses.map((s) => [
-              s.name,
-              String(s.generation),
-              s.checkpoint ?? '-',
-              String(s.lag),
-              String(s.changes),
-              s.owner ?? '(none)',
-              s.rebuilding ? `generation ${s.rebuilding.generation}: ${s.rebuilding.lag} events behind` : '-',
-            ]),
-          ),
+      table(
+        ['Projection', 'Generation', 'Checkpoint (xid:position)', 'Lag (events)', 'Changes', 'Owner', 'Rebuilding'],
+        statuses.map((s) => [
+          s.name,
+          String(s.generation),
+          s.checkpoint ?? '-',
+          String(s.lag),
+          String(s.changes),
+          s.owner ?? '(none)',
+          s.rebuilding ? `generation ${s.rebuilding.generation}: ${s.rebuilding.lag} events behind` : '-',
+        ]),
+      ),
     );
+    const waits = statuses.flatMap((s) => s.readYourWrites);
+    if (waits.length > 0) {
+      out('read-your-writes: how long writes waited for the projection, per API replica');
+      out(
+        table(
+          ['Replica', 'Writes', 'Mean ms', 'p50 ≤ ms', 'p99 ≤ ms', 'Max ms', 'Timeouts', 'Redis down', 'At'],
+          waits.map((w) => [
+            w.replica,
+            String(w.waits),
+            String(w.meanMs),
+            String(w.p50Ms),
+            String(w.p99Ms),
+            String(w.maxMs),
+            String(w.timeouts),
+            String(w.unavailable),
+            w.at,
+          ]),
+        ),
+      );
+    }
   });
 
 program

@@ -1,6 +1,13 @@
 import type { AppConfig } from '@lapi/config';
 import { openDatabase, PostgresEventStore, START } from '@lapi/event-store';
-import { DecisionGenerations, RedisDecisionsTarget, redisKeys, RedisLease } from '@lapi/projections';
+import {
+  DecisionGenerations,
+  RedisDecisionsTarget,
+  redisKeys,
+  RedisLease,
+  waitQuantileMs,
+  type BarrierStats,
+} from '@lapi/projections';
 import Redis from 'ioredis';
 import { AdminError } from './admin-client';
 
@@ -15,6 +22,42 @@ export interface ProjectionStatus {
   generation: number;
   /** The generation being rebuilt, and how far it got. */
   rebuilding: { generation: number; checkpoint: string | null; lag: number; changes: number } | null;
+  /** Per API replica: how long its writes waited for the projection (read-your-writes), since it started. */
+  readYourWrites: ReplicaWaits[];
+}
+
+export interface ReplicaWaits {
+  replica: string;
+  waits: number;
+  meanMs: number;
+  /** Upper bounds of the histogram buckets the median and the 99th percentile fall in. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  timeouts: number;
+  unavailable: number;
+  /** When the replica last published them (every few seconds while it runs). */
+  at: string;
+}
+
+async function replicaWaits(redis: Redis, key: string): Promise<ReplicaWaits[]> {
+  const all = await redis.hgetall(key);
+  return Object.entries(all)
+    .map(([replica, json]) => {
+      const s = JSON.parse(json) as BarrierStats & { at: number };
+      return {
+        replica,
+        waits: s.waits,
+        meanMs: s.waits ? Math.round((s.totalMs / s.waits) * 10) / 10 : 0,
+        p50Ms: waitQuantileMs(s, 0.5),
+        p99Ms: waitQuantileMs(s, 0.99),
+        maxMs: s.maxMs,
+        timeouts: s.timeouts,
+        unavailable: s.unavailable ?? 0,
+        at: new Date(s.at).toISOString(),
+      };
+    })
+    .sort((a, b) => a.replica.localeCompare(b.replica));
 }
 
 /** Where each Redis projection stands against the log, and which worker runs it. */
@@ -51,6 +94,7 @@ export async function projectionsStatus(config: AppConfig): Promise<ProjectionSt
         owner: await new RedisLease(redis, keys.decisionsProjectorLease, 'cli', 1).owner(),
         generation,
         rebuilding: next === null ? null : await position(next),
+        readYourWrites: await replicaWaits(redis, keys.barrierStats),
       },
     ];
   } finally {

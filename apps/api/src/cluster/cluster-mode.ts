@@ -9,10 +9,12 @@ import {
 } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { hostname } from 'node:os';
 import { clusterDecisionReader } from './cluster-decision-reader';
 
 // A cursor written less than this before Redis is emptied, by a replica that dies meanwhile, is lost.
 const CURSOR_MIRROR_MS = 1_000;
+const STATS_EVERY_MS = 5_000;
 
 export interface ClusterMode {
   readonly reader: DecisionReader;
@@ -47,11 +49,19 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
     );
   }, CURSOR_MIRROR_MS);
   mirror.unref();
+  // Read-your-writes waits, for `lapi projections status`.
+  const replicaId = `${hostname()}:${process.pid}`;
+  const stats = setInterval(() => {
+    barrier.publish(keys.barrierStats, replicaId).catch(() => undefined);
+  }, STATS_EVERY_MS);
+  stats.unref();
   return {
     reader: clusterDecisionReader(replica, cursors),
     barrier,
     close: async () => {
       clearInterval(mirror);
+      clearInterval(stats);
+      await barrier.publish(keys.barrierStats, replicaId).catch(() => undefined);
       await redis.quit();
     },
   };

@@ -12,6 +12,8 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
   streamCursors: `${prefix}cursors`,
+  /** API replica id → JSON of its read-your-writes waits (RedisProjectionBarrier.publish). */
+  barrierStats: `${prefix}stats:barrier`,
   /** Held by the worker running a retention job, one key per job kind (append the job name). */
   retentionLease: `${prefix}lease:retention:`,
   /** The notification queues (see notificationKeys). */
