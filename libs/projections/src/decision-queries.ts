@@ -284,6 +284,11 @@ export async function decisionExists(db: Kysely<DB>, id: number): Promise<boolea
     .select('id')
     .where('id', '=', String(id))
     .where('removed', '=', false)
+    // A decision that had ended when its alert was deleted keeps removed = false (nothing to announce): its alert
+    // row is gone all the same.
+    .where((eb) =>
+      eb.exists(eb.selectFrom('alerts').select('alerts.id').whereRef('alerts.id', '=', 'decisions.alert_id')),
+    )
     .executeTakeFirst();
   return row !== undefined;
 }

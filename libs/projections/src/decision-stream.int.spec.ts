@@ -2,7 +2,7 @@ import { receiveAlert, type EventMetadata } from '@lapi/domain';
 import { openDatabase, PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { anAlert, openTestDatabase } from '@lapi/testing';
 import { sql } from 'kysely';
-import { pullStream, type DecisionFilter, type StreamCursor } from './decision-queries';
+import { decisionExists, pullStream, type DecisionFilter, type StreamCursor } from './decision-queries';
 import { alertsProjection } from './decisions.projection';
 
 const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
@@ -97,5 +97,49 @@ describe('the decision stream under concurrent transactions (postgres)', () => {
     const after = await pull(whileOpen.next);
     expect(after.new.map((d) => d.value)).toEqual(['192.0.2.2']);
     expect((await pull(after.next)).new).toEqual([]);
+  });
+
+  it('sends nothing again when an alert is deleted whose decisions had already ended, nor when deleted twice', async () => {
+    const alertId = nextId++;
+    const ids = [nextId++, nextId++, nextId++];
+    const event = receiveAlert(
+      anAlert(),
+      ['-1h', '1h', '1h'].map((duration, i) => ({
+        duration,
+        origin: 'cscli',
+        scenario: 's',
+        scope: 'Ip',
+        type: 'ban',
+        value: `198.51.100.${i + 1}`,
+      })),
+      'm',
+      { alertId, alertUuid: `a${alertId}`, decisionIds: ids, decisionUuids: ids.map((i) => `d${i}`) },
+      new Date(),
+    );
+    await store.appendToStream(`alert-${alertId}`, [event], { expectedVersion: 'no_stream', metadata });
+    const at = () => ({ at: new Date().toISOString() });
+    await store.appendToStream(
+      'decision-deletions',
+      [{ type: 'DecisionsDeleted', data: { decisionIds: [ids[1]], ...at() } }],
+      {
+        expectedVersion: 'any',
+        metadata,
+      },
+    );
+    const { next } = await pull(null);
+    const deleteAlert = () =>
+      store.appendToStream('alert-deletions', [{ type: 'AlertsDeleted', data: { alertIds: [alertId], ...at() } }], {
+        expectedVersion: 'any',
+        metadata,
+      });
+
+    await deleteAlert();
+    const page = await pull(next);
+    expect({ new: page.new, deleted: page.deleted.map((d) => d.id) }).toEqual({ new: [], deleted: [ids[2]] });
+    expect(await Promise.all(ids.map((id) => decisionExists(handle.db, id)))).toEqual([false, false, false]);
+
+    await deleteAlert();
+    const again = await pull(page.next);
+    expect({ new: again.new, deleted: again.deleted }).toEqual({ new: [], deleted: [] });
   });
 });

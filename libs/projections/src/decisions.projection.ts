@@ -39,6 +39,9 @@ export const alertsProjection: InlineProjection = {
               changed_xid: sql`pg_current_xact_id()`,
             })
             .where(sql<boolean>`alert_id = any(${ids}::bigint[])`)
+            // One that already ended was announced when it did: untouched, it is not sent again in `deleted`.
+            .where('until', '>', sql<Date>`${event.data.at}::timestamptz`)
+            .where('removed', '=', false)
             .execute();
           break;
         }

@@ -13,7 +13,7 @@ export interface DecisionRecord {
   readonly scenario: string;
   readonly simulated: boolean;
   readonly until: number;
-  /** Its alert was deleted: never active again, still reported in the stream's `deleted`. */
+  /** Its alert was deleted while it was active: never active again, reported in the stream's `deleted`. */
   readonly removed: boolean;
 }
 
@@ -54,4 +54,12 @@ export function decisionOps(event: RecordedEvent): DecisionOp[] {
     default:
       return [];
   }
+}
+
+/**
+ * The change a deletion of its alert at `at` makes to a decision (as APPLY's removeAlerts and the SQL projection
+ * do): none when it had already ended by then — it was announced when it did, so readers see nothing twice.
+ */
+export function removedWithAlert(r: DecisionRecord, at: number): DecisionRecord | null {
+  return r.removed || r.until <= at ? null : { ...r, until: at, removed: true };
 }

@@ -94,6 +94,42 @@ describe('the decisions read model in Redis', () => {
     ]);
   });
 
+  it('adds no change when an alert is deleted whose decisions had already ended, nor when deleted twice', async () => {
+    const a = await pushAlert(['203.0.113.1', '203.0.113.2', '203.0.113.3']);
+    const expired = await pushAlert(['203.0.113.4'], '-1h');
+    const at = new Date().toISOString();
+    const deleteAlerts = () =>
+      store.appendToStream(
+        'alert-deletions',
+        [{ type: 'AlertsDeleted', data: { alertIds: [a.alertId, expired.alertId], at } }],
+        { expectedVersion: 'any', metadata },
+      );
+    await store.appendToStream(
+      'decision-deletions',
+      [{ type: 'DecisionsDeleted', data: { decisionIds: [a.ids[0]], at } }],
+      {
+        expectedVersion: 'any',
+        metadata,
+      },
+    );
+    await project();
+    const before = await target.seq();
+
+    await deleteAlerts();
+    await project();
+    const changes = await target.changesAfter(before, 100);
+    expect(changes.map((c) => [c.seq, c.record.id, c.record.removed])).toEqual([
+      [before + 1, a.ids[1], true],
+      [before + 2, a.ids[2], true],
+    ]);
+    await expectSameAsPostgres();
+
+    await deleteAlerts();
+    await project();
+    expect(await target.seq()).toBe(before + 2);
+    await expectSameAsPostgres();
+  });
+
   it('never applies a batch twice, and rebuilds from the log when Redis lost everything', async () => {
     const before = await target.checkpoint();
     await pushAlert(['192.0.2.9']);

@@ -71,9 +71,15 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
       for _, id in ipairs(ids) do
         local json = redis.call('HGET', p .. 'records', id)
         if json then
-          local rec = lower(cjson.decode(json), op.at)
-          rec.removed = true
-          emit(rec, false)
+          local rec = cjson.decode(json)
+          -- One that already ended (expired, deleted or removed by then) was announced: nothing changes for readers.
+          if rec.removed or rec['until'] <= op.at then
+            redis.call('ZREM', p .. 'expiry', id)
+          else
+            rec['until'] = op.at
+            rec.removed = true
+            emit(rec, false)
+          end
         end
       end
       redis.call('DEL', key)

@@ -10,7 +10,7 @@ import {
 } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { openTestDatabase } from '@lapi/testing';
-import type { DecisionRecord } from '../cluster/decision-record';
+import { removedWithAlert, type DecisionRecord } from '../cluster/decision-record';
 import { findActiveDecisions, pullStream, type DecisionFilter, type StreamCursor } from '../decision-queries';
 import { alertsProjection } from '../decisions.projection';
 import { DecisionIndex, type IndexCursor } from './decision-index';
@@ -206,8 +206,10 @@ class World {
     });
     for (const alertId of alertIds) {
       for (const id of this.alerts.get(alertId) ?? []) {
-        const r = this.records.get(id)!;
-        this.feed({ ...r, until: Math.min(r.until, at), removed: true });
+        const removed = removedWithAlert(this.records.get(id)!, at);
+        if (removed) {
+          this.feed(removed);
+        }
       }
       this.alerts.delete(alertId); // a deleted alert cannot be deleted again
     }
