@@ -1,9 +1,9 @@
 // Profile notifications end to end: cscli adds a decision through an API replica, the profile names three http
 // plugins, and a worker delivers them — at once, after retries while the receiver is down, or to the dead-letter
-// list — as `lapi notifications status` then reports.
+// list — as `lapi notifications status` then reports; the signed decisions webhook reports the decision too.
 import { createScratchDatabase } from '@lapi/testing';
 import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -71,6 +71,8 @@ describeIfCscli('profile notifications, delivered by a worker', () => {
   const servers: Server[] = [];
   const onTime: Received[] = [];
   const late: Received[] = [];
+  const hooks: (Received & { signature: string })[] = [];
+  const secret = randomBytes(24).toString('hex');
   let latePort: number;
 
   beforeAll(async () => {
@@ -78,6 +80,23 @@ describeIfCscli('profile notifications, delivered by a worker', () => {
     const [onTimePort, closedPort] = [await freePort(), await freePort()];
     latePort = await freePort();
     servers.push(await receiver(onTimePort, onTime));
+    const hookPort = await freePort();
+    const hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        hooks.push({
+          path: req.url!,
+          method: req.method!,
+          contentType: req.headers['content-type'],
+          body,
+          signature: String(req.headers['x-lapi-signature']),
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hookServer.listen(hookPort, '127.0.0.1', resolve));
+    servers.push(hookServer);
     writeFileSync(
       join(tmp, 'profiles.yaml'),
       [
@@ -135,6 +154,8 @@ describeIfCscli('profile notifications, delivered by a worker', () => {
       LAPI_REDIS_PREFIX: prefix,
       LAPI_PROFILES_PATH: join(tmp, 'profiles.yaml'),
       LAPI_NOTIFICATIONS_DIR: dir,
+      LAPI_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/decisions`,
+      LAPI_WEBHOOK_SECRET: secret,
     };
     expect((await runLapi(['migrate'], env)).code).toBe(0);
     expect((await runLapi(['machines', 'add', 'cscli', '--password', 'cscli-password-123'], env)).code).toBe(0);
@@ -196,6 +217,14 @@ describeIfCscli('profile notifications, delivered by a worker', () => {
       expect.objectContaining({ plugin: 'nowhere', attempts: 2, reason: expect.stringMatching(/ECONNREFUSED/) }),
     ]);
     expect(status.s.lag).toBe(0);
+    // The signed webhook told the decision too, signed with the shared secret.
+    const [signed] = await until('the decisions webhook', () => (hooks.length ? hooks : undefined));
+    expect(signed).toMatchObject({ path: '/decisions', method: 'POST', contentType: 'application/json' });
+    const [, t, mac] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(signed.signature)!;
+    expect(createHmac('sha256', secret).update(`${t}.${signed.body}`).digest('hex')).toBe(mac);
+    const changes = (JSON.parse(signed.body) as { changes: { action: string; decision: { value: string } }[] }).changes;
+    expect(changes.map((c) => [c.action, c.decision.value])).toEqual([['added', '192.0.2.10']]);
+
     // Each plugin got the alert exactly once.
     expect(onTime).toHaveLength(1);
     expect(late).toHaveLength(1);
