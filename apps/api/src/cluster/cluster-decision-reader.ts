@@ -1,14 +1,32 @@
 import type { DecisionReader } from '@lapi/application';
 import type { DecisionReplica, RedisStreamCursors } from '@lapi/projections';
 
-/** Bouncers read this replica's in-memory copy of the Redis read model; their stream positions live in Redis. */
+/**
+ * Bouncers read this replica's in-memory copy of the Redis read model; their stream positions live in Redis. A pull
+ * holds the bouncer's lock from reading its position until the answer is committed or given up, so pulls of one
+ * bouncer follow each other in order across replicas.
+ */
 export function clusterDecisionReader(replica: DecisionReplica, cursors: RedisStreamCursors): DecisionReader {
   return {
     find: async (filter, now) => replica.find(filter, now.getTime()),
     async pull(bouncer, filter, options, now) {
-      const cursor = options.startup ? null : await cursors.load(bouncer);
-      const { full, ...page } = await replica.pull(filter, options.dedup, cursor, now.getTime());
-      return { new: page.new, deleted: page.deleted, commit: () => cursors.save(bouncer, page.next, full) };
+      const claim = await cursors.claim(bouncer);
+      try {
+        const cursor = options.startup ? null : await cursors.load(bouncer);
+        // Never before the previous pull (it may have saved while we waited for its lock, or on another host's
+        // clock): the expiries it reported are not reported again, nor sent in `new` as still active.
+        const at = Math.max(now.getTime(), cursor?.pulledAt ?? 0);
+        const { full, ...page } = await replica.pull(filter, options.dedup, cursor, at);
+        return {
+          new: page.new,
+          deleted: page.deleted,
+          commit: () => cursors.save(bouncer, page.next, full, claim),
+          release: () => cursors.release(bouncer, claim),
+        };
+      } catch (error) {
+        await cursors.release(bouncer, claim).catch(() => undefined);
+        throw error;
+      }
     },
   };
 }

@@ -37,14 +37,17 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   const generations = new DecisionGenerations(redis, keys);
   const replica = new DecisionReplica(redis, generations);
   await replica.sync();
-  const barrier = new RedisProjectionBarrier(redis, generations);
+  const barrier = new RedisProjectionBarrier(redis, generations, 2_000, keys.projectorWake);
   const cursors = new RedisStreamCursors(redis, keys.streamCursors);
-  // Every replica mirrors all bouncer cursors, to put them back if Redis is emptied (even those of a dead replica).
+  // Every save is published: each replica knows every bouncer's latest position, to put it back if Redis is emptied.
+  const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  await cursors.listen(subscriber);
+  // And mirrors them all (positions saved before it started), putting back those Redis lost or holds older.
   const logger = new Logger('ClusterMode');
   const mirror = setInterval(() => {
     cursors.refresh().then(
       (restored: number) =>
-        restored > 0 && logger.warn(`Redis had lost ${restored} bouncer stream positions: put back`),
+        restored > 0 && logger.warn(`Redis had lost or held older ${restored} bouncer stream positions: put back`),
       () => undefined, // Redis away: the next tick tries again
     );
   }, CURSOR_MIRROR_MS);
@@ -61,6 +64,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
     close: async () => {
       clearInterval(mirror);
       clearInterval(stats);
+      subscriber.disconnect();
       await barrier.publish(keys.barrierStats, replicaId).catch(() => undefined);
       await redis.quit();
     },

@@ -63,21 +63,23 @@ export class DecisionsController {
       }),
     );
     const now = this.clock.now();
-    const sent = handedToNetwork(reply.raw);
-    sendJson(reply, 200, {
-      new: listOrNull(page.new.map((d) => presentDecision(d, now))),
-      deleted: listOrNull(page.deleted.map((d) => presentDecision(d, now))),
-    });
+    let sent: Promise<boolean>;
+    try {
+      sent = handedToNetwork(reply.raw);
+      sendJson(reply, 200, {
+        new: listOrNull(page.new.map((d) => presentDecision(d, now))),
+        deleted: listOrNull(page.deleted.map((d) => presentDecision(d, now))),
+      });
+    } catch (error) {
+      await page.release().catch(() => undefined);
+      throw error;
+    }
     // The position moves once the answer is in the kernel's hands (it is delivered even if this process dies
     // now); a replica killed before that leaves it, and the bouncer's next pull, on any replica, repeats the
     // changes instead of missing them.
-    if (await sent) {
-      await page
-        .commit()
-        .catch((error: Error) =>
-          this.logger.warn(`stream position of ${request.bouncer!.name} not saved: ${error.message}`),
-        );
-    }
+    await ((await sent) ? page.commit() : page.release()).catch((error: Error) =>
+      this.logger.warn(`stream position of ${request.bouncer!.name} not saved: ${error.message}`),
+    );
   }
 
   @Delete()

@@ -8,6 +8,8 @@ export interface StreamAnswer {
    * before leaves the bouncer where it was, and its next pull gets the same changes again instead of losing them.
    */
   commit(): Promise<void>;
+  /** The answer did not reach the bouncer: its position stays where it was (frees what the pull held). */
+  release(): Promise<void>;
 }
 
 /** Where the bouncer endpoints read decisions: the database's read model, or the cluster's in-memory replica. */

@@ -9,6 +9,11 @@ export const sqlDecisionReader = (database: DatabaseHandle): DecisionReader => (
     // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
     const cursor = options.startup ? null : await loadStreamCursor(database.db, bouncer);
     const page = await pullStream(database.db, filter, { cursor, dedup: options.dedup, now });
-    return { new: page.new, deleted: page.deleted, commit: () => saveStreamCursor(database.db, bouncer, page.next) };
+    return {
+      new: page.new,
+      deleted: page.deleted,
+      commit: () => saveStreamCursor(database.db, bouncer, page.next),
+      release: () => Promise.resolve(),
+    };
   },
 });

@@ -151,7 +151,7 @@ describe('replicas and stream cursors across a Redis reset', () => {
     expect([a.reloads, b.reloads, fresh.reloads]).toEqual([0, 0, 0]);
   });
 
-  it('puts back every cursor it mirrored when Redis lost them, never over a newer one', async () => {
+  it('puts back every cursor it mirrored when Redis lost them or holds an older one, never over a later one', async () => {
     await ban('192.0.2.1');
     await project();
     const r = replica();
@@ -163,9 +163,14 @@ describe('replicas and stream cursors across a Redis reset', () => {
     const before = await redis.redis.hgetall(`${redis.prefix}cursors`);
 
     await redis.redis.del(`${redis.prefix}cursors`);
-    await redis.redis.hset(`${redis.prefix}cursors`, 'y', '0:1');
-    expect(await mine.refresh()).toBe(1);
-    expect(await redis.redis.hgetall(`${redis.prefix}cursors`)).toEqual({ x: before.x, y: '0:1' });
+    // y: an older copy put back by another replica; z: one written since.
+    await redis.redis.hset(`${redis.prefix}cursors`, 'y', '0:1', 'z', '0:1');
+    expect(await mine.refresh()).toBe(2);
+    expect(await redis.redis.hgetall(`${redis.prefix}cursors`)).toEqual({ x: before.x, y: before.y, z: '0:1' });
+    const [seq, at] = before.x.split(':').map(Number);
+    await redis.redis.hset(`${redis.prefix}cursors`, 'x', `${seq}:${at + 1}`);
+    expect(await mine.refresh()).toBe(0);
+    expect(await redis.redis.hget(`${redis.prefix}cursors`, 'x')).toBe(`${seq}:${at + 1}`);
   });
 
   it('answers a cursor from another log in full, and a later one never moves back', async () => {
@@ -177,7 +182,9 @@ describe('replicas and stream cursors across a Redis reset', () => {
     const key = `${redis.prefix}cursors`;
     const [seq] = (await redis.redis.hget(key, 'fw'))!.split(':');
     await redis.redis.hset(key, 'fw', `${seq}:1:${'e'.repeat(16)}`);
-    expect(await poll(r, cursors, 'fw')).toEqual({ new: ['192.0.2.1'], deleted: [], full: true });
+    // Read by a replica that does not remember a later position of fw.
+    const other = new RedisStreamCursors(redis.redis, key);
+    expect(await poll(r, other, 'fw')).toEqual({ new: ['192.0.2.1'], deleted: [], full: true });
 
     const now = await redis.redis.hget(key, 'fw');
     await cursors.save('fw', { seq: 0, pulledAt: 1 }, false);

@@ -1,21 +1,43 @@
 import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { ReplicaCursor } from './decision-replica';
 
 // How many bouncers' cursors a replica remembers to put back after Redis was emptied.
 const REMEMBERED = 100_000;
+// A bouncer's pull holds its lock until its answer is handed to the network and its position saved; a replica
+// killed meanwhile holds it this long, then the next pull goes on from the position saved before.
+const PULL_LOCK_MS = 5_000;
+const PULL_LOCK_POLL_MS = 10;
 
-// A delta's cursor never moves a bouncer back: two overlapping pulls, or a cursor put back from a replica's
-// memory, keep the later position. Compares seq, then pulledAt.
-const SAVE_LATER = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local seq, at = string.match(cur, '^(%d+):(%d+)')
-  if seq and (tonumber(seq) > tonumber(ARGV[3]) or (tonumber(seq) == tonumber(ARGV[3]) and tonumber(at) > tonumber(ARGV[4]))) then
-    return 0
-  end
-end
+// Whether the cursor in KEYS[1] at ARGV[1] is later than (ARGV[3] seq, ARGV[4] pulledAt).
+const LATER = `
+local function later_stored(key, field, seq, at)
+  local cur = redis.call('HGET', key, field)
+  if not cur then return false end
+  local s, a = string.match(cur, '^(%d+):(%d+)')
+  return s and (tonumber(s) > tonumber(seq) or (tonumber(s) == tonumber(seq) and tonumber(a) > tonumber(at)))
+end`;
+
+// A delta's cursor never moves a bouncer back: a cursor put back from a replica's memory keeps the later position.
+// Compares seq, then pulledAt.
+const SAVE_LATER = `${LATER}
+if later_stored(KEYS[1], ARGV[1], ARGV[3], ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
+
+// A pull's commit in one step: saves the position (a reset may go back, a delta only forward), tells every
+// replica (their memory puts it back should Redis be emptied), and frees the bouncer's pull lock if still ours.
+const COMMIT = `${LATER}
+local saved = 0
+if ARGV[5] == '1' or not later_stored(KEYS[1], ARGV[1], ARGV[3], ARGV[4]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('PUBLISH', ARGV[7], ARGV[5] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[1])
+  saved = 1
+end
+if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
+return saved`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 const format = (c: ReplicaCursor) => `${c.seq}:${c.pulledAt}${c.hash !== undefined ? `:${c.hash}` : ''}`;
 
@@ -24,73 +46,142 @@ const parse = (text: string | null | undefined): ReplicaCursor | null => {
   return m ? { seq: Number(m[1]), pulledAt: Number(m[2]), ...(m[3] !== undefined ? { hash: m[3] } : {}) } : null;
 };
 
+/** Whether `a` is a later position than `b` (seq, then pulledAt). */
+export const laterCursor = (a: ReplicaCursor, b: ReplicaCursor): boolean =>
+  a.seq > b.seq || (a.seq === b.seq && a.pulledAt > b.pulledAt);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Each bouncer's stream position, in Redis ("seq:pulledAt:hash"): a poll writes no database row. Every replica
- * also remembers the cursors it read, wrote or mirrored (`refresh`, every few seconds), and puts them back when
- * Redis lost them, only where no newer cursor was written since (HSETNX): with deterministic change numbers they are still exact. A
- * bouncer whose cursor no replica remembers is answered as on its first pull (all active decisions in `new`).
+ * Each bouncer's stream position, in Redis ("seq:pulledAt:hash"): a poll writes no database row.
+ *
+ * - A pull holds the bouncer's lock (`claim`) from loading the position until its answer is handed to the network
+ *   and the position saved (`commit`) or given up (`release`): the bouncer's next pull, on any replica, reads the
+ *   position after the previous answer, even when that replica was slow to save it.
+ * - Every save is published to all replicas, which remember the latest position of every bouncer (and mirror the
+ *   hash every second, for replicas started later). When Redis lost a position, or holds an older one than a
+ *   replica remembers (another replica put back a stale copy), the later one is put back: with deterministic change
+ *   numbers it is still exact. A bouncer whose position no replica remembers is answered as on its first pull.
  */
 export class RedisStreamCursors {
   private readonly remembered = new Map<string, ReplicaCursor>();
+  private readonly channel: string;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
-  ) {}
+  ) {
+    this.channel = `${key}:saved`;
+  }
+
+  /** Follows the positions other replicas save, on a connection of its own (subscriber mode). */
+  async listen(subscriber: Redis): Promise<void> {
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) {
+        return;
+      }
+      const [reset, text] = message.split('\n', 2);
+      const bouncer = message.slice(reset.length + text.length + 2);
+      const cursor = parse(text);
+      if (cursor) {
+        this.remember(bouncer, cursor, reset === '1');
+      }
+    });
+    await subscriber.subscribe(this.channel);
+  }
+
+  /** Waits until no other pull of this bouncer is under way (or its holder died), and takes its lock. */
+  async claim(bouncer: string): Promise<string> {
+    const token = randomUUID();
+    const deadline = Date.now() + 2 * PULL_LOCK_MS;
+    while ((await this.redis.set(this.lockKey(bouncer), token, 'PX', PULL_LOCK_MS, 'NX')) === null) {
+      if (Date.now() > deadline) {
+        break; // held by one pull after another: answer anyway
+      }
+      await sleep(PULL_LOCK_POLL_MS);
+    }
+    return token;
+  }
+
+  /** The answer did not reach the bouncer: its position stays, the next pull may go on. */
+  async release(bouncer: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.lockKey(bouncer), token);
+  }
 
   async load(bouncer: string): Promise<ReplicaCursor | null> {
     const stored = parse(await this.redis.hget(this.key, bouncer));
+    const known = this.remembered.get(bouncer);
+    if (known && (!stored || laterCursor(known, stored))) {
+      await this.redis.eval(SAVE_LATER, 1, this.key, ...this.putBackArgs(bouncer, known));
+      return known;
+    }
     if (stored) {
-      this.remember(bouncer, stored);
-      return stored;
+      this.remember(bouncer, stored, false);
     }
-    const known = this.remembered.get(bouncer) ?? null;
-    if (known) {
-      await this.redis.hsetnx(this.key, bouncer, format(known));
-      return parse(await this.redis.hget(this.key, bouncer));
-    }
-    return null;
+    return stored;
   }
 
   /** `reset`: the bouncer was just given a full answer (startup), so its position may go back. */
-  async save(bouncer: string, cursor: ReplicaCursor, reset: boolean): Promise<void> {
-    if (reset) {
-      await this.redis.hset(this.key, bouncer, format(cursor));
-    } else {
-      await this.redis.eval(SAVE_LATER, 1, this.key, bouncer, format(cursor), cursor.seq, cursor.pulledAt);
-    }
-    this.remember(bouncer, cursor);
+  async save(bouncer: string, cursor: ReplicaCursor, reset: boolean, token = ''): Promise<void> {
+    await this.redis.eval(
+      COMMIT,
+      2,
+      this.key,
+      this.lockKey(bouncer),
+      bouncer,
+      format(cursor),
+      cursor.seq,
+      cursor.pulledAt,
+      reset ? '1' : '0',
+      token,
+      this.channel,
+    );
+    this.remember(bouncer, cursor, reset);
   }
 
   /**
    * Mirrors every cursor in Redis into memory, so the cursors of a replica that died survive a Redis reset too, and
-   * puts back those we remember that Redis lost (nothing else deletes a cursor). Returns how many were put back.
+   * puts back those we remember later than Redis has them (lost, or put back stale). Returns how many were put back.
    */
   async refresh(): Promise<number> {
     const all = await this.redis.hgetall(this.key);
-    const lost: [string, ReplicaCursor][] = [];
+    const behind: [string, ReplicaCursor][] = [];
     for (const [bouncer, cursor] of this.remembered) {
-      if (all[bouncer] === undefined) {
-        lost.push([bouncer, cursor]);
+      const stored = parse(all[bouncer]);
+      if (!stored || laterCursor(cursor, stored)) {
+        behind.push([bouncer, cursor]);
       }
     }
     for (const [bouncer, text] of Object.entries(all)) {
       const cursor = parse(text);
       if (cursor) {
-        this.remember(bouncer, cursor);
+        this.remember(bouncer, cursor, false);
       }
     }
-    if (lost.length > 0) {
+    if (behind.length > 0) {
       const pipeline = this.redis.pipeline();
-      for (const [bouncer, cursor] of lost) {
-        pipeline.hsetnx(this.key, bouncer, format(cursor));
+      for (const [bouncer, cursor] of behind) {
+        pipeline.eval(SAVE_LATER, 1, this.key, ...this.putBackArgs(bouncer, cursor));
       }
       await pipeline.exec();
     }
-    return lost.length;
+    return behind.length;
   }
 
-  private remember(bouncer: string, cursor: ReplicaCursor): void {
+  private putBackArgs(bouncer: string, cursor: ReplicaCursor): [string, string, number, number] {
+    return [bouncer, format(cursor), cursor.seq, cursor.pulledAt];
+  }
+
+  private lockKey(bouncer: string): string {
+    return `${this.key}:pull:${bouncer}`;
+  }
+
+  /** Keeps the later of what we knew and `cursor`, unless `cursor` is a reset (a full answer: it may go back). */
+  private remember(bouncer: string, cursor: ReplicaCursor, reset: boolean): void {
+    const known = this.remembered.get(bouncer);
+    if (known && !reset && laterCursor(known, cursor)) {
+      return;
+    }
     this.remembered.delete(bouncer); // re-inserted last: the oldest is evicted first
     this.remembered.set(bouncer, cursor);
     if (this.remembered.size > REMEMBERED) {

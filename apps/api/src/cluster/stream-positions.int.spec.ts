@@ -1,0 +1,163 @@
+import type { DecisionReader, StreamAnswer } from '@lapi/application';
+import { receiveAlert, type EventMetadata } from '@lapi/domain';
+import { PostgresEventStore, START } from '@lapi/event-store';
+import {
+  alertsProjection,
+  DecisionGenerations,
+  decisionKeys,
+  DecisionReplica,
+  LocalLease,
+  Projector,
+  RedisDecisionsTarget,
+  redisKeys,
+  RedisStreamCursors,
+  type DecisionFilter,
+} from '@lapi/projections';
+import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
+import type Redis from 'ioredis';
+import { clusterDecisionReader } from './cluster-decision-reader';
+
+const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
+const ALL: DecisionFilter = { contains: true, includeSimulated: true };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// One bouncer's stream positions across API replicas (each a DecisionReplica, its RedisStreamCursors and the reader
+// the API wires), over one database and one Redis: the orderings that made a bouncer get a change twice.
+describe('stream positions across replicas', () => {
+  let dispose: () => Promise<void>;
+  let store: PostgresEventStore;
+  let redis: ReturnType<typeof openTestRedis>;
+  let target: RedisDecisionsTarget;
+  let projector: Projector;
+  const subscribers: Redis[] = [];
+  let nextId = 1;
+
+  const ban = async (value: string) => {
+    const alertId = nextId++;
+    const id = nextId++;
+    const event = receiveAlert(
+      anAlert(),
+      [{ duration: '1h', origin: 'cscli', scenario: 's', scope: 'Ip', type: 'ban', value }],
+      'm',
+      { alertId, alertUuid: `a${alertId}`, decisionIds: [id], decisionUuids: [`d${id}`] },
+      new Date(),
+    );
+    await store.appendToStream(`alert-${alertId}`, [event], { expectedVersion: 'no_stream', metadata });
+    for (let i = 0; i < 500; i++) {
+      await projector.catchUp();
+      if ((await store.countAfter((await target.checkpoint()) ?? START)) === 0) {
+        return;
+      }
+      await sleep(10);
+    }
+    throw new Error('the projection did not catch up');
+  };
+
+  /** An API replica: its index, its cursors (listening to the others' saves when `listening`) and its reader. */
+  const replica = async (listening = true) => {
+    const cursors = new RedisStreamCursors(redis.redis, redisKeys(redis.prefix).streamCursors);
+    if (listening) {
+      const subscriber = redis.redis.duplicate();
+      subscribers.push(subscriber);
+      await cursors.listen(subscriber);
+    }
+    const index = new DecisionReplica(redis.redis, new DecisionGenerations(redis.redis, redisKeys(redis.prefix)));
+    return { cursors, reader: clusterDecisionReader(index, cursors) };
+  };
+  const pull = (reader: DecisionReader, startup = false) =>
+    reader.pull('fw', ALL, { startup, dedup: true }, new Date());
+  const values = (a: StreamAnswer) => ({
+    new: a.new.map((d) => d.value).sort(),
+    deleted: a.deleted.map((d) => d.value).sort(),
+  });
+  /** A pull whose answer reached the bouncer. */
+  const delivered = async (reader: DecisionReader, startup = false) => {
+    const answer = await pull(reader, startup);
+    await answer.commit();
+    return values(answer);
+  };
+  const settled = async (p: Promise<unknown>) => Promise.race([p.then(() => true), sleep(150).then(() => false)]);
+
+  beforeEach(async () => {
+    const db = await openTestDatabase('postgres');
+    dispose = db.dispose;
+    store = new PostgresEventStore(db.handle.db, [alertsProjection]);
+    redis = openTestRedis();
+    target = new RedisDecisionsTarget(redis.redis, decisionKeys(redisKeys(redis.prefix).decisions));
+    projector = new Projector(store, target, new LocalLease('test'), 3);
+  });
+  afterEach(async () => {
+    subscribers.splice(0).forEach((s) => s.disconnect());
+    await redis.close();
+    await dispose();
+  });
+
+  it("waits for the previous pull's answer to be committed on another replica, then goes on after it", async () => {
+    const a = await replica();
+    const b = await replica();
+    await ban('192.0.2.1');
+    expect(await delivered(a.reader, true)).toEqual({ new: ['192.0.2.1'], deleted: [] });
+    await ban('192.0.2.2');
+
+    // a answered, but is slow to save the position (busy event loop): the bouncer already polls b.
+    const slow = await pull(a.reader);
+    expect(values(slow)).toEqual({ new: ['192.0.2.2'], deleted: [] });
+    const next = pull(b.reader);
+    expect(await settled(next)).toBe(false);
+    await ban('192.0.2.3');
+    await slow.commit();
+    const answer = await next;
+    await answer.commit();
+    expect(values(answer)).toEqual({ new: ['192.0.2.3'], deleted: [] });
+  });
+
+  it('repeats an answer that did not reach the bouncer, on any replica', async () => {
+    const a = await replica();
+    const b = await replica();
+    await ban('192.0.2.1');
+    await delivered(a.reader, true);
+    await ban('192.0.2.2');
+
+    const lost = await pull(a.reader);
+    await lost.release();
+    expect(await delivered(b.reader)).toEqual({ new: ['192.0.2.2'], deleted: [] });
+    expect(await delivered(a.reader)).toEqual({ new: [], deleted: [] });
+  });
+
+  it('goes on after a replica that died holding the pull (its lock expires)', async () => {
+    const a = await replica();
+    const b = await replica();
+    await ban('192.0.2.1');
+    await delivered(a.reader, true);
+    await ban('192.0.2.2');
+
+    await pull(a.reader); // a dies before handing the answer to the network: neither commit nor release
+    const started = Date.now();
+    expect(await delivered(b.reader)).toEqual({ new: ['192.0.2.2'], deleted: [] });
+    expect(Date.now() - started).toBeGreaterThan(1_000);
+  }, 20_000);
+
+  it("puts back, after Redis lost the positions, the latest one any replica saved, over another's older copy", async () => {
+    const a = await replica();
+    const b = await replica();
+    // c: a replica that only mirrored the position a second ago (not listening, as one started later).
+    const c = await replica(false);
+    const key = redisKeys(redis.prefix).streamCursors;
+    await ban('192.0.2.1');
+    await delivered(a.reader, true);
+    await c.cursors.refresh();
+    await ban('192.0.2.2');
+    expect(await delivered(a.reader)).toEqual({ new: ['192.0.2.2'], deleted: [] });
+    await sleep(100); // b hears of a's save
+
+    await redis.redis.del(key); // FLUSHALL, for the positions
+    expect(await c.cursors.refresh()).toBe(1); // c puts back its older copy first
+    // b serves the next pull: it takes the later position it heard of, not c's copy.
+    expect(await delivered(b.reader)).toEqual({ new: [], deleted: [] });
+
+    await redis.redis.del(key);
+    expect(await c.cursors.refresh()).toBe(1);
+    expect(await a.cursors.refresh()).toBe(1); // a's later one replaces c's
+    expect(await delivered(c.reader)).toEqual({ new: [], deleted: [] });
+  });
+});
