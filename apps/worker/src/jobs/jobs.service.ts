@@ -28,7 +28,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     // The live generation of the read model, which `lapi projections rebuild` may switch.
     const generations = new DecisionGenerations(this.redis, this.keys);
     const target = new LiveDecisionsTarget(this.redis, generations);
-    const barrier = new RedisProjectionBarrier(this.redis, generations, 10_000);
+    const barrier = new RedisProjectionBarrier(this.redis, generations, 10_000, this.keys.projectorWake);
     const handlers: JobHandlers<typeof QueueName.Maintenance> = {
       [JobName.ExpireDecisions]: () => expireDecisions(target, this.store, barrier, new Date()),
     };

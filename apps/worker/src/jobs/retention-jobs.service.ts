@@ -43,7 +43,12 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
     const deps: RetentionDeps = {
       database: this.database,
       store: this.store,
-      barrier: new RedisProjectionBarrier(this.redis, new DecisionGenerations(this.redis, this.keys), 10_000),
+      barrier: new RedisProjectionBarrier(
+        this.redis,
+        new DecisionGenerations(this.redis, this.keys),
+        10_000,
+        this.keys.projectorWake,
+      ),
     };
     const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const lease = (job: string) => new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, owner, LEASE_TTL_MS);

@@ -12,6 +12,7 @@ export class ProjectionRunner {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private nudged = false;
 
   constructor(
     private readonly name: string,
@@ -24,6 +25,12 @@ export class ProjectionRunner {
   start(): void {
     this.running = true;
     this.loop = this.run();
+  }
+
+  /** New events were appended: step now instead of at the end of the idle delay. */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
   }
 
   async stop(): Promise<void> {
@@ -55,6 +62,10 @@ export class ProjectionRunner {
         failing = true;
         delay = ERROR_DELAY_MS;
       }
+      if (this.nudged && !failing) {
+        delay = 0; // events were appended while this step ran
+      }
+      this.nudged = false;
       if (delay > 0 && this.running) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -63,6 +74,7 @@ export class ProjectionRunner {
             resolve();
           };
         });
+        this.wake = undefined;
       }
     }
   }

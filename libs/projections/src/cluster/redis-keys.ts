@@ -14,6 +14,8 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   streamCursors: `${prefix}cursors`,
   /** API replica id → JSON of its read-your-writes waits (RedisProjectionBarrier.publish). */
   barrierStats: `${prefix}stats:barrier`,
+  /** Pub/sub channel: a write waits for the projection, wake the projector up rather than let it poll. */
+  projectorWake: `${prefix}wake:projector`,
   /** Held by the worker running a retention job, one key per job kind (append the job name). */
   retentionLease: `${prefix}lease:retention:`,
   /** The notification queues (see notificationKeys). */

@@ -55,6 +55,8 @@ export class RedisProjectionBarrier {
     /** The checkpoint's key, or the generations whose live checkpoint to follow. */
     private readonly checkpoint: string | DecisionGenerations,
     private readonly timeoutMs = 2_000,
+    /** Channel on which to wake the projector up (redisKeys().projectorWake); none: it finds the events by polling. */
+    private readonly wakeChannel?: string,
   ) {}
 
   async waitFor(appended: readonly { transactionId: bigint; lastPosition: bigint }[]): Promise<void> {
@@ -63,6 +65,9 @@ export class RedisProjectionBarrier {
     }
     const target = appended.reduce((a, b) => (after(b, a) ? b : a));
     const started = Date.now();
+    if (this.wakeChannel !== undefined) {
+      this.redis.publish(this.wakeChannel, '').catch(() => undefined); // best effort: the projector polls anyway
+    }
     let delay = 1;
     for (;;) {
       let checkpoint;
