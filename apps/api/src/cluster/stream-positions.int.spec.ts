@@ -54,14 +54,14 @@ describe('stream positions across replicas', () => {
   };
 
   /** An API replica: its index, its cursors (listening to the others' saves when `listening`) and its reader. */
-  const replica = async (listening = true) => {
-    const cursors = new RedisStreamCursors(redis.redis, redisKeys(redis.prefix).streamCursors);
+  const replica = async (listening = true, connection = redis.redis) => {
+    const cursors = new RedisStreamCursors(connection, redisKeys(redis.prefix).streamCursors);
     if (listening) {
       const subscriber = redis.redis.duplicate();
       subscribers.push(subscriber);
       await cursors.listen(subscriber);
     }
-    const index = new DecisionReplica(redis.redis, new DecisionGenerations(redis.redis, redisKeys(redis.prefix)));
+    const index = new DecisionReplica(connection, new DecisionGenerations(connection, redisKeys(redis.prefix)));
     return { cursors, reader: clusterDecisionReader(index, cursors) };
   };
   const pull = (reader: DecisionReader, startup = false) =>
@@ -124,17 +124,33 @@ describe('stream positions across replicas', () => {
     expect(await delivered(a.reader)).toEqual({ new: [], deleted: [] });
   });
 
-  it('goes on after a replica that died holding the pull (its lock expires)', async () => {
+  it('goes on at once after a replica that died holding the pull (its connection to Redis is gone)', async () => {
+    const own = redis.redis.duplicate();
+    subscribers.push(own);
+    const a = await replica(true, own);
+    const b = await replica();
+    await ban('192.0.2.1');
+    await delivered(a.reader, true);
+    await ban('192.0.2.2');
+
+    await pull(a.reader); // a is killed before handing the answer to the network: neither commit nor release
+    own.disconnect();
+    const started = Date.now();
+    expect(await delivered(b.reader)).toEqual({ new: ['192.0.2.2'], deleted: [] });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('waits for a stuck holder until its lock expires, then goes on from the position saved before', async () => {
     const a = await replica();
     const b = await replica();
     await ban('192.0.2.1');
     await delivered(a.reader, true);
     await ban('192.0.2.2');
 
-    await pull(a.reader); // a dies before handing the answer to the network: neither commit nor release
+    await pull(a.reader); // a's answer never leaves (its connection to Redis stays up)
     const started = Date.now();
     expect(await delivered(b.reader)).toEqual({ new: ['192.0.2.2'], deleted: [] });
-    expect(Date.now() - started).toBeGreaterThan(1_000);
+    expect(Date.now() - started).toBeGreaterThan(4_000);
   }, 20_000);
 
   it("puts back, after Redis lost the positions, the latest one any replica saved, over another's older copy", async () => {

@@ -4,10 +4,11 @@ import type { ReplicaCursor } from './decision-replica';
 
 // How many bouncers' cursors a replica remembers to put back after Redis was emptied.
 const REMEMBERED = 100_000;
-// A bouncer's pull holds its lock until its answer is handed to the network and its position saved; a replica
-// killed meanwhile holds it this long, then the next pull goes on from the position saved before.
+// A bouncer's pull holds its lock until its answer is handed to the network and its position saved. A waiting pull
+// takes it over as soon as the holder's Redis connection is gone (a replica killed), else once it expires.
 const PULL_LOCK_MS = 5_000;
 const PULL_LOCK_POLL_MS = 10;
+const HOLDER_CHECK_EVERY = 5; // polls
 
 // Whether the cursor in KEYS[1] at ARGV[1] is later than (ARGV[3] seq, ARGV[4] pulledAt).
 const LATER = `
@@ -38,6 +39,7 @@ if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
 return saved`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return false`;
 
 const format = (c: ReplicaCursor) => `${c.seq}:${c.pulledAt}${c.hash !== undefined ? `:${c.hash}` : ''}`;
 
@@ -66,6 +68,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class RedisStreamCursors {
   private readonly remembered = new Map<string, ReplicaCursor>();
   private readonly channel: string;
+  /** This connection's CLIENT ID (a reconnection changes it: another pull may then take our lock over, harmless). */
+  private clientId: string | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -92,15 +96,36 @@ export class RedisStreamCursors {
 
   /** Waits until no other pull of this bouncer is under way (or its holder died), and takes its lock. */
   async claim(bouncer: string): Promise<string> {
-    const token = randomUUID();
+    const key = this.lockKey(bouncer);
+    // Our connection's id names the holder: a replica killed holding the lock drops its connection at once.
+    this.clientId ??= String(await this.redis.client('ID'));
+    const token = `${this.clientId} ${randomUUID()}`;
     const deadline = Date.now() + 2 * PULL_LOCK_MS;
-    while ((await this.redis.set(this.lockKey(bouncer), token, 'PX', PULL_LOCK_MS, 'NX')) === null) {
+    for (let poll = 1; (await this.redis.set(key, token, 'PX', PULL_LOCK_MS, 'NX')) === null; poll++) {
       if (Date.now() > deadline) {
         break; // held by one pull after another: answer anyway
+      }
+      if (poll % HOLDER_CHECK_EVERY === 0 && (await this.takeOverFromGone(key, token))) {
+        break;
       }
       await sleep(PULL_LOCK_POLL_MS);
     }
     return token;
+  }
+
+  /** Takes the lock if its holder's connection to Redis is gone. */
+  private async takeOverFromGone(key: string, token: string): Promise<boolean> {
+    const held = await this.redis.get(key);
+    const holder = held?.split(' ')[0];
+    if (!held || !holder || !/^\d+$/.test(holder)) {
+      return false;
+    }
+    // CLIENT LIST ID needs Redis 6.2; an older one answers an error and the lock is left to expire.
+    const alive = await (this.redis.client('LIST', 'ID', holder) as Promise<string>).catch(() => 'unknown');
+    if (alive !== '') {
+      return false;
+    }
+    return (await this.redis.eval(TAKE_OVER, 1, key, held, token, PULL_LOCK_MS)) === 'OK';
   }
 
   /** The answer did not reach the bouncer: its position stays, the next pull may go on. */
