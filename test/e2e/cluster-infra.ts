@@ -86,6 +86,9 @@ export function haproxyConfig(port: number, backends: readonly Backend[]): strin
     // As in production: only connection failures are retried, on another replica (alerts are not idempotent).
     '    retries 2',
     '    option redispatch',
+    // A killed replica fails its check at once (connection refused); a live one slowed by a loaded machine gets 1 s
+    // to answer (by default the check's timeout is `inter`: 200 ms marked live replicas down, and HAProxy said 503).
+    '    timeout check 1s',
     '    default-server check inter 200ms fall 1 rise 2',
     'frontend lapi',
     `    bind 127.0.0.1:${port}`,
