@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       notificationConfigs,
       webhook: config.webhook,
       retention: config.retention,
+      projectionRetentionMs: config.projectionRetentionMs,
     }),
     { logger },
   );

@@ -8,7 +8,7 @@ import { JobsService } from './jobs/jobs.service';
 import { RetentionJobsService } from './jobs/retention-jobs.service';
 import { NOTIFICATION_CONFIGS, NotificationsService } from './notifications/notifications.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
-import { REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
+import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
 import { DecisionsWebhookService, WEBHOOK_TARGET } from './webhook/decisions-webhook.service';
 
 const projections = [DecisionsProjectionService, DecisionsWebhookService];
@@ -31,6 +31,8 @@ export class WorkerModule {
     webhook?: { url: string; secret: string };
     /** Unset: no retention job is scheduled. */
     retention?: RetentionPolicy;
+    /** How long the decisions read model keeps decisions that ended (ms); unset: 24h. */
+    projectionRetentionMs?: number;
   }): DynamicModule {
     return {
       module: WorkerModule,
@@ -42,6 +44,7 @@ export class WorkerModule {
         { provide: NOTIFICATION_CONFIGS, useValue: options.notificationConfigs ?? new Map() },
         { provide: WEBHOOK_TARGET, useValue: options.webhook },
         { provide: RETENTION_POLICY, useValue: options.retention ?? NO_RETENTION },
+        { provide: PROJECTION_RETENTION_MS, useValue: options.projectionRetentionMs ?? 24 * 60 * 60_000 },
         ...projections,
         ...jobs,
       ],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
+import { projectionRetention, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
 
 /** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
@@ -19,6 +19,8 @@ export interface AppConfig {
   readonly logFormat: 'json' | 'pretty';
   readonly disableRemoteRegistration: boolean;
   readonly retention: RetentionConfig;
+  /** Cluster mode: how long the Redis decisions read model keeps decisions that ended (ms). */
+  readonly projectionRetentionMs: number;
   /** The reference's notification_dir: the http plugin configs that profiles' `notifications` name. */
   readonly notificationsDir: string | undefined;
   /** Signed webhook of decision changes, for receivers that are not CrowdSec bouncers. */
@@ -104,6 +106,7 @@ const envSchema = z.object({
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
   LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
   ...retentionEnv,
+  LAPI_PROJECTION_RETENTION: projectionRetention.default('24h'),
 });
 
 /** Every variable the server reads, for documentation and error messages. */
@@ -152,6 +155,7 @@ export function loadConfig(
     logFormat: e.LAPI_LOG_FORMAT,
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
     retention: toRetentionConfig(e),
+    projectionRetentionMs: e.LAPI_PROJECTION_RETENTION,
     notificationsDir: e.LAPI_NOTIFICATIONS_DIR,
     webhook,
   });

@@ -56,4 +56,13 @@ describe('retention configuration', () => {
       /LAPI_FLUSH_MAX_ITEMS[\s\S]*LAPI_BOUNCERS_AUTODELETE_API_KEY/,
     );
   });
+
+  it('keeps ended decisions in the cluster read model for LAPI_PROJECTION_RETENTION, 24h by default, at least 1h', () => {
+    expect(loadConfig({}).projectionRetentionMs).toBe(24 * 60 * 60_000);
+    expect(loadConfig({ LAPI_PROJECTION_RETENTION: '2d' }).projectionRetentionMs).toBe(48 * 60 * 60_000);
+    expect(() => loadConfig({ LAPI_PROJECTION_RETENTION: '30m' })).toThrow(
+      /LAPI_PROJECTION_RETENTION: must be at least 1h/,
+    );
+    expect(() => loadConfig({ LAPI_PROJECTION_RETENTION: 'soon' })).toThrow(/LAPI_PROJECTION_RETENTION/);
+  });
 });

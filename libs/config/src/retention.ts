@@ -37,6 +37,16 @@ const duration = (minMs: number, floorReason: string) =>
 
 const autodelete = duration(MIN_AUTODELETE_MS, 'must be at least 5m: live clients only check in about once a minute');
 
+// Compaction measures its window on the log's clock, and a rebuild stays numbered as the first build only if no
+// deletion comes later than the window after a decision ended (clock skew, slow transactions): keep it wide.
+export const MIN_PROJECTION_RETENTION_MS = 60 * 60_000;
+
+/** How long the cluster's decisions read model keeps decisions that ended (LAPI_PROJECTION_RETENTION), in ms. */
+export const projectionRetention = duration(
+  MIN_PROJECTION_RETENTION_MS,
+  'must be at least 1h: a shorter window sends more bouncers a full answer',
+);
+
 /** The retention variables, merged into the environment schema. */
 export const retentionEnv = {
   // The reference refuses max_items <= 0 ("max_items can't be zero or negative number").

@@ -20,6 +20,8 @@ export const alertsProjection: InlineProjection = {
             .updateTable('decisions')
             .set({ until: sql`least(until, ${event.data.at}::timestamptz)`, changed_xid: sql`pg_current_xact_id()` })
             .where(sql<boolean>`id = any(${event.data.decisionIds.map(String)}::bigint[])`)
+            // One that already ended was announced when it did (as in the cluster's APPLY).
+            .where('until', '>', sql<Date>`${event.data.at}::timestamptz`)
             .execute();
           break;
         case 'DecisionsExpired':

@@ -4,6 +4,7 @@ export * from './bouncers.projection';
 export * from './cluster/decision-generations';
 export * from './cluster/decision-record';
 export * from './cluster/decision-replica';
+export * from './cluster/decisions-housekeeping';
 export * from './cluster/decisions-rebuild';
 export * from './cluster/lease';
 export * from './cluster/projector';

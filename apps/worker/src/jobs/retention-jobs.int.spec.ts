@@ -8,7 +8,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { DecisionsProjectionService } from '../projections/decisions-projection.service';
-import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { flushAlertsJob } from './flush-alerts';
 import { RetentionJobsService, syncRetentionSchedules } from './retention-jobs.service';
 
@@ -54,6 +54,8 @@ async function startWorker(retention: RetentionPolicy) {
       { provide: REDIS_KEYS, useValue: redisKeys(redis.prefix) },
       { provide: REDIS_PREFIX, useValue: redis.prefix },
       { provide: RETENTION_POLICY, useValue: retention },
+      // Longer than the ages below: compaction keeps out of these tests.
+      { provide: PROJECTION_RETENTION_MS, useValue: 30 * DAY },
       DecisionsProjectionService,
       RetentionJobsService,
     ],
@@ -136,9 +138,21 @@ describe('retention jobs in the worker', () => {
       );
 
       expect(await alertIds(w.db)).toEqual([2, 3]);
-      // The job waited for the projection: Redis already marks the flushed alert's decision removed.
+      // The job waited for the projection: Redis already stands past the deletion. (The flushed alert's decision
+      // had ended long before: the deletion announces nothing.)
+      const deletion = await w.db.db
+        .selectFrom('events')
+        .select(['transaction_id', 'global_position'])
+        .where('type', '=', 'AlertsDeleted')
+        .executeTakeFirstOrThrow();
+      const projected = (await w.target.checkpoint())!;
+      expect(
+        projected.transactionId > BigInt(deletion.transaction_id) ||
+          (projected.transactionId === BigInt(deletion.transaction_id) &&
+            projected.position >= BigInt(deletion.global_position)),
+      ).toBe(true);
       const records = new Map((await w.target.records()).map((r) => [r.id, r]));
-      expect(records.get(10)?.removed).toBe(true);
+      expect(records.get(10)?.removed).toBe(false);
       expect(records.get(20)?.removed).toBe(false);
       expect(records.get(30)?.removed).toBe(false);
       // Both jobs are configured: both are scheduled.

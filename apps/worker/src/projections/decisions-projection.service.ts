@@ -1,16 +1,17 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
 import {
   DecisionGenerations,
+  DecisionsHousekeeping,
   DecisionsProjector,
   LiveDecisionsTarget,
   RedisLease,
   type RedisKeys,
 } from '@lapi/projections';
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { REDIS, REDIS_KEYS } from '../redis.tokens';
+import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS } from '../redis.tokens';
 import { ProjectionRunner } from './projection-runner';
 
 // A crashed projector is replaced within this time; a live one renews its lease at every step (≤ 1 s apart).
@@ -27,6 +28,7 @@ export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    @Inject(PROJECTION_RETENTION_MS) retentionMs: number,
   ) {
     this.lease = new RedisLease(
       redis,
@@ -36,9 +38,20 @@ export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy
     );
     const generations = new DecisionGenerations(redis, keys);
     const target = new LiveDecisionsTarget(redis, generations);
+    const housekeeping = new DecisionsHousekeeping(target, generations, { retentionMs });
+    const logger = new Logger('DecisionsHousekeeping');
     this.runner = new ProjectionRunner(
       'decisions',
       new DecisionsProjector(store, redis, generations, target, this.lease),
+      // Leader-only: the lease holder's steps say owner.
+      async (step) => {
+        if (step.owner) {
+          const { staleGenerations } = await housekeeping.run(Date.now());
+          if (staleGenerations.length > 0) {
+            logger.log(`deleted the keys a crash left of generations ${staleGenerations.join(', ')}`);
+          }
+        }
+      },
     );
   }
 

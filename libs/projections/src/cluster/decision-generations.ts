@@ -8,7 +8,8 @@ import type { RedisKeys } from './redis-keys';
 const LIVE_HEAD = `
 local gen = tonumber(redis.call('GET', KEYS[1]) or '1')
 local p = gen == 1 and ARGV[1] or (ARGV[1] .. 'g' .. gen .. ':')
-return { gen, redis.call('GET', p .. 'seq') or '0', redis.call('GET', p .. 'hash') or '', redis.call('GET', p .. 'checkpoint') or '' }`;
+return { gen, redis.call('GET', p .. 'seq') or '0', redis.call('GET', p .. 'hash') or '', redis.call('GET', p .. 'checkpoint') or '',
+  redis.call('GET', p .. 'compacted') or '0' }`;
 
 // Switches only from the generation the caller read, and only when the new one stands where the live one does:
 // the projector then goes on with the new one from the same checkpoint, nothing skipped or applied twice.
@@ -32,6 +33,8 @@ export interface LiveHead {
   readonly seq: number;
   readonly hash: string;
   readonly checkpoint: string;
+  /** Records that ended before this (ms) were compacted away (0: never). */
+  readonly compacted: number;
 }
 
 /**
@@ -56,13 +59,13 @@ export class DecisionGenerations {
 
   /** The live generation and its head, read together. */
   async head(): Promise<LiveHead> {
-    const [generation, seq, hash, checkpoint] = (await this.redis.eval(
+    const [generation, seq, hash, checkpoint, compacted] = (await this.redis.eval(
       LIVE_HEAD,
       1,
       this.keys.decisionsGeneration,
       this.keys.decisions,
-    )) as [number, string, string, string];
-    return { generation, seq: Number(seq), hash, checkpoint };
+    )) as [number, string, string, string, string];
+    return { generation, seq: Number(seq), hash, checkpoint, compacted: Number(compacted) };
   }
 
   /** Asks for a rebuild; returns the generation that will be built (the one already asked for, if any). */
@@ -90,13 +93,15 @@ export class DecisionGenerations {
     return done === 1;
   }
 
-  /** Deletes a generation's keys (never the live one's). */
+  /**
+   * Deletes a generation's keys (never the live one's): its alert sets first and its main keys last, so a crash
+   * midway leaves the main keys, by which dropStale finds it again.
+   */
   async drop(generation: number): Promise<void> {
     if (generation === (await this.live())) {
       throw new Error(`generation ${generation} is live`);
     }
     const k = this.keysOf(generation);
-    await this.redis.del(k.checkpoint, k.seq, k.hash, k.records, k.changes, k.expiry, k.building);
     let cursor = '0';
     do {
       const [next, found] = await this.redis.scan(cursor, 'MATCH', `${k.prefix}alert:*`, 'COUNT', 1000);
@@ -105,6 +110,36 @@ export class DecisionGenerations {
       }
       cursor = next;
     } while (cursor !== '0');
+    await this.redis.del(
+      k.checkpoint,
+      k.seq,
+      k.hash,
+      k.records,
+      k.ends,
+      k.changes,
+      k.expiry,
+      k.building,
+      k.clock,
+      k.marks,
+      k.compacted,
+    );
+  }
+
+  /**
+   * Deletes the generations older than the live one whose keys are still there (the worker died between the
+   * switch and the deletion); returns them. Generations are numbered up from 1, so the candidates are few.
+   */
+  async dropStale(): Promise<number[]> {
+    const live = await this.live();
+    const dropped: number[] = [];
+    for (let g = 1; g < live; g++) {
+      const k = this.keysOf(g);
+      if ((await this.redis.exists(k.checkpoint, k.seq, k.records, k.changes, k.expiry, k.ends)) > 0) {
+        await this.drop(g);
+        dropped.push(g);
+      }
+    }
+    return dropped;
   }
 }
 
@@ -141,6 +176,10 @@ export class LiveDecisionsTarget implements ProjectionTarget {
 
   async seq(): Promise<number> {
     return (await this.current()).seq();
+  }
+
+  async compact(now: number, windowMs: number, limit?: number): Promise<{ dropped: number; done: boolean }> {
+    return (await this.current()).compact(now, windowMs, limit);
   }
 
   /** Numbering is the same in every generation built by the same code, so a reader's position carries over. */

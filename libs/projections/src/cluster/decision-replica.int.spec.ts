@@ -114,6 +114,8 @@ describe('replicas and stream cursors across a Redis reset', () => {
     const forged = [entries[1][1][1], entries[0][1][1].replace('192.0.2.1', '192.0.2.9')];
     for (const [i, json] of forged.entries()) {
       await redis.redis.xadd(target.keys.changes, `${i + 1}-0`, 'r', json, 'h', `${i}`.repeat(40));
+      const { id } = JSON.parse(json) as { id: number };
+      await redis.redis.hset(target.keys.records, String(id), `${i + 1}:${i + 1}:${json}`);
     }
     await redis.redis.mset(target.keys.seq, '2', target.keys.hash, '1'.repeat(40));
     expect(values(await r.find(ALL, Date.now()))).toEqual(['192.0.2.2', '192.0.2.9']);

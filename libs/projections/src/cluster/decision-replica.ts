@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { DecisionFilter } from '../decision-queries';
 import { DecisionIndex, type IndexCursor, type IndexPage } from '../index/decision-index';
 import type { DecisionGenerations } from './decision-generations';
-import { parseChanges, type DecisionKeys } from './redis-decisions.target';
+import { parseChanges, parseStoredRecord, type DecisionKeys, type StoredRecord } from './redis-decisions.target';
 
 // Changes read per round trip when catching up (a fresh replica reads the whole log in pages this size).
 const PAGE = 10_000;
@@ -45,6 +45,8 @@ export class DecisionReplica {
   private syncing: Promise<void> | undefined;
   /** Times this replica threw its index away because the log was numbered differently. */
   reloads = 0;
+  /** Decisions that ended before this (ms) were compacted away: a cursor pulled before it gets a full answer. */
+  private compacted = 0;
 
   private generation = 0;
   private keys: DecisionKeys;
@@ -70,6 +72,10 @@ export class DecisionReplica {
       this.generation = live.generation;
       this.keys = this.generations.keysOf(live.generation);
     }
+    if (live.compacted > this.compacted) {
+      this.index.compact(live.compacted);
+      this.compacted = live.compacted;
+    }
     const hashText = live.hash;
     this.head = live.seq;
     if (this.head < this.index.seq) {
@@ -81,9 +87,13 @@ export class DecisionReplica {
       }
       return;
     }
+    if (this.index.seq === 0) {
+      await this.reload(); // a fresh replica starts from a snapshot: the log holds only the recent changes
+      return;
+    }
     // Read from our own last change too, to check the log we continue is the one we applied.
-    let from = this.index.seq === 0 ? '(0-0' : `${this.index.seq}-0`;
-    let check = this.index.seq > 0;
+    let from = `${this.index.seq}-0`;
+    let check = true;
     while (this.index.seq < this.head) {
       const changes = parseChanges(await this.redis.xrange(this.keys.changes, from, '+', 'COUNT', PAGE));
       if (check) {
@@ -97,35 +107,120 @@ export class DecisionReplica {
       if (changes.length === 0) {
         return;
       }
-      this.applyAll(this.index, this.recent, changes);
+      this.hash = this.applyAll(this.index, this.recent, changes) ?? this.hash;
       from = `(${this.index.seq}-0`;
     }
   }
 
-  /** Builds a new index from the whole log, then swaps it in. */
+  /** Builds a new index from a snapshot of the records and the log after it, then swaps it in. */
   private async reload(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.loadSnapshot();
+      if (loaded) {
+        this.reloads += this.index.seq > 0 ? 1 : 0; // the first load throws nothing away
+        this.index = loaded.index;
+        this.recent = loaded.recent;
+        this.hash = loaded.hash;
+        this.head = loaded.index.seq;
+        return;
+      }
+      if (attempt === 3) {
+        throw new Error('the decisions read model kept changing under a snapshot: retrying at the next request');
+      }
+    }
+  }
+
+  /**
+   * A projector batch may run while the records are scanned, so: the head (seq, hash) is read first; records last
+   * changed at or before it are as they stood there; later ones are left to the log after it, which holds every
+   * change since (their first seq comes from the scan, so the index is the one the whole log would give). Null when
+   * that cannot hold: Redis emptied, the generation switched, or the log trimmed past the head meanwhile.
+   */
+  private async loadSnapshot(): Promise<Loaded | null> {
+    const at = await this.generations.head();
+    const keys = this.generations.keysOf(at.generation);
+    const upTo: StoredRecord[] = [];
+    const later = new Map<number, number>();
+    let scan = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(keys.records, scan, 'COUNT', 1000);
+      for (let i = 1; i < flat.length; i += 2) {
+        const r = parseStoredRecord(flat[i]);
+        if (r.lastSeq === 0) {
+          return this.loadLog(at.generation); // records written before they carried their seqs
+        }
+        if (r.lastSeq <= at.seq) {
+          upTo.push(r);
+        } else {
+          later.set(r.record.id, r.firstSeq);
+        }
+      }
+      scan = next;
+    } while (scan !== '0');
     const index = new DecisionIndex();
     const recent = new RecentHashes(RECENT_HASHES);
-    this.hash = '';
+    upTo.sort((a, b) => a.lastSeq - b.lastSeq);
+    for (const r of upTo) {
+      index.apply(r.record, r.lastSeq, r.firstSeq);
+    }
+    index.skipTo(at.seq);
+    const loaded: Loaded = { index, recent, hash: shortHash(at.hash) };
+    recent.set(at.seq, loaded.hash);
+    let first = true;
     for (;;) {
-      const changes = parseChanges(await this.redis.xrange(this.keys.changes, `(${index.seq}-0`, '+', 'COUNT', PAGE));
+      const changes = parseChanges(await this.redis.xrange(keys.changes, `(${index.seq}-0`, '+', 'COUNT', PAGE));
+      if (first && changes.length > 0 && changes[0].seq !== at.seq + 1) {
+        return null; // trimmed past the snapshot, or another log
+      }
+      first = false;
       if (changes.length === 0) {
         break;
       }
-      this.applyAll(index, recent, changes);
+      loaded.hash = this.applyAll(index, recent, changes, later) ?? loaded.hash;
     }
-    this.index = index;
-    this.recent = recent;
-    this.head = index.seq;
-    this.reloads += 1;
+    const now = await this.generations.head();
+    if (now.generation !== at.generation || now.seq < index.seq) {
+      return null;
+    }
+    // Compaction may have dropped records during the scan: drop the same ones here.
+    index.compact(now.compacted);
+    this.generation = at.generation;
+    this.keys = keys;
+    this.compacted = Math.max(this.compacted, now.compacted);
+    return loaded;
   }
 
-  private applyAll(index: DecisionIndex, recent: RecentHashes, changes: ReturnType<typeof parseChanges>): void {
-    for (const c of changes) {
-      index.apply(c.record, c.seq);
-      this.hash = shortHash(c.hash);
-      recent.set(c.seq, this.hash);
+  /** The whole change log, for records written before they carried their seqs. */
+  private async loadLog(generation: number): Promise<Loaded> {
+    const keys = this.generations.keysOf(generation);
+    const loaded: Loaded = { index: new DecisionIndex(), recent: new RecentHashes(RECENT_HASHES), hash: '' };
+    for (;;) {
+      const from = `(${loaded.index.seq}-0`;
+      const changes = parseChanges(await this.redis.xrange(keys.changes, from, '+', 'COUNT', PAGE));
+      if (changes.length === 0) {
+        break;
+      }
+      loaded.hash = this.applyAll(loaded.index, loaded.recent, changes) ?? loaded.hash;
     }
+    this.generation = generation;
+    this.keys = keys;
+    return loaded;
+  }
+
+  /** Applies changes in order; returns the short hash at the last one (undefined when none). */
+  private applyAll(
+    index: DecisionIndex,
+    recent: RecentHashes,
+    changes: ReturnType<typeof parseChanges>,
+    firstSeqs?: ReadonlyMap<number, number>,
+  ): string | undefined {
+    let hash: string | undefined;
+    for (const c of changes) {
+      index.apply(c.record, c.seq, firstSeqs?.get(c.record.id));
+      hash = shortHash(c.hash);
+      recent.set(c.seq, hash);
+    }
+    return hash;
   }
 
   async find(filter: DecisionFilter, now: number) {
@@ -145,7 +240,8 @@ export class DecisionReplica {
     if (cursor && cursor.seq > index.seq) {
       return { new: [], deleted: [], next: cursor, full: false };
     }
-    const verdict = cursor ? await this.sameLog(cursor) : 'other';
+    // Pulled before the compaction cutoff: what ended since may be gone from the index, so a full answer.
+    const verdict = cursor && cursor.pulledAt >= this.compacted ? await this.sameLog(cursor) : 'other';
     if (verdict === 'later') {
       return { new: [], deleted: [], next: cursor!, full: false };
     }
@@ -172,6 +268,12 @@ export class DecisionReplica {
   get seq(): number {
     return this.index.seq;
   }
+}
+
+interface Loaded {
+  readonly index: DecisionIndex;
+  readonly recent: RecentHashes;
+  hash: string;
 }
 
 /** seq → short hash of the last `size` changes, in a ring. */

@@ -11,14 +11,22 @@ export const decisionKeys = (prefix: string) => ({
   seq: `${prefix}seq`,
   /** Hash chain over the change log up to seq (see APPLY): names a log, so a rebuilt one can be told apart. */
   hash: `${prefix}hash`,
-  /** id → DecisionRecord JSON */
+  /** id → `<first seq>:<last seq>:<DecisionRecord JSON>` (see storedRecord): a replica's snapshot. */
   records: `${prefix}records`,
+  /** id scored by until: what compaction reads. */
+  ends: `${prefix}ends`,
   /** Redis stream of changed records, one entry per change, id = seq: what replicas and stream deltas read. */
   changes: `${prefix}changes`,
   /** id scored by until (ms): what the expiry sweep reads. */
   expiry: `${prefix}expiry`,
   /** Set while the read model is built from the start of the log, until it has caught up. */
   building: `${prefix}building`,
+  /** Log time (ms): the latest created_at of the events applied; compaction measures the window on it. */
+  clock: `${prefix}clock`,
+  /** Minute of log time → last seq written in it: where compaction trims the change log. */
+  marks: `${prefix}marks`,
+  /** Records with until before this (ms) are dropped, and deltas from cursors pulled before it are not answered. */
+  compacted: `${prefix}compacted`,
 });
 export type DecisionKeys = ReturnType<typeof decisionKeys>;
 
@@ -36,32 +44,45 @@ local p = ARGV[1]
 if (redis.call('GET', p .. 'checkpoint') or '') ~= ARGV[2] then return -1 end
 if ARGV[2] == '' then redis.call('SET', p .. 'building', '1') end
 local hash = redis.call('GET', p .. 'hash') or ''
+-- A stored record with the seqs of its first and last change (records written before they were kept have none).
+local function load(id)
+  local value = redis.call('HGET', p .. 'records', id)
+  if not value then return nil end
+  local first, json = string.match(value, '^(%d+):%d+:(.*)$')
+  if first then return cjson.decode(json), first end
+  return cjson.decode(value), nil
+end
 -- A new decision waits in the expiry index until the sweep records its expiry; a deleted one leaves it.
-local function emit(rec, expires)
-  local seq = redis.call('INCR', p .. 'seq')
+local function emit(rec, expires, first)
+  local seq = string.format('%d', redis.call('INCR', p .. 'seq'))
   local json = cjson.encode(rec)
   local id = string.format('%d', rec.id)
   hash = redis.sha1hex(hash .. '|' .. id .. ':' .. rec.uuid .. ':' .. string.format('%d', rec['until']) .. ':' .. (rec.removed and '1' or '0'))
-  redis.call('HSET', p .. 'records', id, json)
+  redis.call('HSET', p .. 'records', id, (first or seq) .. ':' .. seq .. ':' .. json)
+  redis.call('ZADD', p .. 'ends', rec['until'], id)
   if expires then
     redis.call('ZADD', p .. 'expiry', rec['until'], id)
   else
     redis.call('ZREM', p .. 'expiry', id)
   end
-  redis.call('XADD', p .. 'changes', string.format('%d', seq) .. '-0', 'r', json, 'h', hash)
+  redis.call('XADD', p .. 'changes', seq .. '-0', 'r', json, 'h', hash)
 end
-local function lower(rec, at)
-  if at < rec['until'] then rec['until'] = at end
-  return rec
-end
+-- A deletion changes nothing for a decision that had already ended by then: it was announced when it did, so
+-- readers see each end once, and compaction (which drops only long-ended records) never changes what is emitted.
 for _, op in ipairs(cjson.decode(ARGV[4])) do
   if op.op == 'put' then
-    emit(op.record, true)
+    emit(op.record, true, nil)
     redis.call('SADD', p .. 'alert:' .. string.format('%d', op.record.alertId), string.format('%d', op.record.id))
   elseif op.op == 'expire' then
-    for _, id in ipairs(op.ids) do
-      local json = redis.call('HGET', p .. 'records', string.format('%d', id))
-      if json then emit(lower(cjson.decode(json), op.at), false) end
+    for _, n in ipairs(op.ids) do
+      local id = string.format('%d', n)
+      local rec, first = load(id)
+      if rec and rec['until'] > op.at then
+        rec['until'] = op.at
+        emit(rec, false, first)
+      elseif rec then
+        redis.call('ZREM', p .. 'expiry', id)
+      end
     end
   elseif op.op == 'removeAlerts' then
     for _, alertId in ipairs(op.alertIds) do
@@ -69,17 +90,13 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
       local ids = redis.call('SMEMBERS', key)
       table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
       for _, id in ipairs(ids) do
-        local json = redis.call('HGET', p .. 'records', id)
-        if json then
-          local rec = cjson.decode(json)
-          -- One that already ended (expired, deleted or removed by then) was announced: nothing changes for readers.
-          if rec.removed or rec['until'] <= op.at then
-            redis.call('ZREM', p .. 'expiry', id)
-          else
-            rec['until'] = op.at
-            rec.removed = true
-            emit(rec, false)
-          end
+        local rec, first = load(id)
+        if rec and not rec.removed and rec['until'] > op.at then
+          rec['until'] = op.at
+          rec.removed = true
+          emit(rec, false, first)
+        elseif rec then
+          redis.call('ZREM', p .. 'expiry', id)
         end
       end
       redis.call('DEL', key)
@@ -92,7 +109,47 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
 end
 redis.call('SET', p .. 'hash', hash)
 redis.call('SET', p .. 'checkpoint', ARGV[3])
-return tonumber(redis.call('GET', p .. 'seq') or '0')`;
+local clock = math.max(tonumber(redis.call('GET', p .. 'clock') or '0'), tonumber(ARGV[5]))
+redis.call('SET', p .. 'clock', string.format('%d', clock))
+local seq = tonumber(redis.call('GET', p .. 'seq') or '0')
+if seq > 0 then redis.call('ZADD', p .. 'marks', 'GT', seq, string.format('%d', math.floor(clock / 60000))) end
+return seq`;
+
+// Drops, at most ARGV[4] at a time, the records that ended before the cutoff: the window (ARGV[3] ms) back from
+// the log time, or from now if the log is ahead of this clock. Measured on the log, a build from the start (Redis
+// emptied, a rebuild) drops what the first build had dropped at that point of the log, nothing it still needed.
+// Once none is left: publishes the cutoff (replicas drop the same records) and trims the change log of the
+// minutes of log time before it. Consumes no change number: numbering and the hash chain do not depend on it.
+const COMPACT = `
+local p = ARGV[1]
+local clock = tonumber(redis.call('GET', p .. 'clock') or '0')
+if clock == 0 then return {0, 0} end
+local t = math.min(clock, tonumber(ARGV[2])) - tonumber(ARGV[3])
+local cutoff = t - (t % 1000)
+local ids = redis.call('ZRANGEBYSCORE', p .. 'ends', '-inf', '(' .. string.format('%d', cutoff), 'LIMIT', 0, tonumber(ARGV[4]))
+for _, id in ipairs(ids) do
+  local value = redis.call('HGET', p .. 'records', id)
+  if value then
+    local rec = cjson.decode(string.match(value, '^%d+:%d+:(.*)$') or value)
+    redis.call('SREM', p .. 'alert:' .. string.format('%d', rec.alertId), id)
+    redis.call('HDEL', p .. 'records', id)
+  end
+  redis.call('ZREM', p .. 'ends', id)
+end
+if #ids == tonumber(ARGV[4]) then return {#ids, 0} end
+if cutoff > tonumber(redis.call('GET', p .. 'compacted') or '0') then
+  redis.call('SET', p .. 'compacted', string.format('%d', cutoff))
+end
+local marks = redis.call('ZRANGE', p .. 'marks', 0, -1, 'WITHSCORES')
+local last = 0
+for i = 1, #marks, 2 do
+  if (tonumber(marks[i]) + 1) * 60000 <= cutoff then
+    last = math.max(last, tonumber(marks[i + 1]))
+    redis.call('ZREM', p .. 'marks', marks[i])
+  end
+end
+if last > 0 then redis.call('XTRIM', p .. 'changes', 'MINID', string.format('%d', last + 1) .. '-0') end
+return {#ids, cutoff}`;
 
 /** The cluster's decisions read model in Redis, fed by the Projector from the event log. */
 export class RedisDecisionsTarget implements ProjectionTarget {
@@ -116,8 +173,23 @@ export class RedisDecisionsTarget implements ProjectionTarget {
       from ? formatCheckpoint(from) : '',
       formatCheckpoint(to),
       JSON.stringify(ops),
+      String(Math.max(0, ...events.map((e) => e.createdAt.getTime()))),
     );
     return result !== -1;
+  }
+
+  /**
+   * One round of compaction (see COMPACT): drops at most `limit` records that ended more than `windowMs` before
+   * the log's time (capped by `now`). `done` once none is left; `cutoff` is then the time published to replicas.
+   */
+  async compact(now: number, windowMs: number, limit = 1000): Promise<{ dropped: number; done: boolean }> {
+    const [dropped] = (await this.redis.eval(COMPACT, 0, this.keys.prefix, now, windowMs, limit)) as [number, number];
+    return { dropped, done: dropped < limit };
+  }
+
+  /** Records with until before this (ms) have been dropped; 0 when never compacted. */
+  async compactedBefore(): Promise<number> {
+    return Number((await this.redis.get(this.keys.compacted)) ?? 0);
   }
 
   /** Last change number (0 when empty). */
@@ -127,7 +199,7 @@ export class RedisDecisionsTarget implements ProjectionTarget {
 
   async records(): Promise<DecisionRecord[]> {
     const all = await this.redis.hvals(this.keys.records);
-    return all.map((json) => JSON.parse(json) as DecisionRecord);
+    return all.map((value) => parseStoredRecord(value).record);
   }
 
   caughtUp(): Promise<unknown> {
@@ -169,3 +241,17 @@ export const parseChanges = (entries: [id: string, fields: string[]][]): Change[
     // Entries written before the hash chain existed have no h: '' never matches a real hash.
     return { seq: Number(id.split('-')[0]), record: JSON.parse(f.r) as DecisionRecord, hash: f.h ?? '' };
   });
+
+/** A record as the records hash keeps it, with the seqs of its first and last change (0 for records kept before). */
+export interface StoredRecord {
+  readonly record: DecisionRecord;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+}
+
+export function parseStoredRecord(value: string): StoredRecord {
+  const m = /^(\d+):(\d+):/.exec(value);
+  return m
+    ? { record: JSON.parse(value.slice(m[0].length)) as DecisionRecord, firstSeq: Number(m[1]), lastSeq: Number(m[2]) }
+    : { record: JSON.parse(value) as DecisionRecord, firstSeq: 0, lastSeq: 0 };
+}

@@ -193,8 +193,8 @@ class World {
     });
     for (const id of ids) {
       const r = this.records.get(id);
-      if (r) {
-        this.feed({ ...r, until: Math.min(r.until, at) });
+      if (r && r.until > at) {
+        this.feed({ ...r, until: at });
       }
     }
   }

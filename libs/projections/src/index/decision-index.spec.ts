@@ -511,3 +511,51 @@ describe('DecisionIndex IP lookups against a brute-force scan', () => {
     }
   });
 });
+
+describe('DecisionIndex from a snapshot, and compacted', () => {
+  // The whole log: a put, a put, the first lowered, a put.
+  const log: [DecisionRecord, number][] = [
+    [record(1, { value: '192.0.2.1' }), 1],
+    [record(2, { value: '192.0.2.2' }), 2],
+    [record(1, { value: '192.0.2.1', until: NOW - MIN }), 3],
+    [record(3, { value: '192.0.2.3', until: NOW + 2 * HOUR }), 4],
+  ];
+  const fromLog = () => {
+    const index = new DecisionIndex();
+    log.forEach(([r, seq]) => index.apply(r, seq));
+    return index;
+  };
+  const answers = (index: DecisionIndex, cursor: IndexCursor) => {
+    const page = index.delta(all, true, cursor, NOW);
+    return { new: page.new.map((d) => d.id), deleted: page.deleted.map((d) => d.id) };
+  };
+
+  it('answers as the whole log when built from records with their first and last seqs, then the log after them', () => {
+    const snapshot = new DecisionIndex();
+    snapshot.apply(log[1][0], 2, 2);
+    snapshot.apply(log[2][0], 3, 1); // first put at 1, last changed at 3
+    snapshot.skipTo(3);
+    snapshot.apply(log[3][0], 4);
+    const whole = fromLog();
+    expect(snapshot.seq).toBe(4);
+    for (let seq = 0; seq <= 4; seq++) {
+      const cursor = { seq, pulledAt: NOW - HOUR };
+      expect({ seq, ...answers(snapshot, cursor) }).toEqual({ seq, ...answers(whole, cursor) });
+    }
+    // Not a vacuous comparison: from the start, 2 and 3 are new, 1 deleted.
+    expect(answers(snapshot, { seq: 0, pulledAt: NOW - HOUR })).toEqual({ new: [2, 3], deleted: [1] });
+  });
+
+  it('drops the decisions that ended before the cutoff, from lookups, startup and expiries', () => {
+    const index = fromLog();
+    expect(index.compact(NOW - 2 * MIN)).toBe(0);
+    expect(index.compact(NOW)).toBe(1);
+    expect(index.size).toBe(2);
+    expect(index.startup(all, false, NOW).deleted).toEqual([]);
+    expect(index.delta(all, false, { seq: 0, pulledAt: NOW - HOUR }, NOW).deleted).toEqual([]);
+    expect(index.find({ ...all, value: '192.0.2.1' }, NOW - 2 * HOUR)).toEqual([]);
+    // It goes on: a later change of a kept decision is a change as before.
+    index.apply(record(2, { value: '192.0.2.2', until: NOW - 1 }), 5);
+    expect(answers(index, { seq: 4, pulledAt: NOW - MIN })).toEqual({ new: [], deleted: [2] });
+  });
+});

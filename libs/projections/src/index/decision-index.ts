@@ -54,8 +54,11 @@ export class DecisionIndex {
     return this.byId.size;
   }
 
-  /** Inserts or replaces a decision. `seq` must grow: it orders the change log that deltas read. */
-  apply(record: DecisionRecord, seq: number): void {
+  /**
+   * Inserts or replaces a decision. `seq` must grow: it orders the change log that deltas read. `firstSeq`, when the
+   * index starts from a snapshot rather than the whole log, is the seq of the decision's first change, before `seq`.
+   */
+  apply(record: DecisionRecord, seq: number, firstSeq = seq): void {
     if (!(seq > this.lastSeq)) {
       throw new RangeError(`change ${seq} is not after ${this.lastSeq}`);
     }
@@ -63,7 +66,10 @@ export class DecisionIndex {
     if (old) {
       this.update(old, record, seq);
     } else {
-      this.insert(record, seq);
+      const e = this.insert(record, Math.min(firstSeq, seq));
+      if (firstSeq < seq) {
+        e.changedSeq = seq; // changed since its first change, as if applied from the whole log
+      }
     }
     this.lastSeq = seq;
     this.logSeq.push(seq);
@@ -71,6 +77,31 @@ export class DecisionIndex {
     if (this.logSeq.length > 2 * this.byId.size + 1024) {
       this.compactLog();
     }
+  }
+
+  /** A snapshot taken at `seq` was applied: the changes up to it are all in (whatever their records' own seqs). */
+  skipTo(seq: number): void {
+    this.lastSeq = Math.max(this.lastSeq, seq);
+  }
+
+  /**
+   * Drops the decisions that ended before `before` (ms), as compaction did in Redis. Deltas from a cursor pulled
+   * before that time would miss them: callers answer those as a first pull. Returns how many were dropped.
+   */
+  compact(before: number): number {
+    let dropped = 0;
+    for (const e of this.byId.values()) {
+      if (e.until < before) {
+        this.byId.delete(e.id);
+        this.unindexValue(e);
+        dropped++;
+      }
+    }
+    if (dropped > 0) {
+      this.expiries.rebuild(this.byId);
+      this.compactLog();
+    }
+    return dropped;
   }
 
   /** GET /v1/decisions: active decisions matching the filter, no dedup, by id. */
@@ -149,7 +180,7 @@ export class DecisionIndex {
     return { new: views([...created]), deleted: views([...deleted]), next };
   }
 
-  private insert(r: DecisionRecord, seq: number): void {
+  private insert(r: DecisionRecord, seq: number): Entry {
     const e = new Entry(
       r.id,
       r.uuid,
@@ -166,6 +197,7 @@ export class DecisionIndex {
     this.byId.set(e.id, e);
     this.indexValue(e);
     this.expiries.add(e);
+    return e;
   }
 
   private update(e: Entry, r: DecisionRecord, seq: number): void {
@@ -560,12 +592,16 @@ class ExpiryBuckets {
   moved(e: Entry, all: Map<number, Entry>): void {
     this.add(e);
     if (++this.leftovers > all.size / 2 + 1024) {
-      this.buckets = new Map();
-      this.seconds.reset();
-      this.leftovers = 0;
-      for (const d of all.values()) {
-        this.add(d);
-      }
+      this.rebuild(all);
+    }
+  }
+
+  rebuild(all: Map<number, Entry>): void {
+    this.buckets = new Map();
+    this.seconds.reset();
+    this.leftovers = 0;
+    for (const d of all.values()) {
+      this.add(d);
     }
   }
 
