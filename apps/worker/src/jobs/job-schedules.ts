@@ -5,12 +5,12 @@ import type { Queue } from 'bullmq';
 export const SCHEDULE_CHECK_MS = 10_000;
 
 /**
- * Creates the job schedulers that are missing: all of them at start-up, and again whenever Redis lost them (emptied
+ * Creates the job schedulers of the queue (those `wanted`) that are missing: all of them at start-up, and again whenever Redis lost them (emptied
  * or restored from an old snapshot), without which the expiry sweeps would silently stop. Returns what it created.
  */
-export async function ensureSchedules(queue: Queue): Promise<string[]> {
+export async function ensureSchedules(queue: Queue, wanted: (name: string) => boolean = () => true): Promise<string[]> {
   const created: string[] = [];
-  for (const s of SCHEDULES.filter((x) => x.queue === queue.name)) {
+  for (const s of SCHEDULES.filter((x) => x.queue === queue.name && wanted(x.name))) {
     // Upserting an existing scheduler would move its next run: only create a missing one.
     if ((await queue.getJobScheduler(s.name)) === undefined) {
       await queue.upsertJobScheduler(

@@ -199,7 +199,7 @@ describe('retention jobs in the worker', () => {
     }
   });
 
-  it('schedules only the configured jobs and removes the schedulers of jobs no longer configured', async () => {
+  it('schedules only the configured jobs, removes the schedulers of jobs no longer configured, re-creates lost ones', async () => {
     const redis = openTestRedis();
     const connection = redis.redis.duplicate({ maxRetriesPerRequest: null });
     const queue = new Queue(QueueName.Retention, { connection, prefix: `${redis.prefix}bull` });
@@ -208,8 +208,18 @@ describe('retention jobs in the worker', () => {
       expect(await queue.getJobScheduler(JobName.FlushAlerts)).toMatchObject({ every: 60_000 });
       expect(await queue.getJobScheduler(JobName.AutodeleteClients)).toBeUndefined();
 
-      await syncRetentionSchedules(queue, { flush: {}, autodelete: { machines: {}, bouncers: { apiKey: DAY } } });
+      const autodelete = { flush: {}, autodelete: { machines: {}, bouncers: { apiKey: DAY } } };
+      expect(await syncRetentionSchedules(queue, autodelete)).toEqual([JobName.AutodeleteClients]);
       expect(await queue.getJobScheduler(JobName.FlushAlerts)).toBeUndefined();
+      expect(await queue.getJobScheduler(JobName.AutodeleteClients)).toMatchObject({ every: 60_000 });
+      // Checked again (as the worker does every 10 s): an existing scheduler keeps its next run...
+      const next = (await queue.getJobScheduler(JobName.AutodeleteClients))?.next;
+      expect(await syncRetentionSchedules(queue, autodelete)).toEqual([]);
+      expect((await queue.getJobScheduler(JobName.AutodeleteClients))?.next).toBe(next);
+      // ...and one Redis lost (FLUSHALL) is created again.
+      await redis.redis.del(...(await redis.redis.keys(`${redis.prefix}bull*`)));
+      expect(await queue.getJobScheduler(JobName.AutodeleteClients)).toBeUndefined();
+      expect(await syncRetentionSchedules(queue, autodelete)).toEqual([JobName.AutodeleteClients]);
       expect(await queue.getJobScheduler(JobName.AutodeleteClients)).toMatchObject({ every: 60_000 });
     } finally {
       await queue.close();

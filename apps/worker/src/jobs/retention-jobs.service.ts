@@ -11,11 +11,10 @@ import { hostname } from 'node:os';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { autodeleteClientsJob } from './autodelete-clients';
 import { flushAlertsJob } from './flush-alerts';
+import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
 
 // A run renews its lease before every batch (seconds apart); a crashed runner's lease is free again after this.
 const LEASE_TTL_MS = 60_000;
-// Re-creates a retention scheduler that Redis lost (emptied, restored from an old snapshot).
-const SCHEDULE_CHECK_MS = 60_000;
 
 /**
  * The reference's db_config.flush in the cluster: BullMQ job schedulers tick every minute, and each run holds a
@@ -67,8 +66,12 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
     };
     this.queue = new Queue(QueueName.Retention, { connection: connection(), prefix: `${this.prefix}bull` });
     await syncRetentionSchedules(this.queue, this.policy);
+    // Re-creates the schedulers Redis lost (emptied, restored from an old snapshot), as for the maintenance queue.
     this.scheduleCheck = setInterval(() => {
-      void syncRetentionSchedules(this.queue!, this.policy).catch(() => undefined); // Redis away: next check
+      void syncRetentionSchedules(this.queue!, this.policy).then(
+        (created) => created.length > 0 && this.logger.warn(`re-created lost job schedulers: ${created.join(', ')}`),
+        () => undefined, // Redis away: next check
+      );
     }, SCHEDULE_CHECK_MS);
     this.worker = new Worker(
       QueueName.Retention,
@@ -104,21 +107,14 @@ const enabled = (name: string, policy: RetentionPolicy): boolean =>
     ? flushEnabled(policy.flush)
     : name === JobName.AutodeleteClients && autodeleteEnabled(policy.autodelete);
 
-/** Creates the missing schedulers of configured retention jobs and removes those of unconfigured ones. */
-export async function syncRetentionSchedules(queue: Queue, policy: RetentionPolicy): Promise<void> {
-  for (const s of SCHEDULES.filter((x) => x.queue === QueueName.Retention)) {
-    const existing = await queue.getJobScheduler(s.name);
-    if (!enabled(s.name, policy)) {
-      if (existing) {
-        await queue.removeJobScheduler(s.name);
-      }
-    } else if (!existing) {
-      // Only create a missing one: upserting an existing scheduler would move its next run.
-      await queue.upsertJobScheduler(
-        s.name,
-        { every: s.everyMs },
-        { name: s.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
-      );
+/**
+ * Creates the missing schedulers of configured retention jobs (returns them) and removes those of unconfigured ones.
+ */
+export async function syncRetentionSchedules(queue: Queue, policy: RetentionPolicy): Promise<string[]> {
+  for (const s of SCHEDULES.filter((x) => x.queue === QueueName.Retention && !enabled(x.name, policy))) {
+    if (await queue.getJobScheduler(s.name)) {
+      await queue.removeJobScheduler(s.name);
     }
   }
+  return ensureSchedules(queue, (name) => enabled(name, policy));
 }
