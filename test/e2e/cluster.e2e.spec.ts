@@ -110,6 +110,7 @@ interface DecisionRow {
   value: string;
   type: string;
   untilMs: number;
+  createdMs: number;
 }
 
 /** `id → how many times` for the ids of the pages, in `new` or `deleted`. */
@@ -128,6 +129,7 @@ function exactlyOnceReport(
   pages: readonly StreamPage[],
   list: 'new' | 'deleted',
   expected: ReadonlySet<number>,
+  rows: readonly DecisionRow[] = [],
 ): { wrong: number; total: number; examples: string[] } {
   const seen = counts(pages, list);
   const wrong: string[] = [];
@@ -139,7 +141,14 @@ function exactlyOnceReport(
       const where = pages.flatMap((p, i) =>
         p[list].includes(id) ? [`#${i} ${p.phase}@${p.servedBy} +${p.sentAt - pages[0].sentAt}ms`] : [],
       );
-      wrong.push(`${list} id ${id}: ${n}× (want ${want}) [${where.join(', ')}]`);
+      // When it was created and ended, and in which phase the poll then was.
+      const row = rows.find((r) => r.id === id);
+      const at = (ms: number) => {
+        const page = [...pages].reverse().find((p) => p.sentAt <= ms);
+        return `+${Math.round(ms - pages[0].sentAt)}ms (${page?.phase ?? 'before'})`;
+      };
+      const life = row ? ` created ${at(row.createdMs)}, until ${at(row.untilMs)}` : '';
+      wrong.push(`${list} id ${id}: ${n}× (want ${want}) [${where.join(', ')}]${life}`);
     }
   }
   return { wrong: wrong.length, total: expected.size, examples: wrong.slice(0, 15) };
@@ -532,7 +541,8 @@ describe('cluster of processes behind HAProxy: 3 API replicas, 2 workers, Postgr
   /** Every decision of the database, with the stream's default scopes (ip, range). */
   const allDecisions = async (): Promise<DecisionRow[]> =>
     sql<DecisionRow[]>`
-      select id::int as id, value, type, (extract(epoch from until) * 1000)::float8 as "untilMs"
+      select id::int as id, value, type, (extract(epoch from until) * 1000)::float8 as "untilMs",
+        (extract(epoch from created_at) * 1000)::float8 as "createdMs"
       from decisions where lower(scope) in ('ip', 'range')`;
 
   it('gave every stream poller each decision once in new, each deletion and expiry once in deleted', async () => {
@@ -543,8 +553,8 @@ describe('cluster of processes behind HAProxy: 3 API replicas, 2 workers, Postgr
       const lastSent = Math.max(...g.pages.map((p) => p.sentAt));
       const all = new Set(decisions.map((d) => d.id));
       const ended = new Set(decisions.filter((d) => d.untilMs <= lastSent).map((d) => d.id));
-      const news = exactlyOnceReport(g.pages, 'new', all);
-      const deleted = exactlyOnceReport(g.pages, 'deleted', ended);
+      const news = exactlyOnceReport(g.pages, 'new', all, decisions);
+      const deleted = exactlyOnceReport(g.pages, 'deleted', ended, decisions);
       if (news.wrong || deleted.wrong) {
         problems[g.name] = { new: news, deleted, failedPolls: g.failures.slice(0, 5) };
       }
