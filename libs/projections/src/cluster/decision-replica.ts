@@ -4,7 +4,7 @@ import { DecisionIndex, type IndexCursor, type IndexPage } from '../index/decisi
 import type { DecisionGenerations } from './decision-generations';
 import { parseChanges, parseStoredRecord, type DecisionKeys, type StoredRecord } from './redis-decisions.target';
 
-// Changes read per round trip when catching up (a fresh replica reads the whole log in pages this size).
+// Changes read per round trip when catching up (a fresh replica: the log after its snapshot, in pages this size).
 const PAGE = 10_000;
 // How many recent changes' hashes a replica keeps to check bouncer cursors without a Redis round trip.
 const RECENT_HASHES = 65_536;
@@ -139,7 +139,8 @@ export class DecisionReplica {
   private async loadSnapshot(): Promise<Loaded | null> {
     const at = await this.generations.head();
     const keys = this.generations.keysOf(at.generation);
-    const upTo: StoredRecord[] = [];
+    // By id: HSCAN may return a field twice.
+    const upTo = new Map<number, StoredRecord>();
     const later = new Map<number, number>();
     let scan = '0';
     do {
@@ -150,7 +151,7 @@ export class DecisionReplica {
           return this.loadLog(at.generation); // records written before they carried their seqs
         }
         if (r.lastSeq <= at.seq) {
-          upTo.push(r);
+          upTo.set(r.record.id, r);
         } else {
           later.set(r.record.id, r.firstSeq);
         }
@@ -159,8 +160,7 @@ export class DecisionReplica {
     } while (scan !== '0');
     const index = new DecisionIndex();
     const recent = new RecentHashes(RECENT_HASHES);
-    upTo.sort((a, b) => a.lastSeq - b.lastSeq);
-    for (const r of upTo) {
+    for (const r of [...upTo.values()].sort((a, b) => a.lastSeq - b.lastSeq)) {
       index.apply(r.record, r.lastSeq, r.firstSeq);
     }
     index.skipTo(at.seq);
