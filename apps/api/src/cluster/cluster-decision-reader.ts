@@ -13,9 +13,9 @@ export function clusterDecisionReader(replica: DecisionReplica, cursors: RedisSt
       const claim = await cursors.claim(bouncer);
       try {
         const cursor = options.startup ? null : await cursors.load(bouncer);
-        // Never before the previous pull (it may have saved while we waited for its lock, or on another host's
+        // Read after the changes (see DecisionReplica.pull), and never before the previous pull (another host's
         // clock): the expiries it reported are not reported again, nor sent in `new` as still active.
-        const at = Math.max(now.getTime(), cursor?.pulledAt ?? 0);
+        const at = () => Math.max(now().getTime(), cursor?.pulledAt ?? 0);
         const { full, ...page } = await replica.pull(filter, options.dedup, cursor, at);
         return {
           new: page.new,

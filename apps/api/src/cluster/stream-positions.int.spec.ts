@@ -43,6 +43,10 @@ describe('stream positions across replicas', () => {
       new Date(),
     );
     await store.appendToStream(`alert-${alertId}`, [event], { expectedVersion: 'no_stream', metadata });
+    await project();
+    return id;
+  };
+  const project = async () => {
     for (let i = 0; i < 500; i++) {
       await projector.catchUp();
       if ((await store.countAfter((await target.checkpoint()) ?? START)) === 0) {
@@ -51,6 +55,15 @@ describe('stream positions across replicas', () => {
       await sleep(10);
     }
     throw new Error('the projection did not catch up');
+  };
+
+  const unban = async (id: number) => {
+    await store.appendToStream(
+      'decision-deletions',
+      [{ type: 'DecisionsDeleted', data: { decisionIds: [id], at: new Date().toISOString() } }],
+      { expectedVersion: 'any', metadata },
+    );
+    await project();
   };
 
   /** An API replica: its index, its cursors (listening to the others' saves when `listening`) and its reader. */
@@ -65,7 +78,7 @@ describe('stream positions across replicas', () => {
     return { cursors, reader: clusterDecisionReader(index, cursors) };
   };
   const pull = (reader: DecisionReader, startup = false) =>
-    reader.pull('fw', ALL, { startup, dedup: true }, new Date());
+    reader.pull('fw', ALL, { startup, dedup: true }, () => new Date());
   const values = (a: StreamAnswer) => ({
     new: a.new.map((d) => d.value).sort(),
     deleted: a.deleted.map((d) => d.value).sort(),
@@ -109,6 +122,23 @@ describe('stream positions across replicas', () => {
     const answer = await next;
     await answer.commit();
     expect(values(answer)).toEqual({ new: ['192.0.2.3'], deleted: [] });
+  });
+
+  it('judges the changes a pull reads at a time after them: a decision deleted while it waited is not new again', async () => {
+    const a = await replica();
+    const b = await replica();
+    const long = await ban('192.0.2.1');
+    expect(await delivered(a.reader, true)).toEqual({ new: ['192.0.2.1'], deleted: [] });
+    await ban('192.0.2.2');
+
+    const slow = await pull(a.reader);
+    const next = pull(b.reader); // waits for a's commit
+    await sleep(50);
+    await unban(long); // at a time after b's pull began
+    await slow.commit();
+    const answer = await next;
+    await answer.commit();
+    expect(values(answer)).toEqual({ new: [], deleted: ['192.0.2.1'] });
   });
 
   it('repeats an answer that did not reach the bouncer, on any replica', async () => {

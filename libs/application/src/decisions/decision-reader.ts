@@ -15,12 +15,15 @@ export interface StreamAnswer {
 /** Where the bouncer endpoints read decisions: the database's read model, or the cluster's in-memory replica. */
 export interface DecisionReader {
   find(filter: DecisionFilter, now: Date): Promise<DecisionView[]>;
-  /** One pull of a bouncer's stream; its position moves only when the answer is committed. */
+  /**
+   * One pull of a bouncer's stream; its position moves only when the answer is committed. `now` is read once the
+   * changes the answer covers are read, never before (a change made after it would be judged in the past).
+   */
   pull(
     bouncer: string,
     filter: DecisionFilter,
     options: { startup: boolean; dedup: boolean },
-    now: Date,
+    now: () => Date,
   ): Promise<StreamAnswer>;
 }
 export const DECISION_READER = Symbol('DECISION_READER');

@@ -84,7 +84,7 @@ export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionSt
 
   async execute(c: PullDecisionStream): Promise<StreamAnswer> {
     await this.committing.get(c.bouncer);
-    const answer = await this.reader.pull(c.bouncer, c.filter, c.options, this.clock.now());
+    const answer = await this.reader.pull(c.bouncer, c.filter, c.options, () => this.clock.now());
     return {
       ...answer,
       commit: () => {

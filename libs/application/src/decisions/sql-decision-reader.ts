@@ -8,7 +8,7 @@ export const sqlDecisionReader = (database: DatabaseHandle): DecisionReader => (
   async pull(bouncer, filter, options, now) {
     // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
     const cursor = options.startup ? null : await loadStreamCursor(database.db, bouncer);
-    const page = await pullStream(database.db, filter, { cursor, dedup: options.dedup, now });
+    const page = await pullStream(database.db, filter, { cursor, dedup: options.dedup, now: now() });
     return {
       new: page.new,
       deleted: page.deleted,

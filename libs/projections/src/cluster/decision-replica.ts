@@ -233,19 +233,31 @@ export class DecisionReplica {
    * ahead of this replica (Redis was emptied and the log is not rebuilt that far yet): nothing, and the same
    * cursor, so the bouncer gets those changes once a replica has them — never twice, never lost.
    */
-  async pull(filter: DecisionFilter, dedup: boolean, cursor: ReplicaCursor | null, now: number): Promise<ReplicaPage> {
+  async pull(
+    filter: DecisionFilter,
+    dedup: boolean,
+    cursor: ReplicaCursor | null,
+    now: number | (() => number),
+  ): Promise<ReplicaPage> {
     await this.sync();
     const index = this.index;
-    const hash = this.hash;
     if (cursor && cursor.seq > index.seq) {
       return { new: [], deleted: [], next: cursor, full: false };
     }
     // Pulled before the compaction cutoff: what ended since may be gone from the index, so a full answer.
-    const verdict = cursor && cursor.pulledAt >= this.compacted ? await this.sameLog(cursor) : 'other';
+    let verdict = cursor && cursor.pulledAt >= this.compacted ? await this.sameLog(cursor) : 'other';
     if (verdict === 'later') {
       return { new: [], deleted: [], next: cursor!, full: false };
     }
-    const page = verdict === 'same' ? index.delta(filter, dedup, cursor!, now) : index.startup(filter, dedup, now);
+    if (this.index !== index) {
+      verdict = 'other'; // reloaded meanwhile from a log numbered differently
+    }
+    // No await from here: the index (another pull's sync may have applied more while we waited), its hash and the
+    // time are read together. The time is read last: a change applied, such as a deletion at time T, is never
+    // judged at a time before T (the deleted decision would look active and go out in `new` again).
+    const hash = this.hash;
+    const at = typeof now === 'function' ? now() : now;
+    const page = verdict === 'same' ? index.delta(filter, dedup, cursor!, at) : index.startup(filter, dedup, at);
     return { ...page, next: { ...page.next, hash }, full: verdict !== 'same' };
   }
 
