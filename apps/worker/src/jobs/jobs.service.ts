@@ -1,20 +1,18 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
-import { checkHandlers, JobName, jobNamesOf, QueueName, type JobHandlers } from '@lapi/jobs';
+import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
 import { DecisionGenerations, LiveDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { expireDecisions } from './expire-decisions';
 import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
+import { QueueRuntime } from './queue-runtime';
 
 /** BullMQ in the worker: recurring jobs through job schedulers, one handler per job kind. */
 @Injectable()
 export class JobsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(JobsService.name);
-  private queue: Queue | undefined;
-  private readonly connections: Redis[] = [];
-  private worker: Worker | undefined;
+  private runtime: QueueRuntime | undefined;
   private scheduleCheck: NodeJS.Timeout | undefined;
 
   constructor(
@@ -32,44 +30,20 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const handlers: JobHandlers<typeof QueueName.Maintenance> = {
       [JobName.ExpireDecisions]: () => expireDecisions(target, this.store, barrier, new Date()),
     };
-    checkHandlers(handlers, jobNamesOf(QueueName.Maintenance));
-    // Workers retry forever while Redis is away (maxRetriesPerRequest: null), as BullMQ requires.
-    const connection = () => {
-      const c = this.redis.duplicate({ maxRetriesPerRequest: null });
-      this.connections.push(c);
-      return c;
-    };
-    const options = { connection: connection(), prefix: `${this.prefix}bull` };
-    this.queue = new Queue(QueueName.Maintenance, options);
-    await ensureSchedules(this.queue);
+    this.runtime = QueueRuntime.start(this.redis, this.prefix, QueueName.Maintenance, handlers, this.logger);
+    const queue = this.runtime.queue;
+    await ensureSchedules(queue);
     this.scheduleCheck = setInterval(() => {
-      void ensureSchedules(this.queue!).then(
+      void ensureSchedules(queue).then(
         (created) =>
           created.length > 0 && this.logger.warn(`job schedulers were missing, re-created: ${created.join(', ')}`),
         () => undefined, // Redis away: the next check tries again
       );
     }, SCHEDULE_CHECK_MS);
-    this.worker = new Worker(
-      QueueName.Maintenance,
-      (job) =>
-        handlers[job.name as typeof JobName.ExpireDecisions](
-          {},
-          { id: job.id, attemptsMade: job.attemptsMade, createdAt: job.timestamp },
-        ),
-      {
-        connection: connection(),
-        prefix: `${this.prefix}bull`,
-      },
-    );
-    this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.name ?? '?'} failed: ${error.message}`));
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.scheduleCheck);
-    // Finish the job in progress, take no more.
-    await this.worker?.close();
-    await this.queue?.close();
-    // BullMQ leaves connections it was given open.
-    this.connections.forEach((c) => c.disconnect());
+    await this.runtime?.close();
   }
 }

@@ -1,10 +1,10 @@
 import { DATABASE, RETENTION_POLICY, type RetentionDeps, type RetentionPolicy } from '@lapi/application';
 import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { checkHandlers, JobName, jobNamesOf, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
+import { JobName, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
 import { DecisionGenerations, RedisLease, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -12,6 +12,7 @@ import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { autodeleteClientsJob } from './autodelete-clients';
 import { flushAlertsJob } from './flush-alerts';
 import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
+import { QueueRuntime } from './queue-runtime';
 
 // A run renews its lease before every batch (seconds apart); a crashed runner's lease is free again after this.
 const LEASE_TTL_MS = 60_000;
@@ -24,10 +25,8 @@ const LEASE_TTL_MS = 60_000;
 @Injectable()
 export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RetentionJobsService.name);
-  private queue: Queue | undefined;
-  private worker: Worker | undefined;
+  private runtime: QueueRuntime | undefined;
   private scheduleCheck: NodeJS.Timeout | undefined;
-  private readonly connections: Redis[] = [];
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -57,48 +56,24 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
       [JobName.AutodeleteClients]: () =>
         autodeleteClientsJob(lease(JobName.AutodeleteClients), deps, this.policy.autodelete, new Date(), this.logger),
     };
-    checkHandlers(handlers, jobNamesOf(QueueName.Retention));
-    // BullMQ leaves connections it was given open on close: these are ours to end.
-    const connection = () => {
-      const c = this.redis.duplicate({ maxRetriesPerRequest: null });
-      this.connections.push(c);
-      return c;
-    };
-    this.queue = new Queue(QueueName.Retention, { connection: connection(), prefix: `${this.prefix}bull` });
-    await syncRetentionSchedules(this.queue, this.policy);
+    this.runtime = QueueRuntime.start(this.redis, this.prefix, QueueName.Retention, handlers, this.logger, {
+      // A job of a kind this worker's configuration turned off (queued before a restart): nothing to do.
+      skip: (name) => !enabled(name, this.policy),
+    });
+    const queue = this.runtime.queue;
+    await syncRetentionSchedules(queue, this.policy);
     // Re-creates the schedulers Redis lost (emptied, restored from an old snapshot), as for the maintenance queue.
     this.scheduleCheck = setInterval(() => {
-      void syncRetentionSchedules(this.queue!, this.policy).then(
+      void syncRetentionSchedules(queue, this.policy).then(
         (created) => created.length > 0 && this.logger.warn(`re-created lost job schedulers: ${created.join(', ')}`),
         () => undefined, // Redis away: next check
       );
     }, SCHEDULE_CHECK_MS);
-    this.worker = new Worker(
-      QueueName.Retention,
-      async (job) => {
-        // A job of a kind this worker's configuration turned off (queued before a restart): nothing to do.
-        if (!enabled(job.name, this.policy)) {
-          return null;
-        }
-        return handlers[job.name as keyof typeof handlers](
-          {},
-          {
-            id: job.id,
-            attemptsMade: job.attemptsMade,
-            createdAt: job.timestamp,
-          },
-        );
-      },
-      { connection: connection(), prefix: `${this.prefix}bull` },
-    );
-    this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.name ?? '?'} failed: ${error.message}`));
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.scheduleCheck);
-    await this.worker?.close();
-    await this.queue?.close();
-    this.connections.forEach((c) => c.disconnect());
+    await this.runtime?.close();
   }
 }
 

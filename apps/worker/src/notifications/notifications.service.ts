@@ -1,19 +1,12 @@
 import { type HttpNotificationConfig } from '@lapi/domain';
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
-import {
-  checkHandlers,
-  JobName,
-  jobNamesOf,
-  QueueName,
-  type DeliverNotificationData,
-  type JobHandlers,
-} from '@lapi/jobs';
+import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
 import { notificationKeys, Projector, RedisLease, RedisNotificationQueue, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { QueueRuntime } from '../jobs/queue-runtime';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { deliverNotification, RetryLater } from './deliver-notification';
@@ -38,9 +31,7 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(NotificationsService.name);
   private runner: ProjectionRunner | undefined;
   private lease: RedisLease | undefined;
-  private queue: Queue | undefined;
-  private readonly connections: Redis[] = [];
-  private worker: Worker | undefined;
+  private runtime: QueueRuntime | undefined;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -65,37 +56,12 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
           random: Math.random,
         }),
     };
-    checkHandlers(handlers, jobNamesOf(QueueName.Notifications));
-    const connection = () => {
-      const c = this.redis.duplicate({ maxRetriesPerRequest: null });
-      this.connections.push(c);
-      return c;
-    };
-    const bull = { prefix: `${this.prefix}bull` };
-    const queue = new Queue(QueueName.Notifications, { ...bull, connection: connection() });
-    this.queue = queue;
-    this.worker = new Worker(
-      QueueName.Notifications,
-      (job) =>
-        handlers[job.name as typeof JobName.DeliverNotification](job.data as DeliverNotificationData, {
-          id: job.id,
-          attemptsMade: job.attemptsMade,
-          createdAt: job.timestamp,
-        }),
-      {
-        ...bull,
-        connection: connection(),
-        concurrency: DELIVERY_CONCURRENCY,
-        settings: {
-          backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLater ? error.delayMs : 1_000),
-        },
-      },
-    );
-    this.worker.on('failed', (job, error) => {
-      if (!(error instanceof RetryLater)) {
-        this.logger.warn(`notification ${job?.id ?? '?'} failed: ${error.message}`);
-      }
+    this.runtime = QueueRuntime.start(this.redis, this.prefix, QueueName.Notifications, handlers, this.logger, {
+      concurrency: DELIVERY_CONCURRENCY,
+      backoffMs: (error) => (error instanceof RetryLater ? error.delayMs : 1_000),
+      expectedFailure: (error) => error instanceof RetryLater,
     });
+    const queue = this.runtime.queue;
 
     this.lease = new RedisLease(
       this.redis,
@@ -137,10 +103,6 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.runner?.stop();
     await this.lease?.release();
-    // Finish the deliveries in progress, take no more.
-    await this.worker?.close();
-    await this.queue?.close();
-    // BullMQ leaves connections it was given open.
-    this.connections.forEach((c) => c.disconnect());
+    await this.runtime?.close();
   }
 }
