@@ -532,7 +532,9 @@ describe('cluster of processes behind HAProxy: 3 API replicas, 2 workers, Postgr
     const agentRows = await sql`select 1 from decisions d join alerts a on a.id = d.alert_id
       where d.value = ${agentAttacker} and a.machine_id = 'agent' and d.origin = 'crowdsec'`;
     expect(agentRows).toHaveLength(1);
-    const listed = (await cli.json<{ decisions?: { value: string }[] }[] | null>(['decisions', 'list'])) ?? [];
+    // --limit 0: cscli asks for 100 alerts by default, fewer than a run now leaves active.
+    const listed =
+      (await cli.json<{ decisions?: { value: string }[] }[] | null>(['decisions', 'list', '--limit', '0'])) ?? [];
     const listedValues = new Set(listed.flatMap((a) => (a.decisions ?? []).map((d) => d.value)));
     const active = await sql<{ value: string }[]>`select value from decisions where until > now() and not removed`;
     expect(active.filter((r) => !listedValues.has(r.value))).toEqual([]);
