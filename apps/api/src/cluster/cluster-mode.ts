@@ -32,6 +32,20 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   }
   // Fail fast while Redis is away instead of queueing requests behind a dead connection (bullmq's advice for producers).
   const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, lazyConnect: true, maxRetriesPerRequest: 1 });
+  // Without a listener ioredis prints every failed reconnection; one line per outage is enough.
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (!down) {
+      down = true;
+      new Logger('ClusterMode').warn(`Redis connection lost, reconnecting: ${error.message}`);
+    }
+  });
+  redis.on('ready', () => {
+    if (down) {
+      down = false;
+      new Logger('ClusterMode').log('Redis connection back');
+    }
+  });
   await redis.connect();
   const keys = redisKeys(config.redisPrefix);
   const generations = new DecisionGenerations(redis, keys);
@@ -66,7 +80,8 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
       clearInterval(stats);
       subscriber.disconnect();
       await barrier.publish(keys.barrierStats, replicaId).catch(() => undefined);
-      await redis.quit();
+      // quit() needs Redis; while it is away, just drop the connection (and its reconnection attempts).
+      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

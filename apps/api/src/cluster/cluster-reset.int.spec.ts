@@ -1,7 +1,7 @@
 import { PostgresEventStore } from '@lapi/event-store';
 import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { startPrivateRedis } from '@lapi/testing';
 import Redis from 'ioredis';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 
 type Decision = { id: number; value: string };
@@ -9,42 +9,9 @@ type Stream = { new: Decision[] | null; deleted: Decision[] | null };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// FLUSHALL needs a Redis of our own: the shared one serves other tests.
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  for (let i = 0; ; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (i > 50) {
-        throw error;
-      }
-      await sleep(100);
-    }
-  }
-  probe.disconnect();
-  return {
-    url,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 // Two API replicas and a projector over one database and a Redis that gets emptied.
 describe('cluster mode when Redis is emptied (FLUSHALL)', () => {
-  let server: Awaited<ReturnType<typeof startRedis>>;
+  let server: Awaited<ReturnType<typeof startPrivateRedis>>;
   let redis: Redis;
   let a: TestApi;
   let b: TestApi;
@@ -52,7 +19,7 @@ describe('cluster mode when Redis is emptied (FLUSHALL)', () => {
   let loop: Promise<void>;
 
   beforeAll(async () => {
-    server = await startRedis();
+    server = await startPrivateRedis();
     redis = new Redis(server.url, { maxRetriesPerRequest: null });
     const prefix = 'lapi:';
     const env = { REDIS_URL: server.url, LAPI_REDIS_PREFIX: prefix };

@@ -228,6 +228,11 @@ export class DecisionReplica {
     return this.index.find(filter, now);
   }
 
+  /** What this replica holds, without catching up: for when Redis cannot be reached. */
+  findHeld(filter: DecisionFilter, now: number) {
+    return this.index.find(filter, now);
+  }
+
   /**
    * A stream pull. Without a cursor, or with one from another log: every decision, as on startup. With a cursor
    * ahead of this replica (Redis was emptied and the log is not rebuilt that far yet): nothing, and the same

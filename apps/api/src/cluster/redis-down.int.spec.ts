@@ -1,0 +1,62 @@
+import { PostgresEventStore } from '@lapi/event-store';
+import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { startPrivateRedis } from '@lapi/testing';
+import Redis from 'ioredis';
+import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
+
+// What an API replica does while the cluster's Redis is gone: nothing a client sends gets a 500.
+describe('cluster mode while Redis is down', () => {
+  let server: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let t: TestApi;
+
+  beforeAll(async () => {
+    server = await startPrivateRedis();
+    t = await startTestApi('postgres', { REDIS_URL: server.url, LAPI_REDIS_PREFIX: 'lapi:' });
+  });
+  afterAll(async () => {
+    await t.close(); // Redis is already stopped by the test
+  });
+
+  it('answers lookups from the replica, refuses stream pulls with 503, and still accepts writes', async () => {
+    const agent = await t.machine('agent');
+    const key = await t.bouncer('fw');
+    // Project the first write by hand (no worker in this test).
+    const redis = new Redis(server.url);
+    const projector = new Projector(
+      new PostgresEventStore(t.api.database.db),
+      new RedisDecisionsTarget(redis, decisionKeys(redisKeys('lapi:').decisions)),
+      new LocalLease('test'),
+    );
+    const write = (value: string) =>
+      t.inject({
+        method: 'POST',
+        url: '/v1/alerts',
+        headers: agent,
+        payload: [cscliAlert([{ value }], { stopAt: t.clock.now() })],
+      });
+    let answered = false;
+    const pending = write('192.0.2.1').finally(() => (answered = true));
+    while (!answered) {
+      await projector.catchUp();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await pending).statusCode).toBe(201);
+    const lookup = () => t.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.1', headers: key });
+    expect((await lookup()).json<{ value: string }[]>().map((d) => d.value)).toEqual(['192.0.2.1']);
+    redis.disconnect();
+
+    await server.stop();
+    const held = await lookup();
+    expect(held.statusCode).toBe(200);
+    expect(held.json<{ value: string }[]>().map((d) => d.value)).toEqual(['192.0.2.1']);
+    const pull = await t.inject({ method: 'GET', url: '/v1/decisions/stream?startup=true', headers: key });
+    expect(pull.statusCode).toBe(503);
+    expect(pull.json()).toEqual({
+      message: 'the decision stream is unavailable (the cluster cannot reach Redis): retry later',
+    });
+    // Durable in the log: answered at once, projected once Redis is back.
+    const started = Date.now();
+    expect((await write('192.0.2.2')).statusCode).toBe(201);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+});
