@@ -7,6 +7,9 @@ import Redis from 'ioredis';
 import 'reflect-metadata';
 import { WorkerModule } from './worker.module';
 
+// Below docker-compose's stop_grace_period for workers (60 s).
+const SHUTDOWN_GRACE_MS = 50_000;
+
 async function main(): Promise<void> {
   // The worker signs no tokens; it only needs the store.
   const config = loadConfig(undefined, { requireSecret: false });
@@ -46,6 +49,11 @@ async function main(): Promise<void> {
   logger.log('worker started', 'Main');
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');
+    // Jobs in progress get this long; a shutdown that waits on an unreachable Redis must not hang until SIGKILL.
+    setTimeout(() => {
+      logger.warn('shutdown did not finish in time (is Redis reachable?): exiting', 'Main');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
     void (async () => {
       await app.close();
       redis.disconnect();

@@ -1,9 +1,18 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
-import { DecisionGenerations, LiveDecisionsTarget, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
+import {
+  DecisionGenerations,
+  LiveDecisionsTarget,
+  RedisLease,
+  RedisProjectionBarrier,
+  type RedisKeys,
+} from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { runExclusive } from './exclusive';
 import { expireDecisions } from './expire-decisions';
 import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
 import { QueueRuntime } from './queue-runtime';
@@ -27,8 +36,15 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const generations = new DecisionGenerations(this.redis, this.keys);
     const target = new LiveDecisionsTarget(this.redis, generations);
     const barrier = new RedisProjectionBarrier(this.redis, generations, 10_000, this.keys.projectorWake);
+    const sweeper = new RedisLease(
+      this.redis,
+      this.keys.expirySweepLease,
+      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      60_000,
+    );
     const handlers: JobHandlers<typeof QueueName.Maintenance> = {
-      [JobName.ExpireDecisions]: () => expireDecisions(target, this.store, barrier, new Date()),
+      [JobName.ExpireDecisions]: () =>
+        runExclusive(sweeper, (stillLeader) => expireDecisions(target, this.store, barrier, new Date(), stillLeader)),
     };
     this.runtime = QueueRuntime.start(this.redis, this.prefix, QueueName.Maintenance, handlers, this.logger);
     const queue = this.runtime.queue;

@@ -8,6 +8,8 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   decisionsGeneration: `${prefix}projection:decisions:generation`,
   /** Number of the generation `lapi projections rebuild` asked the projector to build. */
   decisionsRebuild: `${prefix}projection:decisions:rebuild`,
+  /** Who runs the expiry sweep now (a sweep longer than its 10 s tick must not overlap the next). */
+  expirySweepLease: `${prefix}lease:expiry-sweep`,
   /** Who runs the decisions projector. */
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
