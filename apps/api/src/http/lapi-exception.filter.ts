@@ -74,7 +74,9 @@ export class LapiExceptionFilter implements ExceptionFilter {
       return;
     }
     if (isFastifyClientError(exception)) {
-      // Fastify's own refusals (body too large, bad content length…) before any route ran.
+      // Fastify's own refusals (body too large, bad content length…) before any route ran. The body was refused
+      // unread: read and drop it, so a client still sending it gets this answer instead of a broken pipe.
+      request.raw.resume();
       void reply.code(exception.statusCode).send({ message: exception.message });
       return;
     }
