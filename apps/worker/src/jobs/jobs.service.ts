@@ -9,9 +9,8 @@ import {
 } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { WORKER_ID } from '../worker-id';
 import { runExclusive } from './exclusive';
 import { expireDecisions } from './expire-decisions';
 import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
@@ -36,12 +35,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const generations = new DecisionGenerations(this.redis, this.keys);
     const target = new LiveDecisionsTarget(this.redis, generations);
     const barrier = new RedisProjectionBarrier(this.redis, generations, 10_000, this.keys.projectorWake);
-    const sweeper = new RedisLease(
-      this.redis,
-      this.keys.expirySweepLease,
-      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-      60_000,
-    );
+    const sweeper = new RedisLease(this.redis, this.keys.expirySweepLease, WORKER_ID, 60_000);
     const handlers: JobHandlers<typeof QueueName.Maintenance> = {
       [JobName.ExpireDecisions]: () =>
         runExclusive(sweeper, (stillLeader) => expireDecisions(target, this.store, barrier, new Date(), stillLeader)),

@@ -6,9 +6,8 @@ import { DecisionGenerations, RedisLease, RedisProjectionBarrier, type RedisKeys
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { WORKER_ID } from '../worker-id';
 import { autodeleteClientsJob } from './autodelete-clients';
 import { flushAlertsJob } from './flush-alerts';
 import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
@@ -48,8 +47,8 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
         this.keys.projectorWake,
       ),
     };
-    const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    const lease = (job: string) => new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, owner, LEASE_TTL_MS);
+    const lease = (job: string) =>
+      new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, WORKER_ID, LEASE_TTL_MS);
     const handlers: JobHandlers<typeof QueueName.Retention> = {
       [JobName.FlushAlerts]: () =>
         flushAlertsJob(lease(JobName.FlushAlerts), deps, this.policy.flush, new Date(), this.logger),

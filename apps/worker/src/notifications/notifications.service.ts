@@ -4,11 +4,10 @@ import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
 import { notificationKeys, Projector, RedisLease, RedisNotificationQueue, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { QueueRuntime } from '../jobs/queue-runtime';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { WORKER_ID } from '../worker-id';
 import { deliverNotification, RetryLater } from './deliver-notification';
 import { dispatchNotifications } from './dispatch-notifications';
 import { sendHttpNotification } from './http-notifier';
@@ -63,12 +62,7 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
     });
     const queue = this.runtime.queue;
 
-    this.lease = new RedisLease(
-      this.redis,
-      this.keys.notificationsLease,
-      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-      LEASE_TTL_MS,
-    );
+    this.lease = new RedisLease(this.redis, this.keys.notificationsLease, WORKER_ID, LEASE_TTL_MS);
     let lastDispatch = 0;
     this.runner = new ProjectionRunner(
       'notifications',

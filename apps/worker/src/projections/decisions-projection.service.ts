@@ -9,9 +9,8 @@ import {
 } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS } from '../redis.tokens';
+import { WORKER_ID } from '../worker-id';
 import { ProjectionRunner } from './projection-runner';
 
 // A crashed projector is replaced within this time; a live one renews its lease at every step (≤ 1 s apart).
@@ -30,12 +29,7 @@ export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(PROJECTION_RETENTION_MS) retentionMs: number,
   ) {
-    this.lease = new RedisLease(
-      redis,
-      keys.decisionsProjectorLease,
-      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-      LEASE_TTL_MS,
-    );
+    this.lease = new RedisLease(redis, keys.decisionsProjectorLease, WORKER_ID, LEASE_TTL_MS);
     const generations = new DecisionGenerations(redis, keys);
     const target = new LiveDecisionsTarget(redis, generations);
     const housekeeping = new DecisionsHousekeeping(target, generations, { retentionMs });

@@ -1,10 +1,9 @@
 import { DecisionGenerations, LiveDecisionsTarget, RedisLease, type RedisKeys } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REDIS, REDIS_KEYS } from '../redis.tokens';
+import { WORKER_ID } from '../worker-id';
 import { DecisionsWebhook } from './decisions-webhook';
 
 /** DI token: the webhook's URL and secret, or undefined when none is configured. */
@@ -33,12 +32,7 @@ export class DecisionsWebhookService implements OnModuleInit, OnModuleDestroy {
     if (this.target === undefined) {
       return;
     }
-    this.lease = new RedisLease(
-      this.redis,
-      this.keys.webhookLease,
-      `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-      5_000,
-    );
+    this.lease = new RedisLease(this.redis, this.keys.webhookLease, WORKER_ID, 5_000);
     const webhook = new DecisionsWebhook(
       this.redis,
       new LiveDecisionsTarget(this.redis, new DecisionGenerations(this.redis, this.keys)),
