@@ -72,3 +72,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...webhook, LAPI_WEBHOOK_URL: 'ftp://x' })).toThrow(/LAPI_WEBHOOK_URL/);
   });
 });
+
+describe('loadConfig: hardening', () => {
+  it('ignores forwarded headers by default; the flag alone trusts every IPv4 peer, as the reference', () => {
+    expect(loadConfig({}).trustedProxies).toBeUndefined();
+    expect(loadConfig({ LAPI_USE_FORWARDED_FOR_HEADERS: 'true' }).trustedProxies).toEqual(['0.0.0.0/0']);
+    expect(loadConfig({ LAPI_USE_FORWARDED_FOR_HEADERS: 'false' }).trustedProxies).toBeUndefined();
+  });
+
+  it('takes trusted proxies as a list, which turns the headers on by itself', () => {
+    expect(loadConfig({ LAPI_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8,192.0.2.7' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.7',
+    ]);
+    expect(() => loadConfig({ LAPI_TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/LAPI_TRUSTED_PROXIES/);
+    expect(() => loadConfig({ LAPI_TRUSTED_PROXIES: 'proxy.local' })).toThrow(/LAPI_TRUSTED_PROXIES/);
+    expect(() => loadConfig({ LAPI_TRUSTED_PROXIES: '10.0.0.1', LAPI_USE_FORWARDED_FOR_HEADERS: 'false' })).toThrow(
+      /LAPI_TRUSTED_PROXIES/,
+    );
+  });
+
+  it('has login throttling defaults a healthy fleet never reaches, and takes others', () => {
+    expect(loadConfig({}).loginThrottle).toEqual({ maxPerIp: 10, maxPerMachine: 5, windowMs: 60_000 });
+    expect(
+      loadConfig({
+        LAPI_LOGIN_MAX_FAILURES_PER_IP: '50',
+        LAPI_LOGIN_MAX_FAILURES_PER_MACHINE: '3',
+        LAPI_LOGIN_FAILURE_WINDOW: '5m',
+      }).loginThrottle,
+    ).toEqual({ maxPerIp: 50, maxPerMachine: 3, windowMs: 300_000 });
+    expect(() => loadConfig({ LAPI_LOGIN_MAX_FAILURES_PER_IP: '0' })).toThrow(/LAPI_LOGIN_MAX_FAILURES_PER_IP/);
+    expect(() => loadConfig({ LAPI_LOGIN_MAX_FAILURES_PER_MACHINE: 'many' })).toThrow(
+      /LAPI_LOGIN_MAX_FAILURES_PER_MACHINE/,
+    );
+    expect(() => loadConfig({ LAPI_LOGIN_FAILURE_WINDOW: '500ms' })).toThrow(/LAPI_LOGIN_FAILURE_WINDOW/);
+  });
+
+  it('takes a previous JWT secret of at least 64 bytes', () => {
+    expect(loadConfig({ CS_LAPI_SECRET_PREVIOUS: SECRET }).jwtSecretPrevious).toBe(SECRET);
+    expect(() => loadConfig({ CS_LAPI_SECRET_PREVIOUS: 'short' })).toThrow(/CS_LAPI_SECRET_PREVIOUS/);
+  });
+});

@@ -1,3 +1,4 @@
+import { NANOS_PER_MS, parseGoDuration, parseIpRange } from '@lapi/domain';
 import { z } from 'zod';
 import { projectionRetention, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
 
@@ -13,6 +14,12 @@ export interface AppConfig {
   readonly dataDir: string;
   /** JWT secret; undefined only in embedded mode, where it is generated once and kept in the data directory. */
   readonly jwtSecret: string | undefined;
+  /** A second secret whose tokens are still accepted (never signed with), for rotating jwtSecret. */
+  readonly jwtSecretPrevious: string | undefined;
+  /** Client IP from X-Forwarded-For/X-Real-IP when the peer is one of these proxies; undefined: the peer only. */
+  readonly trustedProxies: readonly string[] | undefined;
+  /** Failed machine logins allowed per client IP and per machine id in each window, then 429. */
+  readonly loginThrottle: { readonly maxPerIp: number; readonly maxPerMachine: number; readonly windowMs: number };
   readonly trustedIps: readonly string[];
   readonly profilesPath: string | undefined;
   readonly logLevel: LogLevel;
@@ -56,6 +63,32 @@ const booleanString = z
 
 const cidrOrIp = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
 
+const ipList = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean),
+);
+
+const jwtSecret = z.string().refine((s) => Buffer.byteLength(s) >= 64, 'must be at least 64 bytes long');
+
+const positiveInt = z
+  .string()
+  .regex(/^\d{1,9}$/, 'expected a whole number')
+  .transform(Number)
+  .refine((n) => n >= 1, 'must be at least 1');
+
+// Whole seconds at least: Retry-After counts in seconds.
+const loginFailureWindow = z.string().transform((text, ctx) => {
+  const ns = parseGoDuration(text.trim());
+  const ms = ns === null ? Number.NaN : Number(ns / NANOS_PER_MS);
+  if (!(ms >= 1000)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected a duration of at least 1s, such as 1m or 90s' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const envSchema = z.object({
   // Same default as the reference's api.server.listen_uri.
   LAPI_LISTEN_URI: listenUri.default('127.0.0.1:8080'),
@@ -74,21 +107,25 @@ const envSchema = z.object({
   // Relative to the working directory, so `npm start` keeps its data next to the checkout.
   LAPI_DATA_DIR: z.string().min(1).default('./data'),
   // The reference refuses secrets shorter than 64 bytes (apiserver/middlewares/v1/jwt.go).
-  CS_LAPI_SECRET: z
-    .string()
-    .refine((s) => Buffer.byteLength(s) >= 64, 'must be at least 64 bytes long')
-    .optional(),
+  CS_LAPI_SECRET: jwtSecret.optional(),
+  // Rotation: tokens signed with it are still accepted (until they expire); new ones are signed with CS_LAPI_SECRET.
+  CS_LAPI_SECRET_PREVIOUS: jwtSecret.optional(),
   // Debian's default trusted_ips; loopback is always trusted on top of these.
-  LAPI_TRUSTED_IPS: z
-    .string()
+  LAPI_TRUSTED_IPS: ipList
     .default('127.0.0.1,::1')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
     .refine((list) => list.every((p) => cidrOrIp.test(p)), 'expected a comma-separated list of IPs or CIDR ranges'),
+  // The reference's use_forwarded_for_headers and trusted_proxies (either one turns the headers on).
+  LAPI_USE_FORWARDED_FOR_HEADERS: booleanString.optional(),
+  LAPI_TRUSTED_PROXIES: ipList
+    .refine(
+      (list) => list.length > 0 && list.every((p) => cidrOrIp.test(p) && parseIpRange(p) !== null),
+      'expected a comma-separated list of IPs or CIDR ranges',
+    )
+    .optional(),
+  // Only failures count: a fleet behind one NAT logging in at once never reaches these.
+  LAPI_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default('10'),
+  LAPI_LOGIN_MAX_FAILURES_PER_MACHINE: positiveInt.default('5'),
+  LAPI_LOGIN_FAILURE_WINDOW: loginFailureWindow.default('1m'),
   LAPI_PROFILES_PATH: z.string().min(1).optional(),
   LAPI_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LAPI_NOTIFICATIONS_DIR: z.string().min(1).optional(),
@@ -135,6 +172,11 @@ export function loadConfig(
       'CS_LAPI_SECRET: required when DATABASE_URL is set (every replica must sign tokens with the same secret of at least 64 bytes)',
     ]);
   }
+  if (e.LAPI_TRUSTED_PROXIES && e.LAPI_USE_FORWARDED_FOR_HEADERS === false) {
+    throw new ConfigError([
+      'LAPI_TRUSTED_PROXIES: set, but LAPI_USE_FORWARDED_FOR_HEADERS=false turns the headers off',
+    ]);
+  }
   if ((e.LAPI_WEBHOOK_URL === undefined) !== (e.LAPI_WEBHOOK_SECRET === undefined)) {
     throw new ConfigError(['LAPI_WEBHOOK_URL and LAPI_WEBHOOK_SECRET: set both or neither (every delivery is signed)']);
   }
@@ -149,6 +191,18 @@ export function loadConfig(
     redisPrefix: e.LAPI_REDIS_PREFIX,
     dataDir: e.LAPI_DATA_DIR,
     jwtSecret: e.CS_LAPI_SECRET,
+    jwtSecretPrevious: e.CS_LAPI_SECRET_PREVIOUS,
+    // As the reference: the flag alone trusts every IPv4 peer (0.0.0.0/0).
+    trustedProxies: e.LAPI_TRUSTED_PROXIES
+      ? Object.freeze(e.LAPI_TRUSTED_PROXIES)
+      : e.LAPI_USE_FORWARDED_FOR_HEADERS
+        ? Object.freeze(['0.0.0.0/0'])
+        : undefined,
+    loginThrottle: Object.freeze({
+      maxPerIp: e.LAPI_LOGIN_MAX_FAILURES_PER_IP,
+      maxPerMachine: e.LAPI_LOGIN_MAX_FAILURES_PER_MACHINE,
+      windowMs: e.LAPI_LOGIN_FAILURE_WINDOW,
+    }),
     trustedIps: Object.freeze(e.LAPI_TRUSTED_IPS),
     profilesPath: e.LAPI_PROFILES_PATH,
     logLevel: e.LAPI_LOG_LEVEL,
