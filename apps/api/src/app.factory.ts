@@ -42,7 +42,11 @@ export async function createApiApp(
     ApiModule.register({
       database: db,
       jwtSecret,
-      api: { disableRemoteRegistration: config.disableRemoteRegistration, trustedIps: config.trustedIps },
+      api: {
+        disableRemoteRegistration: config.disableRemoteRegistration,
+        autoRegistration: config.autoRegistration,
+        trustedIps: config.trustedIps,
+      },
       profiles: createProfileEngine(config.profilesPath, config.notificationsDir),
       clock: options.clock,
       cluster,

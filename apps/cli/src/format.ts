@@ -35,7 +35,7 @@ export const bouncerJson = (b: Bouncer) => ({
   updated_at: b.updatedAt,
   last_pull: b.lastPull,
   revoked: false,
-  auth_type: 'api-key',
+  auth_type: b.authType,
 });
 
 export const machinesTable = (machines: Machine[]): string =>
@@ -55,5 +55,5 @@ export const machinesTable = (machines: Machine[]): string =>
 export const bouncersTable = (bouncers: Bouncer[]): string =>
   table(
     ['Name', 'IP Address', 'Valid', 'Last API pull', 'Type', 'Version', 'Auth Type'],
-    bouncers.map((b) => [b.name, b.ipAddress, '✔️', b.lastPull ?? '', b.type, b.version, 'api-key']),
+    bouncers.map((b) => [b.name, b.ipAddress, '✔️', b.lastPull ?? '', b.type, b.version, b.authType]),
   );

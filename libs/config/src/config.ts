@@ -25,6 +25,8 @@ export interface AppConfig {
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
   readonly disableRemoteRegistration: boolean;
+  /** The reference's api.server.auto_registration: agents with the token, from these ranges, are validated at once. */
+  readonly autoRegistration: { readonly token: string; readonly allowedRanges: readonly string[] } | undefined;
   readonly retention: RetentionConfig;
   /** Cluster mode: how long the Redis decisions read model keeps decisions that ended (ms). */
   readonly projectionRetentionMs: number;
@@ -142,6 +144,25 @@ const envSchema = z.object({
   LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
   LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
+  // Reference ≥1.6.5 api.server.auto_registration: the token is at least 32 characters (and at most the 255 a
+  // registration request may carry), the ranges are CIDRs and required with it.
+  LAPI_AUTO_REGISTRATION_TOKEN: z
+    .string()
+    .refine((s) => s.length >= 32 && s.length <= 255, 'must be 32 to 255 characters long')
+    .optional(),
+  LAPI_AUTO_REGISTRATION_ALLOWED_RANGES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.length > 0 && list.every((p) => p.includes('/') && parseIpRange(p) !== null),
+      'expected a comma-separated list of CIDR ranges',
+    )
+    .optional(),
   ...retentionEnv,
   LAPI_PROJECTION_RETENTION: projectionRetention.default('24h'),
 });
@@ -180,6 +201,19 @@ export function loadConfig(
   if ((e.LAPI_WEBHOOK_URL === undefined) !== (e.LAPI_WEBHOOK_SECRET === undefined)) {
     throw new ConfigError(['LAPI_WEBHOOK_URL and LAPI_WEBHOOK_SECRET: set both or neither (every delivery is signed)']);
   }
+  if ((e.LAPI_AUTO_REGISTRATION_TOKEN === undefined) !== (e.LAPI_AUTO_REGISTRATION_ALLOWED_RANGES === undefined)) {
+    // As the reference: a token without ranges is refused ("missing allowed_ranges value").
+    throw new ConfigError([
+      'LAPI_AUTO_REGISTRATION_TOKEN and LAPI_AUTO_REGISTRATION_ALLOWED_RANGES: set both or neither (auto-registration needs the ranges it accepts)',
+    ]);
+  }
+  const autoRegistration =
+    e.LAPI_AUTO_REGISTRATION_TOKEN && e.LAPI_AUTO_REGISTRATION_ALLOWED_RANGES
+      ? Object.freeze({
+          token: e.LAPI_AUTO_REGISTRATION_TOKEN,
+          allowedRanges: Object.freeze(e.LAPI_AUTO_REGISTRATION_ALLOWED_RANGES),
+        })
+      : undefined;
   const webhook =
     e.LAPI_WEBHOOK_URL && e.LAPI_WEBHOOK_SECRET
       ? Object.freeze({ url: e.LAPI_WEBHOOK_URL, secret: e.LAPI_WEBHOOK_SECRET })
@@ -208,6 +242,7 @@ export function loadConfig(
     logLevel: e.LAPI_LOG_LEVEL,
     logFormat: e.LAPI_LOG_FORMAT,
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
+    autoRegistration,
     retention: toRetentionConfig(e),
     projectionRetentionMs: e.LAPI_PROJECTION_RETENTION,
     notificationsDir: e.LAPI_NOTIFICATIONS_DIR,

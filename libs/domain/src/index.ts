@@ -4,6 +4,7 @@ export * from './alerts/receive-alert';
 export * from './bouncers/bouncer';
 export * from './bouncers/bouncer.errors';
 export * from './bouncers/bouncer.events';
+export * from './machines/auto-registration';
 export * from './machines/machine';
 export * from './machines/machine.errors';
 export * from './machines/machine.events';

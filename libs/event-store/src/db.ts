@@ -40,6 +40,7 @@ export interface MachinesTable {
 export interface BouncersTable {
   name: string;
   api_key_hash: string;
+  auth_type: ColumnType<string, string | undefined, string>;
   ip_address: string;
   type: string;
   version: string;

@@ -31,6 +31,7 @@ async function saveBouncer(trx: Transaction<DB>, name: string, state: BouncerSta
   const row = {
     name: state.name,
     api_key_hash: state.apiKeyHash,
+    auth_type: state.authType,
     ip_address: state.ipAddress,
     type: state.type,
     version: state.version,
@@ -48,6 +49,7 @@ async function saveBouncer(trx: Transaction<DB>, name: string, state: BouncerSta
 export const toBouncer = (row: BouncerRow): Bouncer => ({
   name: row.name,
   apiKeyHash: row.api_key_hash,
+  authType: row.auth_type === 'tls' ? 'tls' : 'api-key',
   ipAddress: row.ip_address,
   type: row.type,
   version: row.version,

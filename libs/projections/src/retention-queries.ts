@@ -108,14 +108,13 @@ export async function machinesSilentSince(db: Kysely<DB>, cutoff: Date): Promise
 export async function bouncersSilentSince(db: Kysely<DB>, cutoff: Date): Promise<BouncerRetentionFacts[]> {
   const rows = await db
     .selectFrom('bouncers')
-    .select(['name', 'last_pull'])
+    .select(['name', 'auth_type', 'last_pull'])
     .where('last_pull', '<=', cutoff)
     .orderBy('name')
     .execute();
-  // Every bouncer here authenticates with an API key: the server has no TLS client authentication yet.
   return rows.map((r) => ({
     name: r.name,
-    authType: 'api-key',
+    authType: r.auth_type === 'tls' ? 'tls' : 'api-key',
     lastPull: r.last_pull === null ? null : new Date(r.last_pull),
   }));
 }

@@ -1,5 +1,5 @@
 import { CLOCK, DeleteMachine, LogInMachine, RecordHeartbeat, RegisterMachine, type Clock } from '@lapi/application';
-import { DomainError, MachineNotFoundError } from '@lapi/domain';
+import { autoRegistrationAccepted, DomainError, MachineNotFoundError } from '@lapi/domain';
 import {
   watcherAuthRequest,
   watcherRegistrationRequest,
@@ -7,9 +7,9 @@ import {
   type WatcherAuthResponse,
   type WatcherRegistrationRequest,
 } from '@lapi/lapi-contract';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { CurrentMachine } from '../auth/current.decorators';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
@@ -36,25 +36,28 @@ export class WatchersController {
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
   ) {}
 
+  /** 201 pending; 202 validated at once by the auto-registration token (reference ≥1.6.5). */
   @Post('watchers')
-  @HttpCode(201)
   async register(
     @Body(new LapiBodyPipe(watcherRegistrationRequest)) body: WatcherRegistrationRequest,
     @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     const ip = clientIp(request);
     if (this.options.disableRemoteRegistration && !isLoopback(ip)) {
       throw new LapiHttpError(403, 'access forbidden');
     }
+    const validated = autoRegistrationAccepted(this.options.autoRegistration, body.registration_token, ip);
     await this.commands.execute(
       new RegisterMachine(
         body.machine_id,
         body.password,
         ip,
-        false,
+        validated,
         requestContext(request, { kind: 'machine', id: body.machine_id }),
       ),
     );
+    void reply.status(validated ? 202 : 201);
   }
 
   @Post('watchers/login')

@@ -32,7 +32,17 @@ export class RecordBouncerSighting extends Command<void> {
   }
 }
 
-/** The bouncer that owns this API key, or null. */
+/** The bouncer of an accepted client certificate (`<CN>@<IP>`), added on first use. */
+export class AuthenticateCertificateBouncer extends Command<Bouncer> {
+  constructor(
+    readonly name: string,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+/** The API-key bouncer that owns this key, or null. */
 export class AuthenticateBouncer extends Query<Bouncer | null> {
   constructor(readonly apiKey: string) {
     super();

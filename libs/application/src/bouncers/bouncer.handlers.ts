@@ -1,5 +1,6 @@
 import {
   BouncerKeyAlreadyUsedError,
+  BouncerNotFoundError,
   bouncerStreamId,
   decideBouncer,
   ValidationError,
@@ -7,7 +8,7 @@ import {
   type BouncerCommand,
 } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { findBouncersByKeyHash, listBouncers, loadBouncerAggregate } from '@lapi/projections';
+import { findBouncersByKeyHash, listBouncers, loadBouncer, loadBouncerAggregate } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { handleCommand } from '../shared/handle-command';
@@ -16,6 +17,7 @@ import { apiKeyProblem, generateApiKey, hashApiKey, sameHash } from './api-key';
 import {
   AddBouncer,
   AuthenticateBouncer,
+  AuthenticateCertificateBouncer,
   DeleteBouncer,
   ListBouncers,
   RecordBouncerSighting,
@@ -75,6 +77,24 @@ export class RecordBouncerSightingHandler
   }
 }
 
+@CommandHandler(AuthenticateCertificateBouncer)
+export class AuthenticateCertificateBouncerHandler
+  extends BouncerCommandHandler
+  implements ICommandHandler<AuthenticateCertificateBouncer>
+{
+  async execute(c: AuthenticateCertificateBouncer): Promise<Bouncer> {
+    // The reference stores the hash of a random key nobody is shown: such a bouncer cannot use a key.
+    const apiKeyHash = hashApiKey(generateApiKey());
+    await this.run(c.name, { type: 'AddCertificateBouncer', data: { name: c.name, apiKeyHash } }, c.context);
+    const bouncer = await loadBouncer(this.database.db, c.name);
+    if (!bouncer) {
+      // Deleted by an admin between the two steps: the next request adds it again.
+      throw new BouncerNotFoundError(c.name);
+    }
+    return bouncer;
+  }
+}
+
 @QueryHandler(AuthenticateBouncer)
 export class AuthenticateBouncerHandler implements IQueryHandler<AuthenticateBouncer> {
   constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
@@ -83,7 +103,8 @@ export class AuthenticateBouncerHandler implements IQueryHandler<AuthenticateBou
     const hash = hashApiKey(q.apiKey);
     const [bouncer] = await findBouncersByKeyHash(this.database.db, hash);
     // The lookup is by hash already; compare in constant time anyway so no code path leaks timing on the key.
-    return bouncer && sameHash(bouncer.apiKeyHash, hash) ? bouncer : null;
+    // A certificate bouncer's key is never shown; refuse it anyway, as the reference checks the auth type.
+    return bouncer && bouncer.authType === 'api-key' && sameHash(bouncer.apiKeyHash, hash) ? bouncer : null;
   }
 }
 
@@ -100,5 +121,6 @@ export const bouncerHandlers = [
   DeleteBouncerHandler,
   RecordBouncerSightingHandler,
   AuthenticateBouncerHandler,
+  AuthenticateCertificateBouncerHandler,
   ListBouncersHandler,
 ];

@@ -38,6 +38,19 @@ export class LogInMachine extends Command<string> {
   }
 }
 
+/** Logs in the machine of an accepted client certificate (`<CN>@<IP>`), created on first use; resolves with its id. */
+export class LogInMachineWithCertificate extends Command<string> {
+  constructor(
+    readonly machineId: string,
+    readonly scenarios: readonly string[] | null,
+    readonly ipAddress: string,
+    readonly userAgent: string | undefined,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
 export class RecordHeartbeat extends Command<void> {
   constructor(
     readonly machineId: string,

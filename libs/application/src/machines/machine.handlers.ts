@@ -9,6 +9,7 @@ import {
   DeleteMachine,
   ListMachines,
   LogInMachine,
+  LogInMachineWithCertificate,
   RecordHeartbeat,
   RegisterMachine,
   ValidateMachine,
@@ -81,6 +82,22 @@ export class LogInMachineHandler extends MachineCommandHandler implements IComma
   }
 }
 
+@CommandHandler(LogInMachineWithCertificate)
+export class LogInMachineWithCertificateHandler
+  extends MachineCommandHandler
+  implements ICommandHandler<LogInMachineWithCertificate>
+{
+  async execute(c: LogInMachineWithCertificate): Promise<string> {
+    const { machineId, ipAddress, userAgent, scenarios } = c;
+    await this.run(
+      machineId,
+      { type: 'LogInWithCertificate', data: { machineId, ipAddress, userAgent, scenarios } },
+      c.context,
+    );
+    return machineId;
+  }
+}
+
 @CommandHandler(RecordHeartbeat)
 export class RecordHeartbeatHandler extends MachineCommandHandler implements ICommandHandler<RecordHeartbeat> {
   execute(c: RecordHeartbeat): Promise<void> {
@@ -107,6 +124,7 @@ export const machineHandlers = [
   RegisterMachineHandler,
   ValidateMachineHandler,
   LogInMachineHandler,
+  LogInMachineWithCertificateHandler,
   RecordHeartbeatHandler,
   DeleteMachineHandler,
   ListMachinesHandler,

@@ -20,3 +20,10 @@ export class BouncerKeyAlreadyUsedError extends DomainError {
     super('this API key is already used by another bouncer');
   }
 }
+
+export class BouncerAuthTypeMismatchError extends DomainError {
+  readonly code = 'BOUNCER.AUTH_TYPE_MISMATCH';
+  constructor(readonly bouncerName: string) {
+    super(`bouncer '${bouncerName}' isn't allowed to auth by TLS`);
+  }
+}

@@ -1,11 +1,15 @@
 import type { DomainEvent } from '../shared/event';
 
+export type BouncerAuthType = 'api-key' | 'tls';
+
 export type BouncerAdded = DomainEvent<
   'BouncerAdded',
   {
     name: string;
     /** Lowercase hex SHA-512 of the API key, as the reference stores it; the key itself is never kept. */
     apiKeyHash: string;
+    /** Absent in events written before client certificates: those bouncers use API keys. */
+    authType?: BouncerAuthType;
     at: string;
   }
 >;

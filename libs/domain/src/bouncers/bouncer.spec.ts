@@ -1,6 +1,7 @@
 import { deciderSpec } from '@lapi/testing';
 import {
   BouncerAlreadyExistsError,
+  BouncerAuthTypeMismatchError,
   BouncerNotFoundError,
   bouncerTypeAndVersion,
   decideBouncer,
@@ -21,7 +22,10 @@ const spec = (clock = now) =>
     now: clock,
   });
 
-const added: BouncerEvent = { type: 'BouncerAdded', data: { name: 'fw', apiKeyHash: 'ab'.repeat(64), at } };
+const added: BouncerEvent = {
+  type: 'BouncerAdded',
+  data: { name: 'fw', apiKeyHash: 'ab'.repeat(64), authType: 'api-key', at },
+};
 const seen = (over: Partial<Extract<BouncerEvent, { type: 'BouncerSeen' }>['data']> = {}): BouncerEvent => ({
   type: 'BouncerSeen',
   data: {
@@ -44,6 +48,26 @@ describe('bouncer decider', () => {
     const add: BouncerCommand = { type: 'AddBouncer', data: { name: 'fw', apiKeyHash: 'ab'.repeat(64) } };
     spec().given([]).when(add).then([added]);
     spec().given([added]).when(add).thenThrows(BouncerAlreadyExistsError);
+  });
+
+  it('adds a certificate bouncer on first use, then records nothing; never takes over an API-key bouncer', () => {
+    const byCert: BouncerCommand = { type: 'AddCertificateBouncer', data: { name: 'fw', apiKeyHash: 'cd'.repeat(64) } };
+    const tlsAdded: BouncerEvent = {
+      type: 'BouncerAdded',
+      data: { name: 'fw', apiKeyHash: 'cd'.repeat(64), authType: 'tls', at },
+    };
+    spec().given([]).when(byCert).then([tlsAdded]);
+    spec().given([tlsAdded]).when(byCert).then([]);
+    spec()
+      .given([added])
+      .when(byCert)
+      .thenThrows(BouncerAuthTypeMismatchError, "bouncer 'fw' isn't allowed to auth by TLS");
+    expect(evolveBouncer(null, tlsAdded)?.authType).toBe('tls');
+  });
+
+  it('reads bouncers added before client certificates as API-key bouncers', () => {
+    const legacy: BouncerEvent = { type: 'BouncerAdded', data: { name: 'fw', apiKeyHash: 'ab'.repeat(64), at } };
+    expect(evolveBouncer(null, legacy)?.authType).toBe('api-key');
   });
 
   it('records the first pull with IP, type and version from the User-Agent', () => {

@@ -1,10 +1,11 @@
 import { assertNever } from '../shared/errors';
-import { BouncerAlreadyExistsError, BouncerNotFoundError } from './bouncer.errors';
-import type { BouncerEvent } from './bouncer.events';
+import { BouncerAlreadyExistsError, BouncerAuthTypeMismatchError, BouncerNotFoundError } from './bouncer.errors';
+import type { BouncerAuthType, BouncerEvent } from './bouncer.events';
 
 export interface Bouncer {
   readonly name: string;
   readonly apiKeyHash: string;
+  readonly authType: BouncerAuthType;
   readonly ipAddress: string;
   readonly type: string;
   readonly version: string;
@@ -25,6 +26,8 @@ export interface BouncerSighting {
 
 export type BouncerCommand =
   | { type: 'AddBouncer'; data: { name: string; apiKeyHash: string } }
+  /** A client certificate the server accepted: its bouncer is added on first use (api_key.go). */
+  | { type: 'AddCertificateBouncer'; data: { name: string; apiKeyHash: string } }
   | { type: 'RecordBouncerSighting'; data: { name: string; sighting: BouncerSighting } }
   | { type: 'DeleteBouncer'; data: { name: string } };
 
@@ -46,7 +49,12 @@ export const decideBouncer = (command: BouncerCommand, state: BouncerState, now:
       if (state) {
         throw new BouncerAlreadyExistsError(command.data.name);
       }
-      return [{ type: 'BouncerAdded', data: { ...command.data, at } }];
+      return [{ type: 'BouncerAdded', data: { ...command.data, authType: 'api-key', at } }];
+    case 'AddCertificateBouncer':
+      if (state && state.authType !== 'tls') {
+        throw new BouncerAuthTypeMismatchError(state.name);
+      }
+      return state ? [] : [{ type: 'BouncerAdded', data: { ...command.data, authType: 'tls', at } }];
     case 'RecordBouncerSighting': {
       const bouncer = existing(state, command.data.name);
       const { ipAddress, userAgent, pulled } = command.data.sighting;
@@ -80,6 +88,7 @@ export const evolveBouncer = (state: BouncerState, event: BouncerEvent): Bouncer
       return {
         name: event.data.name,
         apiKeyHash: event.data.apiKeyHash,
+        authType: event.data.authType ?? 'api-key',
         ipAddress: '',
         type: '',
         version: '',

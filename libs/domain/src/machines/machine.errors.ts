@@ -32,7 +32,13 @@ export class InvalidCredentialsError extends DomainError {
 
 export class MachineAuthTypeMismatchError extends DomainError {
   readonly code = 'MACHINE.AUTH_TYPE_MISMATCH';
-  constructor(readonly machineId: string) {
-    super(`machine ${machineId} attempted to auth with password but it is configured to use tls`);
+  constructor(
+    readonly machineId: string,
+    readonly attempted: 'password' | 'tls' = 'password',
+  ) {
+    // The reference's words: "TLS cert" for a certificate login, the auth type's name otherwise.
+    super(
+      `machine ${machineId} attempted to auth with ${attempted === 'tls' ? 'TLS cert' : 'password'} but it is configured to use ${attempted === 'tls' ? 'password' : 'tls'}`,
+    );
   }
 }

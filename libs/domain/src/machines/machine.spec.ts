@@ -42,8 +42,18 @@ describe('machine decider', () => {
   describe('RegisterMachine', () => {
     const register: MachineCommand = {
       type: 'RegisterMachine',
-      data: { machineId: 'agent', passwordHash: '$2a$10$hash', ipAddress: '10.0.0.1', validated: false },
+      data: {
+        machineId: 'agent',
+        passwordHash: '$2a$10$hash',
+        ipAddress: '10.0.0.1',
+        validated: false,
+        sameCredentials: false,
+      },
     };
+    const again = (validated: boolean, sameCredentials = true): MachineCommand => ({
+      type: 'RegisterMachine',
+      data: { machineId: 'agent', passwordHash: '$2a$10$other', ipAddress: '10.0.0.3', validated, sameCredentials },
+    });
 
     it('registers a new machine unvalidated', () => {
       spec
@@ -56,6 +66,35 @@ describe('machine decider', () => {
       spec
         .given([registered()])
         .when(register)
+        .thenThrows(MachineAlreadyExistsError, "user 'agent': user already exist");
+    });
+
+    it('accepts the same machine registering again with its password, recording nothing', () => {
+      spec
+        .given([registered(true)])
+        .when(again(false))
+        .then([]);
+      spec
+        .given([registered(false)])
+        .when(again(false))
+        .then([]);
+    });
+
+    it('validates a pending machine that registers again with its password and the auto-registration token', () => {
+      spec
+        .given([registered(false)])
+        .when(again(true))
+        .then([{ type: 'MachineValidated', data: { machineId: 'agent', at } }]);
+      spec
+        .given([registered(true)])
+        .when(again(true))
+        .then([]);
+    });
+
+    it('refuses the name to another password, even with the token', () => {
+      spec
+        .given([registered(true)])
+        .when(again(true, false))
         .thenThrows(MachineAlreadyExistsError, "user 'agent': user already exist");
     });
 

@@ -42,6 +42,16 @@ export type MachineCommand =
         scenarios: readonly string[] | null;
       };
     }
+  | {
+      /** A client certificate the server accepted: logs its machine in, creating it (validated) on first use. */
+      type: 'LogInWithCertificate';
+      data: {
+        machineId: string;
+        ipAddress: string;
+        userAgent: string | undefined;
+        scenarios: readonly string[] | null;
+      };
+    }
   | { type: 'RecordHeartbeat'; data: { machineId: string } }
   | { type: 'DeleteMachine'; data: { machineId: string } };
 
@@ -86,27 +96,25 @@ export const decideMachine = (command: MachineCommand, state: MachineState, now:
       if (!command.data.passwordMatches) {
         throw new InvalidCredentialsError();
       }
-      const scenarios = command.data.scenarios?.length ? command.data.scenarios.join(',') : null;
-      if (scenarios && scenarios.length > MAX_SCENARIOS_LENGTH) {
-        throw new InvalidCredentialsError();
+      return [loggedIn(machine.machineId, machine.scenarios, command.data, at)];
+    }
+    case 'LogInWithCertificate': {
+      // middlewares/v1/jwt.go: the machine is `<CN>@<IP>`, created validated with auth type tls on first login.
+      const { machineId, ipAddress } = command.data;
+      if (state && state.authType !== 'tls') {
+        throw new MachineAuthTypeMismatchError(machineId, 'tls');
       }
-      const version = machineVersionFromUserAgent(command.data.userAgent);
-      if (version === null) {
-        throw new InvalidCredentialsError();
-      }
-      return [
-        {
-          type: 'MachineLoggedIn',
-          // Scenarios are only replaced when the login carries some, as the reference does.
-          data: {
-            machineId: machine.machineId,
-            ipAddress: command.data.ipAddress,
-            version,
-            scenarios: scenarios ?? machine.scenarios,
-            at,
-          },
-        },
-      ];
+      const login = loggedIn(machineId, state?.scenarios ?? null, command.data, at);
+      return state
+        ? [login]
+        : [
+            {
+              type: 'MachineRegistered',
+              // No password: decide() refuses a password login to a tls machine before any comparison.
+              data: { machineId, passwordHash: '', ipAddress, authType: 'tls', validated: true, at },
+            },
+            login,
+          ];
     }
     case 'RecordHeartbeat': {
       // The reference answers 200 even for a machine that no longer exists: nothing to record then.
@@ -152,6 +160,28 @@ export const evolveMachine = (state: MachineState, event: MachineEvent): Machine
     default:
       return assertNever(event);
   }
+};
+
+/** The checks every login shares after authentication, and its event. */
+const loggedIn = (
+  machineId: string,
+  previousScenarios: string | null,
+  login: { ipAddress: string; userAgent: string | undefined; scenarios: readonly string[] | null },
+  at: string,
+): MachineEvent => {
+  const scenarios = login.scenarios?.length ? login.scenarios.join(',') : null;
+  if (scenarios && scenarios.length > MAX_SCENARIOS_LENGTH) {
+    throw new InvalidCredentialsError();
+  }
+  const version = machineVersionFromUserAgent(login.userAgent);
+  if (version === null) {
+    throw new InvalidCredentialsError();
+  }
+  // Scenarios are only replaced when the login carries some, as the reference does.
+  return {
+    type: 'MachineLoggedIn',
+    data: { machineId, ipAddress: login.ipAddress, version, scenarios: scenarios ?? previousScenarios, at },
+  };
 };
 
 const existing = (state: MachineState, machineId: string): Machine => {

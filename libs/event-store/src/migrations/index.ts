@@ -3,6 +3,7 @@ import * as createEvents from './2026-11-28T20-00_create-events';
 import * as createMachinesBouncers from './2026-11-28T20-10_create-machines-bouncers';
 import * as createAlertsDecisions from './2026-11-28T21-30_create-alerts-decisions';
 import * as alertsMachineIndex from './2026-11-28T23-30_alerts-machine-index';
+import * as bouncersAuthType from './2026-11-29T02-45_bouncers-auth-type';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T20-10_create-machines-bouncers': createMachinesBouncers,
   '2026-11-28T21-30_create-alerts-decisions': createAlertsDecisions,
   '2026-11-28T23-30_alerts-machine-index': alertsMachineIndex,
+  '2026-11-29T02-45_bouncers-auth-type': bouncersAuthType,
 };
 
 export const migrationProvider: MigrationProvider = {
