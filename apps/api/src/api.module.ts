@@ -19,6 +19,7 @@ import { JWT_SECRET, TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
 import { HealthController } from './health/health.controller';
+import { LapiMetrics } from './metrics/lapi-metrics';
 import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
@@ -36,6 +37,8 @@ export class ApiModule {
     cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
     /** Runs the retention in this process (no worker without Redis). */
     retention?: RetentionPolicy;
+    /** Prometheus metrics: the decisions controller counts lookups and stream sizes. */
+    metrics: LapiMetrics;
   }): DynamicModule {
     return {
       module: ApiModule,
@@ -54,6 +57,7 @@ export class ApiModule {
         { provide: JWT_SECRET, useValue: options.jwtSecret },
         { provide: TokenService, useValue: new TokenService(options.jwtSecret) },
         { provide: API_OPTIONS, useValue: options.api },
+        { provide: LapiMetrics, useValue: options.metrics },
         ...(options.retention ? [{ provide: RETENTION_POLICY, useValue: options.retention }, RetentionTimer] : []),
       ],
     };

@@ -1,4 +1,4 @@
-import type { Clock } from '@lapi/application';
+import { systemClock, type Clock } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
 import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
@@ -10,6 +10,9 @@ import { resolveJwtSecret } from './auth/jwt-secret';
 import { startClusterMode } from './cluster/cluster-mode';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
+import { instrumentHttp } from './metrics/http-instrumentation';
+import { LapiMetrics } from './metrics/lapi-metrics';
+import { metricsSources } from './metrics/metrics-sources';
 
 export interface ApiApp {
   readonly app: NestFastifyApplication;
@@ -38,6 +41,11 @@ export async function createApiApp(
   const jwtSecret = resolveJwtSecret(config);
   const cluster = await startClusterMode(config);
   const { adapter, routes } = createFastifyAdapter();
+  const metrics = new LapiMetrics(metricsSources(db, options.clock ?? systemClock, cluster));
+  if (cluster) {
+    cluster.barrier.onWait = (ms) => metrics.writeWaited(ms);
+  }
+  instrumentHttp(adapter.getInstance(), metrics, config.logFormat);
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.register({
       database: db,
@@ -52,6 +60,7 @@ export async function createApiApp(
       cluster,
       // In a cluster the workers run it.
       retention: cluster ? undefined : config.retention,
+      metrics,
     }),
     adapter,
     { bodyParser: false, logger: createLogger(config), abortOnError: false },

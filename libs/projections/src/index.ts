@@ -16,5 +16,6 @@ export * from './decision-queries';
 export * from './decisions.projection';
 export * from './ids';
 export * from './machines.projection';
+export * from './metrics-queries';
 export * from './notifications/redis-notification-queue';
 export * from './queries';

@@ -19,6 +19,9 @@ const STATS_EVERY_MS = 5_000;
 export interface ClusterMode {
   readonly reader: DecisionReader;
   readonly barrier: RedisProjectionBarrier;
+  /** For the metrics: what this replica holds, and the live generation's head. */
+  readonly replica: DecisionReplica;
+  readonly generations: DecisionGenerations;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,8 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   return {
     reader: clusterDecisionReader(replica, cursors),
     barrier,
+    replica,
+    generations,
     close: async () => {
       clearInterval(mirror);
       clearInterval(stats);

@@ -18,6 +18,7 @@ import { handedToNetwork } from '../http/handed-to-network';
 import { first, idParam, type QueryParams } from '../http/query-params';
 import { requestContext } from '../http/request-context';
 import { sendJson } from '../http/send-json';
+import { LapiMetrics } from '../metrics/lapi-metrics';
 import { parseDecisionDeleteFilter, parseDecisionFilter } from './decision-query.params';
 import { listOrNull, presentDecision } from './decision.presenter';
 
@@ -32,13 +33,19 @@ export class DecisionsController {
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: LapiMetrics,
   ) {}
 
   /** Bouncer live query: active decisions, no dedup, `null` when none. */
   @Get()
   @UseGuards(BouncerApiKeyGuard)
-  async find(@Query() query: QueryParams, @Res() reply: FastifyReply): Promise<void> {
+  async find(
+    @Query() query: QueryParams,
+    @Req() request: RequestWithBouncer,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const decisions = await this.queries.execute(new FindDecisions(parseDecisionFilter(query)));
+    this.metrics.decisionLookup(request.bouncer!.name, decisions.length > 0);
     const now = this.clock.now();
     sendJson(reply, 200, listOrNull(decisions.map((d) => presentDecision(d, now))));
   }
@@ -62,6 +69,7 @@ export class DecisionsController {
         dedup: first(query, 'dedup') !== 'false',
       }),
     );
+    this.metrics.streamPull(page.new.length + page.deleted.length, first(query, 'startup') === 'true');
     const now = this.clock.now();
     let sent: Promise<boolean>;
     try {

@@ -1,8 +1,10 @@
 import type Redis from 'ioredis';
 import type { DecisionFilter } from '../decision-queries';
-import { DecisionIndex, type IndexCursor, type IndexPage } from '../index/decision-index';
+import { DecisionIndex, type ActiveCount, type IndexCursor, type IndexPage } from '../index/decision-index';
 import type { DecisionGenerations } from './decision-generations';
 import { parseChanges, parseStoredRecord, type DecisionKeys, type StoredRecord } from './redis-decisions.target';
+
+export type { ActiveCount };
 
 // Changes read per round trip when catching up (a fresh replica: the log after its snapshot, in pages this size).
 const PAGE = 10_000;
@@ -226,6 +228,11 @@ export class DecisionReplica {
   async find(filter: DecisionFilter, now: number) {
     await this.sync();
     return this.index.find(filter, now);
+  }
+
+  /** Active decisions per (scenario, origin, type) in what this replica holds (for the metrics; no Redis call). */
+  countActive(now: number): ActiveCount[] {
+    return this.index.countActive(now);
   }
 
   /** What this replica holds, without catching up: for when Redis cannot be reached. */

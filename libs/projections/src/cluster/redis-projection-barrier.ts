@@ -49,6 +49,8 @@ export class RedisProjectionBarrier {
   private readonly logger = new Logger('ProjectionBarrier');
   readonly stats: BarrierStats = emptyBarrierStats();
   private warnedUnavailable = false;
+  /** Told of every wait as it is recorded (the API's Prometheus histogram). */
+  onWait: ((ms: number, timedOut: boolean) => void) | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -129,6 +131,7 @@ export class RedisProjectionBarrier {
     if (timedOut) {
       this.stats.timeouts += 1;
     }
+    this.onWait?.(ms, timedOut);
   }
 }
 

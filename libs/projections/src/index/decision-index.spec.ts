@@ -559,3 +559,23 @@ describe('DecisionIndex from a snapshot, and compacted', () => {
     expect(answers(index, { seq: 4, pulledAt: NOW - MIN })).toEqual({ new: [], deleted: [2] });
   });
 });
+
+describe('DecisionIndex.countActive (cs_active_decisions)', () => {
+  it('counts the active decisions per scenario, origin and type, leaving out ended and removed ones', () => {
+    const { index } = build({
+      a: { value: '192.0.2.1' },
+      b: { value: '192.0.2.2' },
+      c: { value: '192.0.2.3', type: 'captcha' },
+      d: { value: '192.0.2.4', origin: 'crowdsec', scenario: 'crowdsecurity/ssh-bf' },
+      e: { value: '192.0.2.5', until: NOW - MIN },
+      f: { value: '192.0.2.6', removed: true },
+    });
+    const counts = index.countActive(NOW).sort((x, y) => (x.scenario + x.type < y.scenario + y.type ? -1 : 1));
+    expect(counts).toEqual([
+      { scenario: 'crowdsecurity/ssh-bf', origin: 'crowdsec', type: 'ban', count: 1 },
+      { scenario: 'manual ban', origin: 'cscli', type: 'ban', count: 2 },
+      { scenario: 'manual ban', origin: 'cscli', type: 'captcha', count: 1 },
+    ]);
+    expect(index.countActive(NOW + 2 * HOUR)).toEqual([]);
+  });
+});

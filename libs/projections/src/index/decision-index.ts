@@ -10,6 +10,14 @@ export interface IndexCursor {
   readonly pulledAt: number;
 }
 
+/** How many active decisions share a scenario, origin and type. */
+export interface ActiveCount {
+  readonly scenario: string;
+  readonly origin: string;
+  readonly type: string;
+  count: number;
+}
+
 export interface IndexPage {
   readonly new: DecisionView[];
   readonly deleted: DecisionView[];
@@ -102,6 +110,23 @@ export class DecisionIndex {
       this.compactLog();
     }
     return dropped;
+  }
+
+  /** Active decisions per (scenario, origin, type), as the reference's cs_active_decisions: one pass, no copy. */
+  countActive(now: number): ActiveCount[] {
+    const counts = new Map<string, ActiveCount>();
+    for (const e of this.byId.values()) {
+      if (isActive(e, now)) {
+        const key = `${e.scenario}\u0000${e.origin}\u0000${e.type}`;
+        const c = counts.get(key);
+        if (c) {
+          c.count++;
+        } else {
+          counts.set(key, { scenario: e.scenario, origin: e.origin, type: e.type, count: 1 });
+        }
+      }
+    }
+    return [...counts.values()];
   }
 
   /** GET /v1/decisions: active decisions matching the filter, no dedup, by id. */
