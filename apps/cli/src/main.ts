@@ -1,6 +1,6 @@
 import { generatePassword } from '@lapi/application';
 import { ConfigError, loadConfig, type AppConfig } from '@lapi/config';
-import type { Bouncer, Machine } from '@lapi/domain';
+import { NANOS_PER_MS, parseGoDuration, type Bouncer, type Machine } from '@lapi/domain';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import 'reflect-metadata';
@@ -95,6 +95,45 @@ machines
   .action(async (machineId: string) => {
     await sendAdminRequest(getConfig(), { op: 'machines.delete', name: machineId });
     out(`machine '${machineId}' deleted successfully`);
+  });
+
+// `cscli machines prune` asks before going below this; a script cannot answer, so it is refused.
+const MIN_PRUNE_MS = 2 * 60_000;
+const notSeen = (value: string): number => {
+  const ns = parseGoDuration(value.trim());
+  const ms = ns === null ? NaN : Number(ns / NANOS_PER_MS);
+  if (!(ms >= MIN_PRUNE_MS)) {
+    throw new InvalidArgumentError('expected a duration of at least 2m, e.g. 10m, 1h or 7d');
+  }
+  return ms;
+};
+
+machines
+  .command('prune')
+  .option(
+    '--not-seen <duration>',
+    'prune machines not seen (heartbeat, login, registration) for this long',
+    notSeen,
+    600_000,
+  )
+  .option('--not-validated-only', 'only machines never validated')
+  .option('--force', 'delete them (without it, only list them)')
+  .description('delete machines not seen for a while (the local agent, last seen from loopback, is kept)')
+  .action(async (opts: { notSeen: number; notValidatedOnly?: boolean; force?: boolean }) => {
+    const { result } = await sendAdminRequest(getConfig(), {
+      op: 'machines.prune',
+      notSeenMs: opts.notSeen,
+      notValidatedOnly: opts.notValidatedOnly === true,
+      force: opts.force === true,
+    });
+    const pruned = result as string[];
+    if (pruned.length === 0) {
+      out('No machines to prune.');
+    } else if (opts.force) {
+      out(`successfully deleted ${pruned.length} machines: ${pruned.join(', ')}`);
+    } else {
+      out(`${pruned.length} machines to prune: ${pruned.join(', ')}\nrun again with --force to delete them`);
+    }
   });
 
 const bouncers = program.command('bouncers').description('manage bouncers');

@@ -15,6 +15,7 @@ import {
 import { decisionHandlers } from './decisions/decision.handlers';
 import { sqlDecisionReader } from './decisions/sql-decision-reader';
 import { machineHandlers } from './machines/machine.handlers';
+import { PruneMachinesHandler } from './machines/prune-machines';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
 
 /** Inline projections: read models that commit with the events they follow. */
@@ -42,6 +43,7 @@ export class ApplicationModule {
         { provide: DECISION_READER, useValue: options.cluster?.reader ?? sqlDecisionReader(options.database) },
         { provide: PROJECTION_BARRIER, useValue: options.cluster?.barrier ?? inlineBarrier },
         ...machineHandlers,
+        PruneMachinesHandler,
         ...bouncerHandlers,
         ...alertHandlers,
         ...decisionHandlers,

@@ -10,6 +10,7 @@ export * from './decisions/decision.commands';
 export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
+export * from './machines/prune-machines';
 export * from './notifications/load-notification-configs';
 export * from './profiles/load-profiles';
 export * from './retention/retention';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 export interface RetentionConfig {
   readonly flush: { readonly maxItems?: number; readonly maxAgeMs?: number };
   readonly autodelete: {
-    readonly machines: { readonly password?: number; readonly tls?: number };
+    readonly machines: { readonly password?: number; readonly tls?: number; readonly notSeen?: number };
     readonly bouncers: { readonly apiKey?: number; readonly tls?: number };
   };
 }
@@ -61,6 +61,8 @@ export const retentionEnv = {
   LAPI_AGENTS_AUTODELETE_CERT: autodelete.optional(),
   LAPI_BOUNCERS_AUTODELETE_API_KEY: autodelete.optional(),
   LAPI_BOUNCERS_AUTODELETE_CERT: autodelete.optional(),
+  // Machines not seen for this long, heartbeat or not (pods that died before one, registrations never validated).
+  LAPI_MACHINES_PRUNE_NOT_SEEN: autodelete.optional(),
 };
 
 type RetentionEnv = z.output<z.ZodObject<typeof retentionEnv>>;
@@ -73,7 +75,11 @@ export const toRetentionConfig = (e: RetentionEnv): RetentionConfig =>
   Object.freeze({
     flush: defined({ maxItems: e.LAPI_FLUSH_MAX_ITEMS, maxAgeMs: e.LAPI_FLUSH_MAX_AGE }),
     autodelete: Object.freeze({
-      machines: defined({ password: e.LAPI_AGENTS_AUTODELETE_LOGIN, tls: e.LAPI_AGENTS_AUTODELETE_CERT }),
+      machines: defined({
+        password: e.LAPI_AGENTS_AUTODELETE_LOGIN,
+        tls: e.LAPI_AGENTS_AUTODELETE_CERT,
+        notSeen: e.LAPI_MACHINES_PRUNE_NOT_SEEN,
+      }),
       bouncers: defined({ apiKey: e.LAPI_BOUNCERS_AUTODELETE_API_KEY, tls: e.LAPI_BOUNCERS_AUTODELETE_CERT }),
     }),
   });

@@ -15,6 +15,7 @@ export * from './cluster/redis-stream-cursors';
 export * from './decision-queries';
 export * from './decisions.projection';
 export * from './ids';
+export * from './machine-prune-queries';
 export * from './machines.projection';
 export * from './metrics-queries';
 export * from './notifications/redis-notification-queue';

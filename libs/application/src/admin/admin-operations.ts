@@ -2,6 +2,7 @@ import type { Bouncer, Machine } from '@lapi/domain';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { AddBouncer, DeleteBouncer, ListBouncers } from '../bouncers/bouncer.commands';
 import { DeleteMachine, ListMachines, RegisterMachine, ValidateMachine } from '../machines/machine.commands';
+import { PruneMachines } from '../machines/prune-machines';
 import { cliContext } from '../shared/ports';
 
 /** What the admin CLI can ask, whether it runs the command itself or hands it to the running server. */
@@ -10,6 +11,7 @@ export type AdminRequest =
   | { op: 'machines.list' }
   | { op: 'machines.validate'; name: string }
   | { op: 'machines.delete'; name: string }
+  | { op: 'machines.prune'; notSeenMs: number; notValidatedOnly: boolean; force: boolean }
   | { op: 'bouncers.add'; name: string; key?: string }
   | { op: 'bouncers.list' }
   | { op: 'bouncers.delete'; name: string };
@@ -19,6 +21,8 @@ export interface AdminResults {
   'machines.list': Machine[];
   'machines.validate': null;
   'machines.delete': null;
+  /** The machines pruned, or that would be without `force`. */
+  'machines.prune': string[];
   'bouncers.add': { key: string };
   'bouncers.list': Bouncer[];
   'bouncers.delete': null;
@@ -43,6 +47,14 @@ export async function runAdminRequest(
     case 'machines.delete':
       await buses.commands.execute(new DeleteMachine(request.name, ctx));
       return null;
+    case 'machines.prune':
+      return buses.commands.execute(
+        new PruneMachines(
+          { notSeenMs: request.notSeenMs, notValidatedOnly: request.notValidatedOnly },
+          request.force,
+          ctx,
+        ),
+      );
     case 'bouncers.add':
       return { key: await buses.commands.execute(new AddBouncer(request.name, request.key, ctx)) };
     case 'bouncers.list':

@@ -26,6 +26,7 @@ import {
   nthNewestAlertId,
 } from '@lapi/projections';
 import type { ProjectionBarrier } from '../decisions/decision-reader';
+import { pruneMachines } from '../machines/prune-machines';
 import { handleCommand } from '../shared/handle-command';
 
 /** The reference's db_config.flush, as configured (LAPI_FLUSH_*, LAPI_*_AUTODELETE_*). */
@@ -172,6 +173,19 @@ export async function autodeleteClients(
     );
     if (events.length > 0) {
       result.machines.push(machineId);
+    }
+  }
+
+  if (policy.machines.notSeen !== undefined) {
+    const pruned = await pruneMachines(
+      deps,
+      { notSeenMs: policy.machines.notSeen, notValidatedOnly: false },
+      now,
+      metadata,
+    );
+    result.machines.push(...pruned.machines);
+    if (!pruned.completed) {
+      return { ...result, completed: false };
     }
   }
 

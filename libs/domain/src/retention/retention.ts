@@ -7,9 +7,12 @@ export interface FlushPolicy {
   readonly maxAgeMs?: number;
 }
 
-/** `agents_autodelete` / `bouncers_autodelete`, per way of authenticating; absent: never deleted. */
+/**
+ * `agents_autodelete` / `bouncers_autodelete`, per way of authenticating; absent: never deleted. `notSeen` prunes
+ * machines not seen for that long whatever their heartbeat (LAPI_MACHINES_PRUNE_NOT_SEEN).
+ */
 export interface AutodeletePolicy {
-  readonly machines: { readonly password?: number; readonly tls?: number };
+  readonly machines: { readonly password?: number; readonly tls?: number; readonly notSeen?: number };
   readonly bouncers: { readonly apiKey?: number; readonly tls?: number };
 }
 
@@ -117,7 +120,9 @@ export function isStaleBouncer(b: BouncerRetentionFacts, policy: AutodeletePolic
 
 /** Whether any autodelete duration is set, i.e. whether the autodelete job has anything to do. */
 export const autodeleteEnabled = (p: AutodeletePolicy): boolean =>
-  [p.machines.password, p.machines.tls, p.bouncers.apiKey, p.bouncers.tls].some((d) => d !== undefined);
+  [p.machines.password, p.machines.tls, p.machines.notSeen, p.bouncers.apiKey, p.bouncers.tls].some(
+    (d) => d !== undefined,
+  );
 
 /** Whether the flush has anything to do. */
 export const flushEnabled = (p: FlushPolicy): boolean => p.maxItems !== undefined || p.maxAgeMs !== undefined;
@@ -127,3 +132,36 @@ export const autodeleteCutoff = (durations: readonly (number | undefined)[], now
   const set = durations.filter((d): d is number => d !== undefined);
   return set.length === 0 ? undefined : new Date(now.getTime() - Math.min(...set));
 };
+
+/** `lapi machines prune` and LAPI_MACHINES_PRUNE_NOT_SEEN: machines not seen for a while. */
+export interface MachinePruneRule {
+  readonly notSeenMs: number;
+  /** Only machines never validated (cscli's `--not-validated-only`). */
+  readonly notValidatedOnly: boolean;
+}
+
+export interface MachinePruneFacts {
+  readonly ipAddress: string;
+  readonly validated: boolean;
+  readonly lastHeartbeat: Date | null;
+  /** Moves on registration, validation and every login: cscli logs in on each command and sends no heartbeat. */
+  readonly updatedAt: Date;
+}
+
+/** The last sign of life: a heartbeat, a login, a validation, or the registration itself. */
+export const machineLastSeen = (m: MachinePruneFacts): Date =>
+  m.lastHeartbeat && m.lastHeartbeat.getTime() > m.updatedAt.getTime() ? m.lastHeartbeat : m.updatedAt;
+
+/**
+ * A machine is pruned once it has not been seen for the duration, validated or not — pods that crashed before their
+ * first heartbeat and registrations nobody validated included (the reference's prune takes every pending machine
+ * whatever its age; here a registration younger than the duration is kept, so one awaiting validation is not lost).
+ * The machine last seen from loopback, the LAPI host's own agent, is kept as autodelete keeps it.
+ */
+export function isPrunableMachine(m: MachinePruneFacts, rule: MachinePruneRule, now: Date): boolean {
+  return (
+    (!rule.notValidatedOnly || !m.validated) &&
+    machineLastSeen(m).getTime() <= now.getTime() - rule.notSeenMs &&
+    !LOOPBACK.has(m.ipAddress)
+  );
+}

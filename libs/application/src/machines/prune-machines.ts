@@ -1,0 +1,100 @@
+import {
+  decideMachine,
+  isPrunableMachine,
+  machineStreamId,
+  type EventMetadata,
+  type Machine,
+  type MachinePruneRule,
+} from '@lapi/domain';
+import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
+import { loadMachineAggregate, machinesNotSeenSince } from '@lapi/projections';
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { handleCommand } from '../shared/handle-command';
+import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
+
+/**
+ * Deletes the machines the rule selects, each with a MachineDeleted event through its decider; the rule is checked
+ * again on the state the deletion is decided on, so a machine that logged in since the query is kept. `dryRun`
+ * deletes nothing. Resolves with the ids selected (deleted unless dry run), by name.
+ */
+export async function pruneMachines(
+  deps: {
+    readonly database: DatabaseHandle;
+    readonly store: EventStore;
+    readonly stillLeader?: () => Promise<boolean>;
+  },
+  rule: MachinePruneRule,
+  now: Date,
+  metadata: EventMetadata,
+  options: { dryRun?: boolean } = {},
+): Promise<{ machines: string[]; completed: boolean }> {
+  const db = deps.database.db;
+  const machines: string[] = [];
+  for (const candidate of await machinesNotSeenSince(db, new Date(now.getTime() - rule.notSeenMs))) {
+    if (!isPrunableMachine(candidate, rule, now)) {
+      continue;
+    }
+    if (options.dryRun) {
+      machines.push(candidate.machineId);
+      continue;
+    }
+    if (deps.stillLeader && !(await deps.stillLeader())) {
+      return { machines, completed: false };
+    }
+    const { machineId } = candidate;
+    const events = await handleCommand(
+      deps.store,
+      machineStreamId(machineId),
+      () => loadMachineAggregate(db, machineId),
+      (state) =>
+        state && isPrunableMachine(pruneFacts(state), rule, now)
+          ? decideMachine({ type: 'DeleteMachine', data: { machineId } }, state, now)
+          : [],
+      metadata,
+    );
+    if (events.length > 0) {
+      machines.push(machineId);
+    }
+  }
+  return { machines, completed: true };
+}
+
+const pruneFacts = (m: Machine) => ({
+  ipAddress: m.ipAddress,
+  validated: m.validated,
+  lastHeartbeat: m.lastHeartbeat === null ? null : new Date(m.lastHeartbeat),
+  updatedAt: new Date(m.updatedAt),
+});
+
+/** `lapi machines prune`: resolves with the machines pruned, or only listed when `force` is false. */
+export class PruneMachines extends Command<string[]> {
+  constructor(
+    readonly rule: MachinePruneRule,
+    readonly force: boolean,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(PruneMachines)
+export class PruneMachinesHandler implements ICommandHandler<PruneMachines> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(DATABASE) private readonly database: DatabaseHandle,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute(c: PruneMachines): Promise<string[]> {
+    const now = this.clock.now();
+    const { machines } = await pruneMachines(
+      { database: this.database, store: this.store },
+      c.rule,
+      now,
+      toMetadata(c.context, now),
+      { dryRun: !c.force },
+    );
+    return machines;
+  }
+}
