@@ -13,6 +13,7 @@ import { PassportModule } from '@nestjs/passport';
 import { AlertsController } from './alerts/alerts.controller';
 import { API_OPTIONS, type ApiOptions } from './api-options';
 import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
+import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
 import { JWT_SECRET, TokenService } from './auth/token.service';
@@ -31,6 +32,9 @@ export class ApiModule {
   static register(options: {
     database: DatabaseHandle;
     jwtSecret: string;
+    /** During a rotation: tokens it signed are still accepted. */
+    jwtSecretPrevious?: string;
+    loginThrottle: LoginThrottle;
     api: ApiOptions;
     profiles: ProfileEngine;
     clock?: Clock;
@@ -55,7 +59,8 @@ export class ApiModule {
       providers: [
         ...auth,
         { provide: JWT_SECRET, useValue: options.jwtSecret },
-        { provide: TokenService, useValue: new TokenService(options.jwtSecret) },
+        { provide: TokenService, useValue: new TokenService(options.jwtSecret, options.jwtSecretPrevious) },
+        { provide: LoginThrottle, useValue: options.loginThrottle },
         { provide: API_OPTIONS, useValue: options.api },
         { provide: LapiMetrics, useValue: options.metrics },
         ...(options.retention ? [{ provide: RETENTION_POLICY, useValue: options.retention }, RetentionTimer] : []),

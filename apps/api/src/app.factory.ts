@@ -6,8 +6,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createProfileEngine } from './alerts/profiles';
 import { ApiModule } from './api.module';
+import { MemoryFailureCounter } from './auth/failure-counters';
 import { resolveJwtSecret } from './auth/jwt-secret';
+import { LoginThrottle } from './auth/login-throttle';
 import { startClusterMode } from './cluster/cluster-mode';
+import { trustedProxies } from './http/client-ip';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
 import { instrumentHttp } from './metrics/http-instrumentation';
@@ -40,7 +43,7 @@ export async function createApiApp(
   await migrateToLatest(db.db);
   const jwtSecret = resolveJwtSecret(config);
   const cluster = await startClusterMode(config);
-  const { adapter, routes } = createFastifyAdapter();
+  const { adapter, routes } = createFastifyAdapter({ trustedProxies: trustedProxies(config.trustedProxies) });
   const metrics = new LapiMetrics(metricsSources(db, options.clock ?? systemClock, cluster));
   if (cluster) {
     cluster.barrier.onWait = (ms) => metrics.writeWaited(ms);
@@ -50,6 +53,9 @@ export async function createApiApp(
     ApiModule.register({
       database: db,
       jwtSecret,
+      jwtSecretPrevious: config.jwtSecretPrevious,
+      // Shared by the replicas in a cluster; this process's own otherwise.
+      loginThrottle: new LoginThrottle(cluster?.loginFailures ?? new MemoryFailureCounter(), config.loginThrottle),
       api: {
         disableRemoteRegistration: config.disableRemoteRegistration,
         autoRegistration: config.autoRegistration,

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-jwt';
 import { JwtAuthError } from '../http/http-errors';
 import { extractToken } from './token-extractor';
-import { JWT_SECRET, type MachineClaims } from './token.service';
+import { TokenService, type MachineClaims } from './token.service';
 
 /** The authenticated machine, as routes see it. */
 export interface MachineIdentity {
@@ -13,10 +13,12 @@ export interface MachineIdentity {
 
 @Injectable()
 export class MachineJwtStrategy extends PassportStrategy(Strategy, 'machine-jwt') {
-  constructor(@Inject(JWT_SECRET) secret: string) {
+  constructor(@Inject(TokenService) tokens: TokenService) {
     super({
       jwtFromRequest: (request: FastifyRequest) => extractToken(request),
-      secretOrKey: secret,
+      // The current secret, or the previous one for its own tokens during a rotation.
+      secretOrKeyProvider: (_request: unknown, token: string, done: (error: null, secret: string) => void) =>
+        done(null, tokens.verificationSecret(token)),
       algorithms: ['HS256'],
     });
   }

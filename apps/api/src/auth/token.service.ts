@@ -16,9 +16,34 @@ export interface MachineClaims {
 /** RFC 3339 in UTC with whole seconds, as the reference prints `expire`. */
 export const rfc3339Seconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** Signs machine tokens: HS256, claims exactly {exp, id, orig_iat}. */
+// Replicas' clocks may differ this much.
+const CLOCK_SKEW_S = 60;
+
+/**
+ * A token signed with the previous secret is one this LAPI issued before the rotation only if its claims are ones
+ * we issue: not from the future, valid for at most one lifetime from now, refreshed within the refresh window.
+ * Its exp then ends its use within one lifetime.
+ */
+export function previousSecretClaimsAcceptable(claims: Partial<MachineClaims>, nowS: number): boolean {
+  const { exp, orig_iat: origIat } = claims;
+  return (
+    typeof exp === 'number' &&
+    typeof origIat === 'number' &&
+    origIat <= nowS + CLOCK_SKEW_S &&
+    exp <= nowS + TOKEN_LIFETIME_S + CLOCK_SKEW_S &&
+    exp - origIat <= MAX_REFRESH_S + TOKEN_LIFETIME_S
+  );
+}
+
+/**
+ * Signs machine tokens: HS256, claims exactly {exp, id, orig_iat}, always with the current secret. During a
+ * rotation (CS_LAPI_SECRET_PREVIOUS) tokens signed with the previous secret are still accepted until they expire.
+ */
 export class TokenService {
-  constructor(private readonly secret: string) {}
+  constructor(
+    private readonly secret: string,
+    private readonly previousSecret?: string,
+  ) {}
 
   issue(machineId: string, now: Date, origIat = Math.floor(now.getTime() / 1000)): WatcherAuthResponse {
     const exp = Math.floor(now.getTime() / 1000) + TOKEN_LIFETIME_S;
@@ -32,7 +57,37 @@ export class TokenService {
   }
 
   /** Verifies the signature only (expired tokens pass), for /v1/refresh_token. */
-  verifyIgnoringExpiry(token: string): MachineClaims {
-    return jwt.verify(token, this.secret, { algorithms: ['HS256'], ignoreExpiration: true }) as MachineClaims;
+  verifyIgnoringExpiry(token: string, now = new Date()): MachineClaims {
+    return jwt.verify(token, this.verificationSecret(token, now), {
+      algorithms: ['HS256'],
+      ignoreExpiration: true,
+    }) as MachineClaims;
+  }
+
+  /**
+   * The secret to check this token with: the previous one only for a token it signed, with acceptable claims;
+   * otherwise the current one, whose verification then gives the usual error.
+   */
+  verificationSecret(token: string, now = new Date()): string {
+    if (this.previousSecret === undefined || signedWith(token, this.secret)) {
+      return this.secret;
+    }
+    if (!signedWith(token, this.previousSecret)) {
+      return this.secret;
+    }
+    const claims = jwt.decode(token, { json: true }) as Partial<MachineClaims> | null;
+    return claims && previousSecretClaimsAcceptable(claims, Math.floor(now.getTime() / 1000))
+      ? this.previousSecret
+      : this.secret;
+  }
+}
+
+/** The signature alone (an expired token still tells which secret signed it). */
+function signedWith(token: string, secret: string): boolean {
+  try {
+    jwt.verify(token, secret, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true });
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -10,6 +10,8 @@ import {
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
+import { RedisFailureCounter } from '../auth/failure-counters';
+import type { FailureCounter } from '../auth/login-throttle';
 import { clusterDecisionReader } from './cluster-decision-reader';
 
 // A cursor written less than this before Redis is emptied, by a replica that dies meanwhile, is lost.
@@ -19,6 +21,8 @@ const STATS_EVERY_MS = 5_000;
 export interface ClusterMode {
   readonly reader: DecisionReader;
   readonly barrier: RedisProjectionBarrier;
+  /** Failed logins, counted for all replicas. */
+  readonly loginFailures: FailureCounter;
   /** For the metrics: what this replica holds, and the live generation's head. */
   readonly replica: DecisionReplica;
   readonly generations: DecisionGenerations;
@@ -78,6 +82,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   return {
     reader: clusterDecisionReader(replica, cursors),
     barrier,
+    loginFailures: new RedisFailureCounter(redis, `${config.redisPrefix}login-failures:`),
     replica,
     generations,
     close: async () => {

@@ -1,5 +1,6 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import { requestClientIp, type TrustedProxies } from './client-ip';
 import { InvalidJsonBody } from './http-errors';
 import { RouteTable } from './route-table';
 
@@ -22,7 +23,10 @@ const storableStrings = (_key: string, value: unknown): unknown => {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A Fastify adapter that behaves like the reference's gin server on the wire. */
-export function createFastifyAdapter(): { adapter: FastifyAdapter; routes: RouteTable } {
+export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies } = {}): {
+  adapter: FastifyAdapter;
+  routes: RouteTable;
+} {
   const routes = new RouteTable();
   const adapter = new FastifyAdapter({
     bodyLimit: AUTHENTICATED_BODY_LIMIT,
@@ -36,6 +40,14 @@ export function createFastifyAdapter(): { adapter: FastifyAdapter; routes: Route
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true },
   });
   const fastify = adapter.getInstance();
+
+  // Once per request, before any guard or handler reads it (and the same value for all of them).
+  const proxies = options.trustedProxies ?? null;
+  fastify.decorateRequest('lapiClientIp', undefined);
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    request.lapiClientIp = requestClientIp(request, proxies);
+    done();
+  });
 
   fastify.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];

@@ -48,7 +48,7 @@ export class LapiExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof LapiHttpError) {
-      void reply.code(exception.status).send({ message: exception.message });
+      void reply.code(exception.status).headers(exception.headers).send({ message: exception.message });
       return;
     }
     if (exception instanceof DomainError) {

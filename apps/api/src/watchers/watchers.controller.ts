@@ -14,6 +14,7 @@ import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { CurrentMachine } from '../auth/current.decorators';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
 import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import { LoginThrottle } from '../auth/login-throttle';
 import { extractToken } from '../auth/token-extractor';
 import { MAX_REFRESH_S, TokenService } from '../auth/token.service';
 import { clientIp } from '../http/client-ip';
@@ -32,6 +33,7 @@ export class WatchersController {
   constructor(
     private readonly commands: CommandBus,
     private readonly tokens: TokenService,
+    private readonly throttle: LoginThrottle,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
   ) {}
@@ -63,19 +65,25 @@ export class WatchersController {
   @Post('watchers/login')
   @HttpCode(200)
   async login(@Body(loginBody) body: WatcherAuthRequest, @Req() request: FastifyRequest): Promise<WatcherAuthResponse> {
+    const ip = clientIp(request);
+    // Refused before the password is even compared: a guess past the limit cannot be told right from wrong.
+    await this.throttle.check(ip, body.machine_id);
     try {
       const machineId = await this.commands.execute(
         new LogInMachine(
           body.machine_id,
           body.password,
           body.scenarios ?? null,
-          clientIp(request),
+          ip,
           request.headers['user-agent'],
           requestContext(request, { kind: 'machine', id: body.machine_id }),
         ),
       );
       return this.tokens.issue(machineId, this.clock.now());
     } catch (error) {
+      if (error instanceof DomainError) {
+        await this.throttle.failed(ip, body.machine_id);
+      }
       if (error instanceof MachineNotFoundError) {
         throw new JwtAuthError('ent: machine not found'); // the reference leaks its ORM's text here
       }
