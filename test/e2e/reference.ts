@@ -84,6 +84,8 @@ export interface StartReferenceOptions {
   startTimeoutMs?: number;
   /** Mirror the LAPI's output to stderr (or LAPI_TEST_SERVER_LOGS=1). */
   echoOutput?: boolean;
+  /** Extra environment, e.g. `CS_LAPI_SECRET` to sign tokens the test makes itself. */
+  env?: Record<string, string>;
 }
 
 /** Starts `crowdsec -no-cs -no-capi` on a free port and waits until GET /health answers 200. */
@@ -146,7 +148,11 @@ export async function startReferenceLapi(options: StartReferenceOptions): Promis
   );
 
   const args = ['-c', configPath, '-no-cs', '-no-capi'];
-  const proc = startBackground(bin, args, { cwd: dir, echo: options.echoOutput });
+  const proc = startBackground(bin, args, {
+    cwd: dir,
+    echo: options.echoOutput,
+    env: { ...process.env, ...options.env },
+  });
   const describeFailure = (why: string) =>
     new Error(`${why}\n  command: ${bin} ${args.join(' ')}\n--- output ---\n${proc.output() || '(none)'}\n--- end ---`);
 

@@ -13,6 +13,7 @@ import { startClusterMode } from './cluster/cluster-mode';
 import { trustedProxies } from './http/client-ip';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
+import type { RouteTable } from './http/route-table';
 import { instrumentHttp } from './metrics/http-instrumentation';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { metricsSources } from './metrics/metrics-sources';
@@ -20,6 +21,8 @@ import { metricsSources } from './metrics/metrics-sources';
 export interface ApiApp {
   readonly app: NestFastifyApplication;
   readonly database: DatabaseHandle;
+  /** The routes Fastify registered (tests check each is covered). */
+  readonly routes: RouteTable;
   close(): Promise<void>;
 }
 
@@ -76,6 +79,7 @@ export async function createApiApp(
   return {
     app,
     database: db,
+    routes,
     close: async () => {
       await app.close();
       await cluster?.close();

@@ -1,10 +1,15 @@
 /** The routes Fastify registered, to answer unknown paths like gin does: 404, 405, or a trailing-slash redirect. */
 export class RouteTable {
-  private readonly routes: { method: string; pattern: RegExp }[] = [];
+  private readonly routes: { method: string; url: string; pattern: RegExp }[] = [];
 
   add(method: string, url: string): void {
     const pattern = new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}$`);
-    this.routes.push({ method: method.toUpperCase(), pattern });
+    this.routes.push({ method: method.toUpperCase(), url, pattern });
+  }
+
+  /** Every registered `METHOD url`, e.g. for tests that must cover each route. */
+  list(): { method: string; url: string }[] {
+    return this.routes.map(({ method, url }) => ({ method, url }));
   }
 
   /** How to answer `method path` when no route took it. */

@@ -1,0 +1,528 @@
+import jwt from 'jsonwebtoken';
+
+// The auth matrix of issue #6: every route × every kind of credential → the status and body we answer, and where
+// Debian's crowdsec 1.4.6 answers differently, what it answers. One table drives the in-process test of our server
+// (apps/api/src/http/auth-matrix.int.spec.ts), the check of the reference (test/e2e/auth-matrix.e2e.spec.ts) and
+// docs/auth-matrix.md (renderAuthMatrix; auth-matrix.spec.ts keeps the file in sync).
+
+/** Credentials the matrix drives today. */
+export const CREDENTIALS = ['none', 'bouncer', 'machine', 'unvalidated', 'expired'] as const;
+export type Credential = (typeof CREDENTIALS)[number];
+/**
+ * Columns waiting for a feature: `cert` (a TLS client certificate) lands with the TLS work. Adding it to
+ * CREDENTIALS makes every row below fail to compile until its cell is written.
+ */
+export const PENDING_CREDENTIALS = ['cert'] as const;
+
+export const CREDENTIAL_TITLES: Record<Credential | (typeof PENDING_CREDENTIALS)[number], string> = {
+  none: 'no credentials',
+  bouncer: 'bouncer key',
+  machine: 'machine JWT',
+  unvalidated: 'unvalidated machine',
+  expired: 'expired token',
+  cert: 'client cert',
+};
+
+/** What the client sends for each credential (the doc's legend). */
+export const CREDENTIAL_MEANING: Record<Credential, string> = {
+  none: 'no `Authorization`, no `X-Api-Key`; login: an empty body',
+  bouncer: '`X-Api-Key` of a bouncer; login: an empty body',
+  machine: "`Authorization: Bearer` a token from the validated machine's login; login: its id and password",
+  unvalidated:
+    '`Bearer` a token naming a registered, not validated machine, signed with the server secret (no login issues ' +
+    'one; the JWT middleware does not consult the database); login: its id and password',
+  expired:
+    '`Bearer` a token of the validated machine, signed with the server secret, expired 1 min ago and issued 61 min ' +
+    "ago (past the refresh window); login: that header plus the machine's id and password (the 1.4.6 agent " +
+    'sends its stale token along)',
+};
+
+/** The expected body. */
+export type BodyExpectation =
+  | { kind: 'json'; value: unknown }
+  /** No body at all (HEAD, 201/204 answers, gin's 404/405). */
+  | { kind: 'empty' }
+  /** A login answer: exactly {code: 200, expire, token}. */
+  | { kind: 'token' }
+  /** POST /v1/alerts: the created ids, as strings. */
+  | { kind: 'ids' }
+  /** Prometheus text exposition. */
+  | { kind: 'prometheus' };
+
+export interface Expectation {
+  status: number;
+  body: BodyExpectation;
+}
+
+export interface MatrixRow {
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
+  /** The route as registered (`:param` for path parameters). */
+  route: string;
+  /** What is requested (the route with its parameters and query filled in). */
+  path: string;
+  /** The JSON body sent, if any; given the machine ids of the run and the credential. */
+  body?: (ctx: MatrixIdentities, credential: Credential) => unknown;
+  /** Login: the credential is the body; no header but the expired token's is sent. */
+  credentialsInBody?: true;
+  expect: Record<Credential, Expectation>;
+  /** What crowdsec 1.4.6 answers where it differs; `absent`: the route is newer (gin's 404, empty body). */
+  reference?: Partial<Record<Credential, Expectation>> | 'absent';
+  /** Why we differ from 1.4.6, for the doc. */
+  note?: string;
+}
+
+/** The identities a run creates before driving the matrix. */
+export interface MatrixIdentities {
+  /** A validated machine and its password. */
+  machineId: string;
+  password: string;
+  /** A machine registered over POST /v1/watchers and never validated. */
+  unvalidatedId: string;
+  unvalidatedPassword: string;
+  /** Unique per run, for names created by the matrix itself. */
+  runId: string;
+}
+
+export interface MatrixCredentials extends MatrixIdentities {
+  bouncerKey: string;
+  /** The server's JWT secret, to sign the unvalidated and expired tokens. */
+  jwtSecret: string;
+  /** A token from the validated machine's login. */
+  machineToken: string;
+}
+
+// Expectation builders.
+const json = (status: number, value: unknown): Expectation => ({ status, body: { kind: 'json', value } });
+const empty = (status: number): Expectation => ({ status, body: { kind: 'empty' } });
+const token: Expectation = { status: 200, body: { kind: 'token' } };
+const jwt401 = (message: string): Expectation => json(401, { code: 401, message });
+const forbidden = json(403, { message: 'access forbidden' });
+const noToken = jwt401('cookie token is empty');
+const expiredToken = jwt401('Token is expired');
+
+/** The same answer for every credential. */
+const all = (e: Expectation): Record<Credential, Expectation> => ({
+  none: e,
+  bouncer: e,
+  machine: e,
+  unvalidated: e,
+  expired: e,
+});
+/** A route behind the JWT middleware, answering `ok` to a valid token. */
+const machineRoute = (ok: Expectation): Record<Credential, Expectation> => ({
+  none: noToken,
+  bouncer: noToken,
+  machine: ok,
+  unvalidated: ok,
+  expired: expiredToken,
+});
+/** A route behind the bouncer middleware, answering `ok` to a valid key. */
+const bouncerRoute = (ok: Expectation): Record<Credential, Expectation> => ({
+  none: forbidden,
+  bouncer: ok,
+  machine: forbidden,
+  unvalidated: forbidden,
+  expired: forbidden,
+});
+/** HEAD: the same statuses as GET, never a body. */
+const head = (e: Record<Credential, Expectation>): Record<Credential, Expectation> =>
+  Object.fromEntries(Object.entries(e).map(([c, x]) => [c, empty(x.status)])) as Record<Credential, Expectation>;
+
+// Filters that match nothing the matrix creates, so answers do not depend on the order cells run in.
+const NO_MATCH = 'ip=198.51.100.77';
+const MISSING_ID = '999999';
+const MISSING_DECISION = `decision with id '${MISSING_ID}' doesn't exist: unable to delete`;
+
+/** A complete alert as cscli 1.4.6 sends it for `decisions add --ip 192.0.2.50`. */
+export const matrixAlert = (): unknown[] => [
+  {
+    capacity: 0,
+    decisions: [{ duration: '1h', origin: 'cscli', scenario: 't', scope: 'Ip', type: 'ban', value: '192.0.2.50' }],
+    events: [],
+    events_count: 1,
+    labels: null,
+    leakspeed: '0',
+    message: 't',
+    scenario: 't',
+    scenario_hash: '',
+    scenario_version: '',
+    simulated: false,
+    source: { ip: '192.0.2.50', scope: 'Ip', value: '192.0.2.50' },
+    start_at: new Date().toISOString(),
+    stop_at: new Date().toISOString(),
+  },
+];
+
+export const AUTH_MATRIX: MatrixRow[] = [
+  { method: 'GET', route: '/health', path: '/health', expect: all(json(200, { status: 'up' })) },
+  {
+    method: 'GET',
+    route: '/health/ready',
+    path: '/health/ready',
+    expect: all(json(200, { status: 'ready' })),
+    reference: 'absent',
+    note: 'ours only, for load balancers',
+  },
+  {
+    method: 'HEAD',
+    route: '/health/ready',
+    path: '/health/ready',
+    expect: all(empty(200)),
+    reference: 'absent',
+    note: 'ours only',
+  },
+  {
+    method: 'GET',
+    route: '/metrics',
+    path: '/metrics',
+    expect: all({ status: 200, body: { kind: 'prometheus' } }),
+    reference: 'absent',
+    note: 'the reference serves it on its own Prometheus port',
+  },
+  {
+    method: 'HEAD',
+    route: '/metrics',
+    path: '/metrics',
+    expect: all(empty(200)),
+    reference: 'absent',
+    note: 'ours only',
+  },
+  {
+    method: 'HEAD',
+    route: '/health',
+    path: '/health',
+    expect: all(empty(200)),
+    reference: all(empty(405)),
+    note: '1.4.6 registers GET only',
+  },
+  {
+    method: 'POST',
+    route: '/v1/watchers',
+    path: '/v1/watchers',
+    body: (ctx, credential) => ({ machine_id: `matrix-${ctx.runId}-${credential}`, password: 'matrix-password' }),
+    expect: all(empty(201)),
+  },
+  {
+    method: 'POST',
+    route: '/v1/watchers/login',
+    path: '/v1/watchers/login',
+    credentialsInBody: true,
+    body: (ctx, credential) => {
+      switch (credential) {
+        case 'machine':
+        case 'expired':
+          return { machine_id: ctx.machineId, password: ctx.password, scenarios: [] };
+        case 'unvalidated':
+          return { machine_id: ctx.unvalidatedId, password: ctx.unvalidatedPassword, scenarios: [] };
+        case 'none':
+        case 'bouncer':
+          return undefined;
+      }
+    },
+    expect: {
+      none: jwt401('missing: EOF'),
+      bouncer: jwt401('missing: EOF'),
+      machine: token,
+      unvalidated: { status: 401, body: { kind: 'json', value: { code: 401, message: 'machine <id> not validated' } } },
+      expired: token,
+    },
+  },
+  {
+    method: 'GET',
+    route: '/v1/refresh_token',
+    path: '/v1/refresh_token',
+    expect: { ...machineRoute(token), expired: jwt401('token is expired') },
+  },
+  {
+    method: 'HEAD',
+    route: '/v1/refresh_token',
+    path: '/v1/refresh_token',
+    expect: head({ ...machineRoute(token), expired: jwt401('token is expired') }),
+    reference: all(empty(405)),
+    note: '1.4.6 registers GET only',
+  },
+  { method: 'GET', route: '/v1/heartbeat', path: '/v1/heartbeat', expect: machineRoute(empty(200)) },
+  {
+    method: 'HEAD',
+    route: '/v1/heartbeat',
+    path: '/v1/heartbeat',
+    expect: head(machineRoute(empty(200))),
+    reference: all(empty(405)),
+    note: '1.4.6 registers GET only',
+  },
+  {
+    method: 'POST',
+    route: '/v1/alerts',
+    path: '/v1/alerts',
+    body: () => matrixAlert(),
+    expect: machineRoute({ status: 201, body: { kind: 'ids' } }),
+  },
+  { method: 'GET', route: '/v1/alerts', path: `/v1/alerts?${NO_MATCH}`, expect: machineRoute(json(200, null)) },
+  { method: 'HEAD', route: '/v1/alerts', path: `/v1/alerts?${NO_MATCH}`, expect: head(machineRoute(empty(200))) },
+  {
+    method: 'GET',
+    route: '/v1/alerts/:alert_id',
+    path: `/v1/alerts/${MISSING_ID}`,
+    expect: machineRoute(json(404, { message: 'object not found' })),
+  },
+  {
+    method: 'HEAD',
+    route: '/v1/alerts/:alert_id',
+    path: `/v1/alerts/${MISSING_ID}`,
+    expect: head(machineRoute(empty(404))),
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/alerts',
+    path: `/v1/alerts?${NO_MATCH}`,
+    expect: machineRoute(json(200, { nbDeleted: '0' })),
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/alerts/:alert_id',
+    path: `/v1/alerts/${MISSING_ID}`,
+    expect: machineRoute(json(404, { message: 'ent: alert not found' })),
+    reference: {
+      machine: json(500, { message: 'ent: alert not found' }),
+      unvalidated: json(500, { message: 'ent: alert not found' }),
+    },
+    note: "a missing id is the client's mistake: 404, not 1.4.6's 500",
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/decisions',
+    path: `/v1/decisions?${NO_MATCH}`,
+    expect: machineRoute(json(200, { nbDeleted: '0' })),
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/decisions/:decision_id',
+    path: `/v1/decisions/${MISSING_ID}`,
+    expect: machineRoute(json(404, { message: MISSING_DECISION })),
+    reference: {
+      machine: json(500, { message: MISSING_DECISION }),
+      unvalidated: json(500, { message: MISSING_DECISION }),
+    },
+    note: "a missing id is the client's mistake: 404, not 1.4.6's 500",
+  },
+  { method: 'GET', route: '/v1/decisions', path: `/v1/decisions?${NO_MATCH}`, expect: bouncerRoute(json(200, null)) },
+  {
+    method: 'HEAD',
+    route: '/v1/decisions',
+    path: `/v1/decisions?${NO_MATCH}`,
+    expect: head(bouncerRoute(empty(200))),
+  },
+  {
+    method: 'GET',
+    route: '/v1/decisions/stream',
+    path: '/v1/decisions/stream?startup=true&scopes=Country',
+    expect: bouncerRoute(json(200, { new: null, deleted: null })),
+  },
+  {
+    method: 'HEAD',
+    route: '/v1/decisions/stream',
+    path: '/v1/decisions/stream?startup=true&scopes=Country',
+    expect: head(bouncerRoute(empty(200))),
+  },
+  // Last: it deletes the machines its tokens name (the tokens stay valid for their hour, as in the reference).
+  {
+    method: 'DELETE',
+    route: '/v1/watchers/self',
+    path: '/v1/watchers/self',
+    expect: machineRoute(empty(204)),
+    reference: 'absent',
+    note: 'crowdsec ≥1.6.9',
+  },
+];
+
+/** What crowdsec 1.4.6 answers in a cell. */
+export function referenceExpectation(row: MatrixRow, credential: Credential): Expectation {
+  if (row.reference === 'absent') {
+    return empty(404);
+  }
+  return row.reference?.[credential] ?? row.expect[credential];
+}
+
+export interface MatrixRequest {
+  method: MatrixRow['method'];
+  path: string;
+  headers: Record<string, string>;
+  /** JSON text, if any. */
+  body?: string;
+}
+
+export interface MatrixResponse {
+  status: number;
+  /** Header names in lower case. */
+  headers: Record<string, unknown>;
+  text: string;
+}
+
+const SECONDS = () => Math.floor(Date.now() / 1000);
+
+/** A token signed like the server's own (HS256, claims {exp, id, orig_iat}). */
+export function signMachineToken(secret: string, machineId: string, exp: number, origIat: number): string {
+  return jwt.sign({ exp, id: machineId, orig_iat: origIat }, secret, { algorithm: 'HS256', noTimestamp: true });
+}
+
+/** The request of one cell. */
+export function matrixRequest(row: MatrixRow, credential: Credential, creds: MatrixCredentials): MatrixRequest {
+  // Go clients all send a `name/version` User-Agent; the login refuses any other.
+  const headers: Record<string, string> = { 'user-agent': 'crowdsec/v1.4.6-authmatrix' };
+  const now = SECONDS();
+  const bearer: Record<Credential, string | undefined> = {
+    none: undefined,
+    bouncer: undefined,
+    machine: creds.machineToken,
+    unvalidated: signMachineToken(creds.jwtSecret, creds.unvalidatedId, now + 3600, now),
+    expired: signMachineToken(creds.jwtSecret, creds.machineId, now - 60, now - 3660),
+  };
+  if (credential === 'bouncer') {
+    headers['x-api-key'] = creds.bouncerKey;
+  }
+  const header = row.credentialsInBody && credential !== 'expired' ? undefined : bearer[credential];
+  if (header) {
+    headers.authorization = `Bearer ${header}`;
+  }
+  const body = row.body?.(creds, credential);
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
+  return { method: row.method, path: row.path, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+}
+
+const WWW_AUTHENTICATE = 'JWT realm=Crowdsec API local';
+
+/** What is wrong with an answer (empty: it is the expected one). `<id>` in a message stands for the unvalidated machine. */
+export function checkAnswer(expected: Expectation, res: MatrixResponse, ids: MatrixIdentities): string[] {
+  const problems: string[] = [];
+  if (res.status !== expected.status) {
+    problems.push(`status ${res.status}, expected ${expected.status}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = res.text === '' ? undefined : JSON.parse(res.text);
+  } catch {
+    parsed = undefined;
+  }
+  const body = expected.body;
+  switch (body.kind) {
+    case 'empty':
+      if (res.text !== '') {
+        problems.push(`body ${res.text.slice(0, 200)}, expected none`);
+      }
+      break;
+    case 'json': {
+      const want = JSON.stringify(body.value).replace('<id>', ids.unvalidatedId);
+      if (JSON.stringify(sortKeys(parsed)) !== JSON.stringify(sortKeys(JSON.parse(want)))) {
+        problems.push(`body ${res.text.slice(0, 200)}, expected ${want}`);
+      }
+      const value = body.value as { code?: unknown } | null;
+      if (
+        value &&
+        typeof value === 'object' &&
+        value.code === 401 &&
+        res.headers['www-authenticate'] !== WWW_AUTHENTICATE
+      ) {
+        problems.push(`www-authenticate ${String(res.headers['www-authenticate'])}, expected ${WWW_AUTHENTICATE}`);
+      }
+      break;
+    }
+    case 'token': {
+      const t = parsed as { code?: unknown; expire?: unknown; token?: unknown } | undefined;
+      const ok =
+        t !== null &&
+        typeof t === 'object' &&
+        Object.keys(t).sort().join() === 'code,expire,token' &&
+        t.code === 200 &&
+        typeof t.expire === 'string' &&
+        typeof t.token === 'string';
+      if (!ok) {
+        problems.push(`body ${res.text.slice(0, 200)}, expected {"code":200,"expire":…,"token":…}`);
+      }
+      break;
+    }
+    case 'prometheus':
+      if (!res.text.startsWith('# HELP ')) {
+        problems.push(`body ${res.text.slice(0, 200)}, expected the Prometheus text format`);
+      }
+      break;
+    case 'ids':
+      if (
+        !Array.isArray(parsed) ||
+        parsed.length === 0 ||
+        !parsed.every((x) => typeof x === 'string' && /^\d+$/.test(x))
+      ) {
+        problems.push(`body ${res.text.slice(0, 200)}, expected ["<id>"]`);
+      }
+      break;
+  }
+  return problems;
+}
+
+const sortKeys = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.entries(v)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, x]) => [k, sortKeys(x)]),
+        )
+      : v;
+
+const describeExpectation = (e: Expectation): string => {
+  switch (e.body.kind) {
+    case 'empty':
+      return `${e.status}`;
+    case 'json':
+      return `${e.status} \`${JSON.stringify(e.body.value)}\``;
+    case 'token':
+      return `${e.status} token`;
+    case 'ids':
+      return `${e.status} \`["<id>"]\``;
+    case 'prometheus':
+      return `${e.status} metrics text`;
+  }
+};
+
+/** docs/auth-matrix.md. */
+export function renderAuthMatrix(): string {
+  const columns = [
+    ...CREDENTIALS.map((c) => CREDENTIAL_TITLES[c]),
+    ...PENDING_CREDENTIALS.map((c) => CREDENTIAL_TITLES[c]),
+  ];
+  const lines = [
+    '# Auth matrix',
+    '',
+    '<!-- Generated from libs/testing/src/auth-matrix.ts by renderAuthMatrix(); auth-matrix.spec.ts checks it. -->',
+    '',
+    'Every route × every kind of credential: the status we answer and the body (a bare status: no body). Where',
+    "Debian's crowdsec 1.4.6 answers differently, its answer follows in *italics*. Our column is checked by",
+    '`apps/api/src/http/auth-matrix.int.spec.ts` (in-process app, PostgreSQL); the 1.4.6 one by',
+    '`test/e2e/auth-matrix.e2e.spec.ts` against the real `crowdsec -no-cs -no-capi`. Every request comes from',
+    "127.0.0.1 (a trusted IP for `DELETE /v1/alerts`). `<id>`: the machine's name.",
+    '',
+    `| Route | ${columns.join(' | ')} |`,
+    `| --- | ${columns.map(() => '---').join(' | ')} |`,
+  ];
+  for (const row of AUTH_MATRIX) {
+    const cells = CREDENTIALS.map((c) => {
+      const ours = describeExpectation(row.expect[c]);
+      const ref = describeExpectation(referenceExpectation(row, c));
+      return ref === ours ? ours : `${ours}<br>*1.4.6: ${ref}*`;
+    });
+    const pending = PENDING_CREDENTIALS.map(() => 'pending (TLS)');
+    const route = `\`${row.method} ${row.path}\`${row.note ? ` (${row.note})` : ''}`;
+    lines.push(`| ${route} | ${[...cells, ...pending].join(' | ')} |`);
+  }
+  lines.push('', '## Credentials', '');
+  for (const c of CREDENTIALS) {
+    lines.push(`- **${CREDENTIAL_TITLES[c]}**: ${CREDENTIAL_MEANING[c]}.`);
+  }
+  lines.push(
+    `- **${CREDENTIAL_TITLES.cert}**: pending: a TLS client certificate (reference §2.3), added when TLS lands.`,
+    '',
+  );
+  return lines.join('\n');
+}
