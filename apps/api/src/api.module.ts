@@ -20,6 +20,7 @@ import { JWT_SECRET, TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
 import { HealthController } from './health/health.controller';
+import { Readiness } from './health/readiness';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
@@ -43,6 +44,8 @@ export class ApiModule {
     retention?: RetentionPolicy;
     /** Prometheus metrics: the decisions controller counts lookups and stream sizes. */
     metrics: LapiMetrics;
+    /** GET /health/ready. */
+    readiness: Readiness;
   }): DynamicModule {
     return {
       module: ApiModule,
@@ -63,6 +66,7 @@ export class ApiModule {
         { provide: LoginThrottle, useValue: options.loginThrottle },
         { provide: API_OPTIONS, useValue: options.api },
         { provide: LapiMetrics, useValue: options.metrics },
+        { provide: Readiness, useValue: options.readiness },
         ...(options.retention ? [{ provide: RETENTION_POLICY, useValue: options.retention }, RetentionTimer] : []),
       ],
     };

@@ -10,6 +10,7 @@ import { MemoryFailureCounter } from './auth/failure-counters';
 import { resolveJwtSecret } from './auth/jwt-secret';
 import { LoginThrottle } from './auth/login-throttle';
 import { startClusterMode } from './cluster/cluster-mode';
+import { Readiness, readinessSources } from './health/readiness';
 import { trustedProxies } from './http/client-ip';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
@@ -69,6 +70,7 @@ export async function createApiApp(
       cluster,
       // In a cluster the workers run it.
       retention: cluster ? undefined : config.retention,
+      readiness: new Readiness(readinessSources(db, cluster?.projection), config.readyMaxLagMs),
       metrics,
     }),
     adapter,

@@ -1,6 +1,6 @@
 import { NANOS_PER_MS, parseGoDuration, parseIpRange } from '@lapi/domain';
 import { z } from 'zod';
-import { projectionRetention, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
+import { projectionRetention, readyMaxLag, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
 
 /** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
@@ -30,6 +30,8 @@ export interface AppConfig {
   readonly retention: RetentionConfig;
   /** Cluster mode: how long the Redis decisions read model keeps decisions that ended (ms). */
   readonly projectionRetentionMs: number;
+  /** Cluster mode: GET /health/ready fails once the projection is this far behind the event log (ms). */
+  readonly readyMaxLagMs: number;
   /** The reference's notification_dir: the http plugin configs that profiles' `notifications` name. */
   readonly notificationsDir: string | undefined;
   /** Signed webhook of decision changes, for receivers that are not CrowdSec bouncers. */
@@ -165,6 +167,8 @@ const envSchema = z.object({
     .optional(),
   ...retentionEnv,
   LAPI_PROJECTION_RETENTION: projectionRetention.default('24h'),
+  // The projection is shared: past this, every replica turns unready at once, so only a stalled one should reach it.
+  LAPI_READY_MAX_LAG: readyMaxLag.default('60s'),
 });
 
 /** Every variable the server reads, for documentation and error messages. */
@@ -245,6 +249,7 @@ export function loadConfig(
     autoRegistration,
     retention: toRetentionConfig(e),
     projectionRetentionMs: e.LAPI_PROJECTION_RETENTION,
+    readyMaxLagMs: e.LAPI_READY_MAX_LAG,
     notificationsDir: e.LAPI_NOTIFICATIONS_DIR,
     webhook,
   });

@@ -47,6 +47,9 @@ export const projectionRetention = duration(
   'must be at least 1h: a shorter window sends more bouncers a full answer',
 );
 
+/** How far behind the event log the projection may fall before GET /health/ready fails (LAPI_READY_MAX_LAG), in ms. */
+export const readyMaxLag = duration(1_000, 'must be at least 1s: writes alone may wait up to 2s for the projection');
+
 /** The retention variables, merged into the environment schema. */
 export const retentionEnv = {
   // The reference refuses max_items <= 0 ("max_items can't be zero or negative number").

@@ -22,6 +22,8 @@ export interface DatabaseHandle {
 }
 
 /** The PGlite files live in this folder of the data directory. */
+const CLOSE_TIMEOUT_S = 5;
+
 export const embeddedDatabasePath = (dataDir: string): string => join(resolve(dataDir), 'pglite');
 
 export async function openDatabase(
@@ -36,7 +38,13 @@ export async function openDatabase(
       types: {},
     });
     const db = new Kysely<DB>({ dialect: new PostgresJSDialect({ postgres: sql }) });
-    return { db, kind: 'postgres', concurrent: true, url: config.url, close: () => db.destroy() };
+    const close = async () => {
+      // A query stuck on a connection the server ended (PostgreSQL restarted) would hold end() forever: give the
+      // queries in flight a few seconds, then drop the connections.
+      await sql.end({ timeout: CLOSE_TIMEOUT_S });
+      await db.destroy();
+    };
+    return { db, kind: 'postgres', concurrent: true, url: config.url, close };
   }
   // ':memory:' keeps PGlite in memory (tests); anything else is a directory.
   const memory = config.dataDir === ':memory:';

@@ -127,6 +127,19 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect(before.every((e) => e.globalPosition < page1.events[0].globalPosition)).toBe(true);
     });
 
+    it('tells how long ago the first event after a checkpoint was appended (0 when none)', async () => {
+      const { checkpoint: before } = await readEverything(store);
+      expect(await store.lagAfter(before)).toBe(0);
+      await store.appendToStream(newStream(), [ev(1)], { expectedVersion: 'no_stream', metadata });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await store.appendToStream(newStream(), [ev(2)], { expectedVersion: 'no_stream', metadata });
+      const lag = await store.lagAfter(before);
+      expect(lag).toBeGreaterThanOrEqual(140);
+      expect(lag).toBeLessThan(60_000);
+      const { checkpoint: after } = await readEverything(store);
+      expect(await store.lagAfter(after)).toBe(0);
+    });
+
     it('rolls back the events when an inline projection fails, and commits both when it succeeds', async () => {
       const stream = newStream();
       const failing: InlineProjection = {

@@ -64,6 +64,11 @@ export interface EventStore {
   readStream(streamId: string, options?: { fromVersion?: bigint }): Promise<RecordedEvent[]>;
   /** How many committed events come after a checkpoint: a reader's lag. */
   countAfter(after: Checkpoint): Promise<number>;
+  /**
+   * How long ago (ms, on the database's clock) the first committed event after a checkpoint was appended; 0 when
+   * none: a reader's lag in time. One index lookup whatever the lag, so cheap enough for readiness probes.
+   */
+  lagAfter(after: Checkpoint): Promise<number>;
   streamVersion(streamId: string): Promise<bigint>;
   /**
    * Reads the global log after a checkpoint, only up to the oldest transaction still in flight, so an event

@@ -142,6 +142,20 @@ export class PostgresEventStore implements EventStore {
     return Number(row.count);
   }
 
+  async lagAfter(after: Checkpoint): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select(sql<string>`extract(epoch from clock_timestamp() - created_at) * 1000`.as('lag'))
+      .where(
+        sql<boolean>`(transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.position)}::bigint)`,
+      )
+      .orderBy('transaction_id')
+      .orderBy('global_position')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? Math.max(0, Math.round(Number(row.lag))) : 0;
+  }
+
   async streamVersion(streamId: string): Promise<bigint> {
     const row = await this.db
       .selectFrom('streams')

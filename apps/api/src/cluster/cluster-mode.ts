@@ -1,8 +1,10 @@
 import type { DecisionReader } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
+import type { Checkpoint } from '@lapi/event-store';
 import {
   DecisionGenerations,
   DecisionReplica,
+  parseCheckpoint,
   redisKeys,
   RedisProjectionBarrier,
   RedisStreamCursors,
@@ -26,6 +28,8 @@ export interface ClusterMode {
   /** For the metrics: what this replica holds, and the live generation's head. */
   readonly replica: DecisionReplica;
   readonly generations: DecisionGenerations;
+  /** For readiness: catches this replica's copy up, and gives the projection checkpoint it has at least reached. */
+  projection(): Promise<Checkpoint | null>;
   close(): Promise<void>;
 }
 
@@ -85,6 +89,12 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
     loginFailures: new RedisFailureCounter(redis, `${config.redisPrefix}login-failures:`),
     replica,
     generations,
+    projection: async () => {
+      // The checkpoint first: once synced, the copy holds at least what the projection had applied by then.
+      const checkpoint = parseCheckpoint((await generations.head()).checkpoint);
+      await replica.sync();
+      return checkpoint;
+    },
     close: async () => {
       clearInterval(mirror);
       clearInterval(stats);
