@@ -5,6 +5,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { BouncerApiKeyGuard } from '../auth/bouncer-api-key.guard';
 
 /**
  * In embedded mode the server owns the PGlite files, so `lapi` hands its commands to the server over a unix
@@ -33,6 +34,10 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
         try {
           const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminRequest;
           body = { result: await runAdminRequest(request, buses) };
+          if (request.op.startsWith('bouncers.')) {
+            // A bouncer deleted here is refused from the next request on, not after the key cache's few seconds.
+            app.get(BouncerApiKeyGuard).forgetKeys();
+          }
         } catch (error) {
           status = error instanceof DomainError ? 400 : 500;
           if (status === 500) {

@@ -1,0 +1,64 @@
+/**
+ * What an API key resolved to, kept for a few seconds so that a bouncer's lookups and polls cost no database round
+ * trip (the reference queries its database on every request). A deleted bouncer or a revoked key is refused once
+ * its entry expires, on every replica; unknown keys are remembered for less time, so a key added a moment ago works
+ * almost at once while a flood of bad keys still costs one query per key and second.
+ */
+export class ExpiringCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+  private readonly pending = new Map<string, Promise<V>>();
+
+  constructor(
+    private readonly ttlMs: (value: V) => number,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  /** The cached value, else `load()`'s (concurrent misses of one key share one load; failures are not cached). */
+  async get(key: string, load: () => Promise<V>, now: () => number = Date.now): Promise<V> {
+    const hit = this.entries.get(key);
+    if (hit && hit.until > now()) {
+      return hit.value;
+    }
+    const inFlight = this.pending.get(key);
+    if (inFlight) {
+      return inFlight;
+    }
+    const loading = load().then(
+      (value) => {
+        this.pending.delete(key);
+        this.set(key, value, now());
+        return value;
+      },
+      (error: unknown) => {
+        this.pending.delete(key);
+        throw error;
+      },
+    );
+    this.pending.set(key, loading);
+    return loading;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private set(key: string, value: V, now: number): void {
+    this.entries.delete(key); // re-inserted last: the Map's order is the eviction order
+    if (this.entries.size >= this.maxEntries) {
+      // Oldest first: a burst of distinct keys cannot grow the process without bound.
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) {
+        this.entries.delete(oldest.value);
+      }
+    }
+    this.entries.set(key, { value, until: now + this.ttlMs(value) });
+  }
+}
