@@ -4,6 +4,10 @@ import 'reflect-metadata';
 import { startAdminSocket } from './admin/admin-socket';
 import { createApiApp, createLogger } from './app.factory';
 
+// Requests in flight get this long after SIGTERM; below the pods' grace after their preStop sleep (deploy/k8s: 5 s
+// + 25 s < 35 s) and docker-compose's stop_grace_period (30 s), so the process exits by itself before SIGKILL.
+const SHUTDOWN_GRACE_MS = 25_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
@@ -13,6 +17,10 @@ async function main(): Promise<void> {
   // Stop taking requests, finish the ones in flight, then close the store.
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');
+    setTimeout(() => {
+      logger.warn('shutdown did not finish in time (a request or the database hung): exiting', 'Main');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
     void (async () => {
       await admin?.close();
       await api.close();
@@ -23,7 +31,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   await api.app.listen(config.listen.port, config.listen.host);
-  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`;
   logger.log(
     `CrowdSec LAPI listening on ${url} (${config.database.kind === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
     'Main',
