@@ -1,10 +1,9 @@
-import { formatGoDuration, NANOS_PER_MS } from '@lapi/domain';
+import { formatGoDurationMs } from '@lapi/domain';
 import type { AlertDecisionResponse, DecisionResponse } from '@lapi/lapi-contract';
 import type { DecisionView } from '@lapi/projections';
 
 /** `until − now` in Go's Duration.String() syntax, negative once expired (bouncers parse it with time.ParseDuration). */
-export const remaining = (until: Date, now: Date): string =>
-  formatGoDuration(BigInt(until.getTime() - now.getTime()) * NANOS_PER_MS);
+export const remaining = (until: Date, now: Date): string => formatGoDurationMs(until.getTime() - now.getTime());
 
 export const presentDecision = (d: DecisionView, now: Date): DecisionResponse => ({
   duration: remaining(d.until, now),

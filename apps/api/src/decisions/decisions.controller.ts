@@ -17,10 +17,10 @@ import type { MachineIdentity } from '../auth/machine-jwt.strategy';
 import { handedToNetwork } from '../http/handed-to-network';
 import { first, idParam, type QueryParams } from '../http/query-params';
 import { requestContext } from '../http/request-context';
-import { sendJson } from '../http/send-json';
+import { sendJson, sendJsonChunks } from '../http/send-json';
 import { LapiMetrics } from '../metrics/lapi-metrics';
 import { parseDecisionDeleteFilter, parseDecisionFilter } from './decision-query.params';
-import { listOrNull, presentDecision } from './decision.presenter';
+import { decisionListJson, decisionStreamJson } from './decisions-json';
 
 // The stream's default when `scopes` is absent (reference §3.13); an explicit empty `scopes=` matches nothing.
 const STREAM_DEFAULT_SCOPES = ['Ip', 'Range'];
@@ -46,8 +46,7 @@ export class DecisionsController {
   ): Promise<void> {
     const decisions = await this.queries.execute(new FindDecisions(parseDecisionFilter(query)));
     this.metrics.decisionLookup(request.bouncer!.name, decisions.length > 0);
-    const now = this.clock.now();
-    sendJson(reply, 200, listOrNull(decisions.map((d) => presentDecision(d, now))));
+    sendJsonChunks(request, reply, 200, decisionListJson(decisions, this.clock.now()));
   }
 
   @Get('stream')
@@ -64,7 +63,8 @@ export class DecisionsController {
       return;
     }
     const page = await this.commands.execute(
-      new PullDecisionStream(request.bouncer!.name, filter, {
+      // Each process sharing the key has its own position (the bouncer's own name for the first one seen).
+      new PullDecisionStream(request.bouncerInstance ?? request.bouncer!.name, filter, {
         startup: first(query, 'startup') === 'true',
         dedup: first(query, 'dedup') !== 'false',
       }),
@@ -74,10 +74,7 @@ export class DecisionsController {
     let sent: Promise<boolean>;
     try {
       sent = handedToNetwork(reply.raw);
-      sendJson(reply, 200, {
-        new: listOrNull(page.new.map((d) => presentDecision(d, now))),
-        deleted: listOrNull(page.deleted.map((d) => presentDecision(d, now))),
-      });
+      sendJsonChunks(request, reply, 200, decisionStreamJson(page.new, page.deleted, now));
     } catch (error) {
       await page.release().catch(() => undefined);
       throw error;
@@ -86,7 +83,9 @@ export class DecisionsController {
     // now); a replica killed before that leaves it, and the bouncer's next pull, on any replica, repeats the
     // changes instead of missing them.
     await ((await sent) ? page.commit() : page.release()).catch((error: Error) =>
-      this.logger.warn(`stream position of ${request.bouncer!.name} not saved: ${error.message}`),
+      this.logger.warn(
+        `stream position of ${request.bouncerInstance ?? request.bouncer!.name} not saved: ${error.message}`,
+      ),
     );
   }
 

@@ -1,4 +1,4 @@
-import { formatGoDuration, parseGoDuration } from './go-duration';
+import { formatGoDuration, formatGoDurationMs, parseGoDuration } from './go-duration';
 
 const S = 1_000_000_000n;
 
@@ -55,6 +55,23 @@ describe('formatGoDuration', () => {
   it('round-trips through the parser', () => {
     for (const ns of [1n, 999n, 1_000_001n, 123_456_789_012n, -98_765_432_100_000n]) {
       expect(parseGoDuration(formatGoDuration(ns))).toBe(ns);
+    }
+  });
+});
+
+describe('formatGoDurationMs', () => {
+  it('writes what formatGoDuration writes for the same milliseconds', () => {
+    const samples = [0, 1, 7, 10, 100, 999, 1000, 1001, 1010, 1100, 59_999, 60_000, 61_500, 3_599_999, 3_600_000];
+    samples.push(14_399_104, 86_399_999, 365 * 86_400_000 + 123, 9_000_000_000_000);
+    let seed = 42;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      samples.push(seed * (i % 7) + (i % 1000));
+    }
+    for (const ms of samples) {
+      for (const v of [ms, -ms]) {
+        expect(formatGoDurationMs(v)).toBe(formatGoDuration(BigInt(v) * 1_000_000n));
+      }
     }
   });
 });

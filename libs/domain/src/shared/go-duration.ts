@@ -88,3 +88,29 @@ const decimal = (value: bigint, size: bigint): string => {
 };
 
 export const NANOS_PER_MS = 1_000_000n;
+
+/**
+ * formatGoDuration(ms × 1e6) in plain numbers: the time left of every decision a bouncer receives is rendered with
+ * it (a million per startup pull at blocklist scale), and BigInt arithmetic made that the stream's largest cost.
+ */
+export function formatGoDurationMs(ms: number): string {
+  if (ms === 0) {
+    return '0s';
+  }
+  const sign = ms < 0 ? '-' : '';
+  const u = Math.abs(ms);
+  if (u < 1000) {
+    return `${sign}${u}ms`;
+  }
+  const hours = Math.floor(u / 3_600_000);
+  const minutes = Math.floor((u % 3_600_000) / 60_000);
+  const inMinute = u % 60_000;
+  const whole = Math.floor(inMinute / 1000);
+  const rest = inMinute % 1000;
+  const seconds =
+    rest === 0 ? `${whole}` : `${whole}.${rest < 10 ? '00' : rest < 100 ? '0' : ''}${rest}`.replace(/0+$/, '');
+  if (hours > 0) {
+    return `${sign}${hours}h${minutes}m${seconds}s`;
+  }
+  return minutes > 0 ? `${sign}${minutes}m${seconds}s` : `${sign}${seconds}s`;
+}

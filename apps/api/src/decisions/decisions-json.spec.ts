@@ -1,0 +1,54 @@
+import type { DecisionView } from '@lapi/projections';
+import { listOrNull, presentDecision } from './decision.presenter';
+import { decisionListJson, decisionStreamJson } from './decisions-json';
+
+const now = new Date('2026-11-29T00:00:00.000Z');
+const view = (i: number, over: Partial<DecisionView> = {}): DecisionView => ({
+  id: i,
+  uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  origin: 'cscli',
+  type: 'ban',
+  scope: 'Ip',
+  value: `10.0.${i >> 8}.${i & 255}`,
+  scenario: 'crowdsecurity/ssh-bf',
+  simulated: false,
+  until: new Date(now.getTime() + 4 * 3_600_000 - (i % 3) * 1_234),
+  ...over,
+});
+const text = (chunks: Iterable<string>) => [...chunks].join('');
+
+describe('decision bodies written piecewise', () => {
+  it('are the text JSON.stringify writes of the presented decisions', () => {
+    const list = Array.from({ length: 3000 }, (_, i) => view(i + 1));
+    expect(text(decisionListJson(list, now))).toBe(JSON.stringify(list.map((d) => presentDecision(d, now))));
+    const deleted = [view(9, { until: new Date(now.getTime() - 61_500) })];
+    expect(text(decisionStreamJson(list, deleted, now))).toBe(
+      JSON.stringify({
+        new: list.map((d) => presentDecision(d, now)),
+        deleted: deleted.map((d) => presentDecision(d, now)),
+      }),
+    );
+  });
+
+  it('write null for an empty list, as Go does for a nil slice', () => {
+    expect(text(decisionListJson([], now))).toBe('null');
+    expect(text(decisionStreamJson([], [], now))).toBe(
+      JSON.stringify({ new: listOrNull([]), deleted: listOrNull([]) }),
+    );
+  });
+
+  it('escape what JSON.stringify escapes', () => {
+    const odd = [
+      view(1, { scenario: 'say "hi" \\ now\n\t\u0001', value: 'user\u2028name' }),
+      view(2, { origin: 'lone \ud800 surrogate', type: 'émoji 🚫 <b>&' }),
+    ];
+    expect(text(decisionListJson(odd, now))).toBe(JSON.stringify(odd.map((d) => presentDecision(d, now))));
+  });
+
+  it('comes in chunks of bounded size', () => {
+    const list = Array.from({ length: 5000 }, (_, i) => view(i + 1));
+    const chunks = [...decisionListJson(list, now)];
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(64 * 1024 + 400);
+  });
+});
