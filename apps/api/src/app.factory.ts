@@ -15,6 +15,7 @@ import { trustedProxies } from './http/client-ip';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
 import type { RouteTable } from './http/route-table';
+import { StorableQueryPipe } from './http/storable-query.pipe';
 import { instrumentHttp } from './metrics/http-instrumentation';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { metricsSources } from './metrics/metrics-sources';
@@ -77,6 +78,7 @@ export async function createApiApp(
     { bodyParser: false, logger: createLogger(config), abortOnError: false },
   );
   app.useGlobalFilters(new LapiExceptionFilter(routes));
+  app.useGlobalPipes(new StorableQueryPipe());
   await app.init();
   return {
     app,

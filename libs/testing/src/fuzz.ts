@@ -281,7 +281,9 @@ export const queryString = (params: readonly string[]): fc.Arbitrary<string> =>
   fc
     .array(
       fc.tuple(
-        fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...params) }, { weight: 1, arbitrary: edgeString() }),
+        params.length
+          ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...params) }, { weight: 1, arbitrary: edgeString() })
+          : edgeString(),
         edgeString(),
         fc.constantFrom('encoded', 'encoded', 'encoded', 'raw-percent', 'no-value'),
       ),

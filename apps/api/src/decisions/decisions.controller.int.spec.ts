@@ -229,6 +229,18 @@ describe.each(TEST_BACKENDS)('decisions for bouncers (%s)', (backend) => {
       expect(res.json()).toEqual({ message: "'scope' doesn't exist: invalid filter" });
     });
 
+    // Found by the route fuzzer (routes.fuzz.int.spec.ts): a NUL reached Postgres (500), a bad escape got
+    // Fastify's own error shape.
+    it('refuses a NUL in a filter and a bad %-escape in the path with 400 and a message, after authentication', async () => {
+      const nul = await t.inject({ method: 'DELETE', url: '/v1/decisions?origin=a%00b', headers: agent });
+      expect(nul.statusCode).toBe(400);
+      expect(nul.json()).toEqual({ message: 'query parameters must not contain NUL characters' });
+      expect((await t.inject({ method: 'DELETE', url: '/v1/decisions?origin=a%00b' })).statusCode).toBe(401);
+      const escape = await t.inject({ method: 'DELETE', url: '/v1/decisions/%ZZ', headers: agent });
+      expect(escape.statusCode).toBe(400);
+      expect(escape.json()).toEqual({ message: "'/v1/decisions/%ZZ' is not a valid url component" });
+    });
+
     it('deletes by id, and answers 404/400 for unknown and malformed ids', async () => {
       await push([cscliAlert([{ value: '192.0.2.93' }], { stopAt: t.clock.now() })]);
       const [d] = (await get('/v1/decisions?ip=192.0.2.93', await t.bouncer('by-id'))) as Decision[];

@@ -1,4 +1,5 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { requestClientIp, type TrustedProxies } from './client-ip';
 import { InvalidJsonBody } from './http-errors';
@@ -36,6 +37,11 @@ export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies 
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    // Refusals before routing (a path with a bad %-escape): 400 in the LAPI's shape, not Fastify's own
+    // {error, code, message, statusCode} (Go's server answers 400 to such a request line too).
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
+      void reply.code(400).send({ message: error.message });
+    },
     // gin matches paths exactly: no case folding, and `/v1//x` is a different path.
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true },
   });
