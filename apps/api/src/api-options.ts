@@ -1,9 +1,12 @@
 import type { AutoRegistrationPolicy } from '@lapi/domain';
+import type { ClientCertificateOptions } from './auth/tls/certificate-auth';
 
 /** What the HTTP layer needs from the config, provided once. */
 export interface ApiOptions {
   readonly disableRemoteRegistration: boolean;
   readonly autoRegistration?: AutoRegistrationPolicy;
   readonly trustedIps: readonly string[];
+  /** LAPI_TLS_*: agents and bouncers authenticated by client certificate; absent on plain HTTP. */
+  readonly clientCertificates?: ClientCertificateOptions;
 }
 export const API_OPTIONS = Symbol('API_OPTIONS');

@@ -16,6 +16,7 @@ import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
 import type { RouteTable } from './http/route-table';
 import { StorableQueryPipe } from './http/storable-query.pipe';
+import { loadTlsServer } from './http/tls-server';
 import { instrumentHttp } from './metrics/http-instrumentation';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { metricsSources } from './metrics/metrics-sources';
@@ -48,7 +49,11 @@ export async function createApiApp(
   await migrateToLatest(db.db);
   const jwtSecret = resolveJwtSecret(config);
   const cluster = await startClusterMode(config);
-  const { adapter, routes } = createFastifyAdapter({ trustedProxies: trustedProxies(config.trustedProxies) });
+  const tls = config.tls && loadTlsServer(config.tls, (message) => createLogger(config).error(message, 'TlsAuth'));
+  const { adapter, routes } = createFastifyAdapter({
+    trustedProxies: trustedProxies(config.trustedProxies),
+    https: tls?.https,
+  });
   const metrics = new LapiMetrics(metricsSources(db, options.clock ?? systemClock, cluster));
   if (cluster) {
     cluster.barrier.onWait = (ms) => metrics.writeWaited(ms);
@@ -65,6 +70,7 @@ export async function createApiApp(
         disableRemoteRegistration: config.disableRemoteRegistration,
         autoRegistration: config.autoRegistration,
         trustedIps: config.trustedIps,
+        clientCertificates: tls?.clientCertificates,
       },
       profiles: createProfileEngine(config.profilesPath, config.notificationsDir),
       clock: options.clock,

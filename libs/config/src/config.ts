@@ -1,6 +1,7 @@
 import { NANOS_PER_MS, parseGoDuration, parseIpRange } from '@lapi/domain';
 import { z } from 'zod';
 import { projectionRetention, readyMaxLag, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
+import { tlsEnv, toTlsConfig, type TlsConfig } from './tls';
 
 /** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
@@ -34,6 +35,8 @@ export interface AppConfig {
   readonly readyMaxLagMs: number;
   /** The reference's notification_dir: the http plugin configs that profiles' `notifications` name. */
   readonly notificationsDir: string | undefined;
+  /** HTTPS and client-certificate authentication; undefined: plain HTTP. */
+  readonly tls: TlsConfig | undefined;
   /** Signed webhook of decision changes, for receivers that are not CrowdSec bouncers. */
   readonly webhook: { readonly url: string; readonly secret: string } | undefined;
 }
@@ -166,6 +169,7 @@ const envSchema = z.object({
     )
     .optional(),
   ...retentionEnv,
+  ...tlsEnv,
   LAPI_PROJECTION_RETENTION: projectionRetention.default('24h'),
   // The projection is shared: past this, every replica turns unready at once, so only a stalled one should reach it.
   LAPI_READY_MAX_LAG: readyMaxLag.default('60s'),
@@ -218,6 +222,10 @@ export function loadConfig(
           allowedRanges: Object.freeze(e.LAPI_AUTO_REGISTRATION_ALLOWED_RANGES),
         })
       : undefined;
+  const { tls, problems: tlsProblems } = toTlsConfig(e, (name) => name in present);
+  if (tlsProblems.length > 0) {
+    throw new ConfigError(tlsProblems);
+  }
   const webhook =
     e.LAPI_WEBHOOK_URL && e.LAPI_WEBHOOK_SECRET
       ? Object.freeze({ url: e.LAPI_WEBHOOK_URL, secret: e.LAPI_WEBHOOK_SECRET })
@@ -252,6 +260,7 @@ export function loadConfig(
     readyMaxLagMs: e.LAPI_READY_MAX_LAG,
     notificationsDir: e.LAPI_NOTIFICATIONS_DIR,
     webhook,
+    tls,
   });
 }
 

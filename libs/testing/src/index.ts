@@ -7,3 +7,4 @@ export * from './decider';
 export * from './fuzz';
 export * from './private-redis';
 export * from './redis';
+export * from './certificates';

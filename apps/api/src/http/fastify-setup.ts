@@ -1,6 +1,7 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { requestClientIp, type TrustedProxies } from './client-ip';
 import { InvalidJsonBody } from './http-errors';
 import { RouteTable } from './route-table';
@@ -24,12 +25,13 @@ const storableStrings = (_key: string, value: unknown): unknown => {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A Fastify adapter that behaves like the reference's gin server on the wire. */
-export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies } = {}): {
+export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies; https?: HttpsServerOptions } = {}): {
   adapter: FastifyAdapter;
   routes: RouteTable;
 } {
   const routes = new RouteTable();
   const adapter = new FastifyAdapter({
+    ...(options.https ? { https: options.https } : {}),
     bodyLimit: AUTHENTICATED_BODY_LIMIT,
     // Echo a sane incoming id so a request can be followed across a load balancer; otherwise make one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {

@@ -12,9 +12,10 @@ import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { CurrentMachine } from '../auth/current.decorators';
+import { LoginThrottle } from '../auth/login-throttle';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
 import type { MachineIdentity } from '../auth/machine-jwt.strategy';
-import { LoginThrottle } from '../auth/login-throttle';
+import { logInByCertificate } from '../auth/tls/certificate-login';
 import { extractToken } from '../auth/token-extractor';
 import { MAX_REFRESH_S, TokenService } from '../auth/token.service';
 import { clientIp } from '../http/client-ip';
@@ -64,7 +65,13 @@ export class WatchersController {
 
   @Post('watchers/login')
   @HttpCode(200)
-  async login(@Body(loginBody) body: WatcherAuthRequest, @Req() request: FastifyRequest): Promise<WatcherAuthResponse> {
+  async login(@Body() raw: unknown, @Req() request: FastifyRequest): Promise<WatcherAuthResponse> {
+    // A client certificate replaces the credentials, so the body is only validated for a password login.
+    const byCertificate = await logInByCertificate(this.commands, this.options.clientCertificates, raw, request);
+    if (byCertificate !== null) {
+      return this.tokens.issue(byCertificate, this.clock.now());
+    }
+    const body = loginBody.transform(raw);
     const ip = clientIp(request);
     // Refused before the password is even compared: a guess past the limit cannot be told right from wrong.
     await this.throttle.check(ip, body.machine_id);
