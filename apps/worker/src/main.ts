@@ -1,10 +1,13 @@
 import { loadNotificationConfigs, loadProfiles } from '@lapi/application';
 import { ConfigError, loadConfig } from '@lapi/config';
-import { migrateToLatest, openDatabase } from '@lapi/event-store';
+import { migrateToLatest, openDatabase, PostgresEventStore } from '@lapi/event-store';
+import { redisKeys } from '@lapi/projections';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
 import 'reflect-metadata';
+import { serveMetrics } from './metrics/metrics-server';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerModule } from './worker.module';
 
 // Below docker-compose's stop_grace_period for workers (60 s).
@@ -46,7 +49,21 @@ async function main(): Promise<void> {
     }),
     { logger },
   );
+  const metrics =
+    config.workerMetricsPort === undefined
+      ? undefined
+      : new WorkerMetrics(
+          redis,
+          config.redisPrefix,
+          redisKeys(config.redisPrefix),
+          new PostgresEventStore(database.db),
+          config.webhook !== undefined,
+        );
+  const metricsServer = metrics && (await serveMetrics(metrics, config.workerMetricsPort!, '0.0.0.0'));
   logger.log('worker started', 'Main');
+  if (metricsServer) {
+    logger.log(`metrics on http://0.0.0.0:${metricsServer.port}/metrics`, 'Main');
+  }
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');
     // Jobs in progress get this long; a shutdown that waits on an unreachable Redis must not hang until SIGKILL.
@@ -55,6 +72,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     void (async () => {
+      await metricsServer?.close();
+      await metrics?.close();
       await app.close();
       redis.disconnect();
       await database.close();

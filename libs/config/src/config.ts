@@ -25,6 +25,8 @@ export interface AppConfig {
   readonly profilesPath: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
+  /** Port of the worker's Prometheus endpoint (`GET /metrics`, all interfaces); undefined: none. */
+  readonly workerMetricsPort: number | undefined;
   readonly disableRemoteRegistration: boolean;
   /** The reference's api.server.auto_registration: agents with the token, from these ranges, are validated at once. */
   readonly autoRegistration: { readonly token: string; readonly allowedRanges: readonly string[] } | undefined;
@@ -147,6 +149,8 @@ const envSchema = z.object({
     .optional(),
   // Pretty logs for a person at a terminal; JSON for log collectors in a cluster.
   LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
+  // Off unless set: the worker has no other HTTP listener to share.
+  LAPI_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
   LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
   // Reference ≥1.6.5 api.server.auto_registration: the token is at least 32 characters (and at most the 255 a
@@ -253,6 +257,7 @@ export function loadConfig(
     profilesPath: e.LAPI_PROFILES_PATH,
     logLevel: e.LAPI_LOG_LEVEL,
     logFormat: e.LAPI_LOG_FORMAT,
+    workerMetricsPort: e.LAPI_WORKER_METRICS_PORT,
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
     autoRegistration,
     retention: toRetentionConfig(e),

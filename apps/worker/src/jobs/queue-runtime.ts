@@ -2,6 +2,7 @@ import { checkHandlers, jobNamesOf, type JobHandlers, type JobInfo, type QueueNa
 import type { Logger } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
+import { jobFailures } from '../metrics/worker-metrics';
 
 export interface QueueRuntimeOptions {
   readonly concurrency?: number;
@@ -56,6 +57,7 @@ export class QueueRuntime {
       },
     );
     worker.on('failed', (job, error) => {
+      jobFailures.inc({ queue: name, job: job?.name ?? 'unknown' });
       if (!options.expectedFailure?.(error)) {
         logger.warn(`job ${job?.name ?? '?'} ${job?.id ?? ''} failed: ${error.message}`);
       }
