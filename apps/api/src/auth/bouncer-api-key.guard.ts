@@ -41,15 +41,6 @@ export class BouncerApiKeyGuard implements CanActivate {
       }
       return true;
     }
-    // A client certificate, when one was sent, decides alone (the reference ignores X-Api-Key then).
-    const byCertificate = await bouncerByCertificate(this.commands, this.options.clientCertificates, request);
-    if (byCertificate) {
-      request.bouncer = byCertificate;
-      if (request.method !== 'HEAD') {
-        await this.recordSighting(byCertificate, request);
-      }
-      return true;
-    }
     const header = request.headers['x-api-key'];
     const apiKey = Array.isArray(header) ? header[0] : header;
     if (!apiKey) {

@@ -40,11 +40,14 @@ abstract class MachineCommandHandler {
 export class RegisterMachineHandler extends MachineCommandHandler implements ICommandHandler<RegisterMachine> {
   async execute(c: RegisterMachine): Promise<void> {
     const passwordHash = await hashPassword(c.password);
+    const { state } = await loadMachineAggregate(this.database.db, c.machineId);
+    // bcrypt once, outside the pure decision: whether this is the existing machine registering again.
+    const sameCredentials = state !== null && (await passwordMatches(c.password, state.passwordHash));
     await this.run(
       c.machineId,
       {
         type: 'RegisterMachine',
-        data: { machineId: c.machineId, passwordHash, ipAddress: c.ipAddress, validated: c.validated },
+        data: { machineId: c.machineId, passwordHash, ipAddress: c.ipAddress, validated: c.validated, sameCredentials },
       },
       c.context,
     );

@@ -29,7 +29,14 @@ export type MachineState = Machine | null;
 export type MachineCommand =
   | {
       type: 'RegisterMachine';
-      data: { machineId: string; passwordHash: string; ipAddress: string; validated: boolean };
+      data: {
+        machineId: string;
+        passwordHash: string;
+        ipAddress: string;
+        validated: boolean;
+        /** The password given matches the existing machine's (false when there is none). */
+        sameCredentials: boolean;
+      };
     }
   | { type: 'ValidateMachine'; data: { machineId: string } }
   | {
@@ -68,9 +75,15 @@ export const decideMachine = (command: MachineCommand, state: MachineState, now:
   const at = now.toISOString();
   switch (command.type) {
     case 'RegisterMachine': {
-      const { machineId, passwordHash, ipAddress, validated } = command.data;
+      const { machineId, passwordHash, ipAddress, validated, sameCredentials } = command.data;
       if (state) {
-        throw new MachineAlreadyExistsError(machineId);
+        // A pod that registers again after a restart with the name and password it has is the same agent: it
+        // succeeds (the reference refuses it, and the agent crash-loops); a registration it is allowed to validate
+        // validates it. Anyone else is refused the name.
+        if (!sameCredentials || state.authType !== 'password') {
+          throw new MachineAlreadyExistsError(machineId);
+        }
+        return validated && !state.validated ? [{ type: 'MachineValidated', data: { machineId, at } }] : [];
       }
       return [
         {
