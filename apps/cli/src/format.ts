@@ -26,17 +26,41 @@ export const machineJson = (m: Machine) => ({
   last_heartbeat: m.lastHeartbeat,
 });
 
-export const bouncerJson = (b: Bouncer) => ({
-  name: b.name,
-  ip_address: b.ipAddress,
-  type: b.type,
-  version: b.version,
-  created_at: b.createdAt,
-  updated_at: b.updatedAt,
-  last_pull: b.lastPull,
-  revoked: false,
-  auth_type: b.authType,
-});
+/**
+ * One row per bouncer and per other process using its key, as cscli ≥1.6.5 lists its `<name>@<ip>` rows
+ * (`auto_created`). An instance's last pull is its stream position's time (`lastPulls`, by instance name).
+ */
+export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap<string, string>) =>
+  bouncers.flatMap((b) => [
+    {
+      name: b.name,
+      ip_address: b.ipAddress,
+      type: b.type,
+      version: b.version,
+      created_at: b.createdAt,
+      updated_at: b.updatedAt,
+      last_pull: b.lastPull,
+      revoked: false,
+      auth_type: b.authType,
+      auto_created: false,
+    },
+    ...b.instances.map((i) => ({
+      name: i.name,
+      ip_address: i.ipAddress,
+      type: i.type,
+      version: i.version,
+      created_at: i.firstSeen,
+      updated_at: i.updatedAt,
+      last_pull: lastPulls.get(i.name) ?? null,
+      revoked: false,
+      auth_type: b.authType,
+      auto_created: true,
+    })),
+  ]);
+
+/** Names of the instances whose last pull the listing needs. */
+export const instanceNames = (bouncers: readonly Bouncer[]): string[] =>
+  bouncers.flatMap((b) => b.instances.map((i) => i.name));
 
 export const machinesTable = (machines: Machine[]): string =>
   table(
@@ -52,8 +76,8 @@ export const machinesTable = (machines: Machine[]): string =>
     ]),
   );
 
-export const bouncersTable = (bouncers: Bouncer[]): string =>
+export const bouncersTable = (rows: ReturnType<typeof bouncerRows>): string =>
   table(
     ['Name', 'IP Address', 'Valid', 'Last API pull', 'Type', 'Version', 'Auth Type'],
-    bouncers.map((b) => [b.name, b.ipAddress, '✔️', b.lastPull ?? '', b.type, b.version, b.authType]),
+    rows.map((r) => [r.name, r.ip_address, '✔️', r.last_pull ?? '', r.type, r.version, r.auth_type]),
   );

@@ -5,7 +5,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import 'reflect-metadata';
 import { AdminError, sendAdminRequest } from './admin-client';
-import { bouncerJson, bouncersTable, machineJson, machinesTable, table } from './format';
+import { lastPulls } from './bouncer-pulls';
+import { bouncerRows, bouncersTable, instanceNames, machineJson, machinesTable, table } from './format';
 import { notificationsStatus } from './notifications-status';
 import { projectionsRebuild } from './projections-rebuild';
 import { projectionsStatus } from './projections-status';
@@ -166,7 +167,8 @@ bouncers
   .action(async (opts: { output: string }) => {
     const { result } = await sendAdminRequest(getConfig(), { op: 'bouncers.list' });
     const list = result as Bouncer[];
-    out(opts.output === 'json' ? JSON.stringify(list.map(bouncerJson), null, 2) : bouncersTable(list));
+    const rows = bouncerRows(list, await lastPulls(getConfig(), instanceNames(list)));
+    out(opts.output === 'json' ? JSON.stringify(rows, null, 2) : bouncersTable(rows));
   });
 
 bouncers

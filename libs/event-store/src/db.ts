@@ -47,6 +47,7 @@ export interface BouncersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_pull: Timestamp | null;
+  instances: ColumnType<unknown, string | undefined, string>;
 }
 
 export interface AlertsTable {

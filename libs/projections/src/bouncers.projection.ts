@@ -1,6 +1,13 @@
-import { BOUNCER_EVENT_TYPES, evolveBouncer, type Bouncer, type BouncerEvent, type BouncerState } from '@lapi/domain';
+import {
+  BOUNCER_EVENT_TYPES,
+  evolveBouncer,
+  type Bouncer,
+  type BouncerEvent,
+  type BouncerInstance,
+  type BouncerState,
+} from '@lapi/domain';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { iso } from './machines.projection';
 
 type BouncerRow = Selectable<DB['bouncers']>;
@@ -38,6 +45,8 @@ async function saveBouncer(trx: Transaction<DB>, name: string, state: BouncerSta
     created_at: state.createdAt,
     updated_at: state.updatedAt,
     last_pull: state.lastPull,
+    // Sent as text and cast: postgres.js would JSON-encode a string given for a jsonb parameter once more.
+    instances: sql<string>`cast(${JSON.stringify(state.instances)} as text)::jsonb`,
   };
   await trx
     .insertInto('bouncers')
@@ -56,4 +65,6 @@ export const toBouncer = (row: BouncerRow): Bouncer => ({
   createdAt: iso(row.created_at),
   updatedAt: iso(row.updated_at),
   lastPull: row.last_pull && iso(row.last_pull),
+  // postgres.js and PGlite hand jsonb back parsed; be lenient anyway.
+  instances: (typeof row.instances === 'string' ? JSON.parse(row.instances) : row.instances) as BouncerInstance[],
 });

@@ -1,11 +1,17 @@
 import { AuthenticateBouncer, RecordBouncerSighting } from '@lapi/application';
-import { LAST_PULL_RESOLUTION_MS, type Bouncer } from '@lapi/domain';
+import {
+  bouncerInstanceName,
+  INSTANCE_ID,
+  INSTANCE_ID_HEADER,
+  LAST_PULL_RESOLUTION_MS,
+  type Bouncer,
+} from '@lapi/domain';
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { clientIp } from '../http/client-ip';
-import { accessForbidden } from '../http/http-errors';
+import { accessForbidden, LapiHttpError } from '../http/http-errors';
 import { ExpiringCache } from './expiring-cache';
 import { SightingMemo } from './sighting-memo';
 import { bouncerByCertificate } from './tls/certificate-bouncer';
@@ -15,7 +21,8 @@ import { bouncerByCertificate } from './tls/certificate-bouncer';
 const KEY_TTL_MS = 5_000;
 const UNKNOWN_KEY_TTL_MS = 1_000;
 
-export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer };
+/** `bouncerInstance`: which of the processes sharing the key sent it (domain bouncerInstanceName). */
+export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer; bouncerInstance?: string };
 
 /** Bouncer routes: `X-Api-Key` or 403 `{"message":"access forbidden"}`; records the bouncer's IP, type and pulls. */
 @Injectable()
@@ -53,7 +60,13 @@ export class BouncerApiKeyGuard implements CanActivate {
     request.bouncer = bouncer;
     // HEAD only checks the key (reference ≥1.6.5), so the AppSec probe does not rewrite the bouncer's identity.
     if (request.method !== 'HEAD') {
-      await this.recordSighting(bouncer, request);
+      const instanceId = instanceIdOf(request);
+      await this.recordSighting(bouncer, request, instanceId);
+      // Until its first sighting is stored a bouncer has no address: read it again once recorded, so that two
+      // processes starting together on one key are told apart from their first pull.
+      const current =
+        bouncer.ipAddress === '' ? ((await this.queries.execute(new AuthenticateBouncer(apiKey))) ?? bouncer) : bouncer;
+      request.bouncerInstance = bouncerInstanceName(current, { ipAddress: clientIp(request), instanceId });
     }
     return true;
   }
@@ -63,12 +76,13 @@ export class BouncerApiKeyGuard implements CanActivate {
     this.keys.clear();
   }
 
-  private async recordSighting(bouncer: Bouncer, request: FastifyRequest): Promise<void> {
+  private async recordSighting(bouncer: Bouncer, request: FastifyRequest, instanceId?: string): Promise<void> {
     const ua = request.headers['user-agent'];
     const ip = clientIp(request);
     const pulled = request.url.startsWith('/v1/decisions');
-    // Keyed by name and key: a bouncer deleted and added again under its name is recorded afresh.
-    const who = `${bouncer.name}\0${bouncer.apiKeyHash}`;
+    // Keyed by name and key: a bouncer deleted and added again under its name is recorded afresh; and by process,
+    // so that processes sharing the key do not make each other look changed.
+    const who = `${bouncer.name}\0${bouncer.apiKeyHash}\0${instanceId ?? ip}`;
     const now = Date.now();
     if (this.sightings.unchanged(who, ip, ua ?? '', pulled, now)) {
       return;
@@ -77,7 +91,7 @@ export class BouncerApiKeyGuard implements CanActivate {
       await this.commands.execute(
         new RecordBouncerSighting(
           bouncer.name,
-          { ipAddress: ip, userAgent: ua, pulled },
+          { ipAddress: ip, userAgent: ua, pulled, instanceId },
           { actor: { kind: 'bouncer', id: bouncer.name }, requestId: String(request.id), clientIp: ip },
         ),
       );
@@ -90,3 +104,13 @@ export class BouncerApiKeyGuard implements CanActivate {
     }
   }
 }
+
+/** The instance id a process sharing its key sends, if any; a malformed one is the client's mistake. */
+const instanceIdOf = (request: FastifyRequest): string | undefined => {
+  const header = request.headers[INSTANCE_ID_HEADER];
+  const id = Array.isArray(header) ? header[0] : header;
+  if (id !== undefined && !INSTANCE_ID.test(id)) {
+    throw new LapiHttpError(400, `invalid ${INSTANCE_ID_HEADER} header: 1 to 64 letters, digits, ".", "_", ":" or "-"`);
+  }
+  return id;
+};

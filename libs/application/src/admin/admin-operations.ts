@@ -1,6 +1,6 @@
 import type { Bouncer, Machine } from '@lapi/domain';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { AddBouncer, DeleteBouncer, ListBouncers } from '../bouncers/bouncer.commands';
+import { AddBouncer, DeleteBouncer, ListBouncers, StreamPositionTimes } from '../bouncers/bouncer.commands';
 import { DeleteMachine, ListMachines, RegisterMachine, ValidateMachine } from '../machines/machine.commands';
 import { PruneMachines } from '../machines/prune-machines';
 import { cliContext } from '../shared/ports';
@@ -14,6 +14,7 @@ export type AdminRequest =
   | { op: 'machines.prune'; notSeenMs: number; notValidatedOnly: boolean; force: boolean }
   | { op: 'bouncers.add'; name: string; key?: string }
   | { op: 'bouncers.list' }
+  | { op: 'bouncers.positions'; keys: string[] }
   | { op: 'bouncers.delete'; name: string };
 
 export interface AdminResults {
@@ -25,6 +26,7 @@ export interface AdminResults {
   'machines.prune': string[];
   'bouncers.add': { key: string };
   'bouncers.list': Bouncer[];
+  'bouncers.positions': Record<string, string>;
   'bouncers.delete': null;
 }
 
@@ -59,6 +61,8 @@ export async function runAdminRequest(
       return { key: await buses.commands.execute(new AddBouncer(request.name, request.key, ctx)) };
     case 'bouncers.list':
       return buses.queries.execute(new ListBouncers());
+    case 'bouncers.positions':
+      return buses.queries.execute(new StreamPositionTimes(request.keys));
     case 'bouncers.delete':
       await buses.commands.execute(new DeleteBouncer(request.name, ctx));
       return null;

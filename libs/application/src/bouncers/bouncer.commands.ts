@@ -50,3 +50,13 @@ export class AuthenticateBouncer extends Query<Bouncer | null> {
 }
 
 export class ListBouncers extends Query<Bouncer[]> {}
+
+/**
+ * When each of these stream positions (a bouncer's, or one of its instances') was last saved: a process's last pull,
+ * kept where its position is instead of in an event per poll. Embedded mode only: a cluster keeps them in Redis.
+ */
+export class StreamPositionTimes extends Query<Record<string, string>> {
+  constructor(readonly keys: readonly string[]) {
+    super();
+  }
+}

@@ -8,7 +8,13 @@ import {
   type BouncerCommand,
 } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { findBouncersByKeyHash, listBouncers, loadBouncer, loadBouncerAggregate } from '@lapi/projections';
+import {
+  findBouncersByKeyHash,
+  listBouncers,
+  loadBouncer,
+  loadBouncerAggregate,
+  positionTimes,
+} from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { handleCommand } from '../shared/handle-command';
@@ -21,6 +27,7 @@ import {
   DeleteBouncer,
   ListBouncers,
   RecordBouncerSighting,
+  StreamPositionTimes,
 } from './bouncer.commands';
 
 abstract class BouncerCommandHandler {
@@ -116,6 +123,14 @@ export class ListBouncersHandler implements IQueryHandler<ListBouncers> {
   }
 }
 
+@QueryHandler(StreamPositionTimes)
+export class StreamPositionTimesHandler implements IQueryHandler<StreamPositionTimes> {
+  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+  async execute(q: StreamPositionTimes): Promise<Record<string, string>> {
+    return Object.fromEntries(await positionTimes(this.database.db, q.keys));
+  }
+}
+
 export const bouncerHandlers = [
   AddBouncerHandler,
   DeleteBouncerHandler,
@@ -123,4 +138,5 @@ export const bouncerHandlers = [
   AuthenticateBouncerHandler,
   AuthenticateCertificateBouncerHandler,
   ListBouncersHandler,
+  StreamPositionTimesHandler,
 ];

@@ -18,10 +18,23 @@ export type BouncerSeen = DomainEvent<
   'BouncerSeen',
   { name: string; ipAddress: string; type: string; version: string; lastPull: string | null; at: string }
 >;
+/**
+ * One of several processes sharing the bouncer's key was seen for the first time, or its address, type or version
+ * changed (reference ≥1.6.5: a row `<name>@<ip>` per address). Pulls do not record it: its position has the time.
+ */
+export type BouncerInstanceSeen = DomainEvent<
+  'BouncerInstanceSeen',
+  { name: string; instance: string; ipAddress: string; type: string; version: string; at: string }
+>;
 export type BouncerDeleted = DomainEvent<'BouncerDeleted', { name: string; at: string }>;
 
-export type BouncerEvent = BouncerAdded | BouncerSeen | BouncerDeleted;
+export type BouncerEvent = BouncerAdded | BouncerSeen | BouncerInstanceSeen | BouncerDeleted;
 
-export const BOUNCER_EVENT_TYPES: readonly BouncerEvent['type'][] = ['BouncerAdded', 'BouncerSeen', 'BouncerDeleted'];
+export const BOUNCER_EVENT_TYPES: readonly BouncerEvent['type'][] = [
+  'BouncerAdded',
+  'BouncerSeen',
+  'BouncerInstanceSeen',
+  'BouncerDeleted',
+];
 
 export const bouncerStreamId = (name: string): string => `bouncer-${name}`;

@@ -87,11 +87,11 @@ describe('bouncer decider', () => {
       .then([seen({ lastPull: later.toISOString(), at: later.toISOString() })]);
   });
 
-  it('records a new IP or User-Agent at once, keeping last_pull for a call that is not a pull', () => {
+  it('records a new User-Agent at once, keeping last_pull for a call that is not a pull', () => {
     spec()
       .given([added, seen()])
-      .when(sighting(false, 'custom/1.0', '10.0.0.6'))
-      .then([seen({ ipAddress: '10.0.0.6', type: 'custom', version: '1.0' })]);
+      .when(sighting(false, 'custom/1.0', '10.0.0.5'))
+      .then([seen({ type: 'custom', version: '1.0' })]);
   });
 
   it('refuses to record or delete an unknown bouncer', () => {

@@ -12,6 +12,18 @@ export interface Bouncer {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly lastPull: string | null;
+  /** The other processes using its key (the first one seen is the bouncer itself), most recently changed last. */
+  readonly instances: readonly BouncerInstance[];
+}
+
+export interface BouncerInstance {
+  /** `<bouncer>@<ip>`, or `<bouncer>@<instance id>` when the process names itself (INSTANCE_ID_HEADER). */
+  readonly name: string;
+  readonly ipAddress: string;
+  readonly type: string;
+  readonly version: string;
+  readonly firstSeen: string;
+  readonly updatedAt: string;
 }
 
 export type BouncerState = Bouncer | null;
@@ -22,7 +34,38 @@ export interface BouncerSighting {
   readonly userAgent: string | undefined;
   /** True for a pull of decisions (moves last_pull); false for other calls. */
   readonly pulled: boolean;
+  /** What the process calls itself (INSTANCE_ID_HEADER), when it does. */
+  readonly instanceId?: string;
 }
+
+/**
+ * The header a process sharing its bouncer's key may send to be told apart from the others behind the same address
+ * (replicas of an ingress controller behind NAT); without it processes are told apart by address, as the reference.
+ */
+export const INSTANCE_ID_HEADER = 'x-lapi-instance-id';
+export const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+// Instances kept per bouncer: pods restarted under new addresses leave old ones behind; the least recently changed
+// go first (a returning one is recorded again, and its stream position is still there).
+export const MAX_INSTANCES = 256;
+
+/**
+ * Which process of the bouncer sent a request, as reference ≥1.6.5 picks the row: the address the bouncer was
+ * first seen from (or any, before the first sighting) is the bouncer itself; another address is `<name>@<ip>`; a
+ * process that names itself is `<name>@<id>`. The name is also the key of the process's stream position, so each
+ * one is told every change once.
+ */
+export const bouncerInstanceName = (
+  bouncer: Pick<Bouncer, 'name' | 'ipAddress'>,
+  sighting: Pick<BouncerSighting, 'ipAddress' | 'instanceId'>,
+): string => {
+  if (sighting.instanceId !== undefined) {
+    return `${bouncer.name}@${sighting.instanceId}`;
+  }
+  return bouncer.ipAddress === '' || bouncer.ipAddress === sighting.ipAddress
+    ? bouncer.name
+    : `${bouncer.name}@${sighting.ipAddress}`;
+};
 
 export type BouncerCommand =
   | { type: 'AddBouncer'; data: { name: string; apiKeyHash: string } }
@@ -59,19 +102,38 @@ export const decideBouncer = (command: BouncerCommand, state: BouncerState, now:
       const bouncer = existing(state, command.data.name);
       const { ipAddress, userAgent, pulled } = command.data.sighting;
       const { type, version } = bouncerTypeAndVersion(userAgent);
-      const identityChanged = bouncer.ipAddress !== ipAddress || bouncer.type !== type || bouncer.version !== version;
+      // The bouncer's last pull is any of its processes' (autodelete reads it); each process's own is its position's.
       const pullDue =
         pulled &&
         (bouncer.lastPull === null || now.getTime() - Date.parse(bouncer.lastPull) >= LAST_PULL_RESOLUTION_MS);
-      if (!identityChanged && !pullDue) {
-        return [];
+      const instance = bouncerInstanceName(bouncer, command.data.sighting);
+      if (instance === bouncer.name) {
+        const identityChanged = bouncer.ipAddress !== ipAddress || bouncer.type !== type || bouncer.version !== version;
+        return identityChanged || pullDue
+          ? [
+              {
+                type: 'BouncerSeen',
+                data: { name: bouncer.name, ipAddress, type, version, lastPull: pullDue ? at : bouncer.lastPull, at },
+              },
+            ]
+          : [];
       }
-      return [
-        {
+      const known = bouncer.instances.find((i) => i.name === instance);
+      const events: BouncerEvent[] = [];
+      if (!known || known.ipAddress !== ipAddress || known.type !== type || known.version !== version) {
+        events.push({
+          type: 'BouncerInstanceSeen',
+          data: { name: bouncer.name, instance, ipAddress, type, version, at },
+        });
+      }
+      if (pullDue) {
+        const { ipAddress: ip, type: t, version: v } = bouncer;
+        events.push({
           type: 'BouncerSeen',
-          data: { name: bouncer.name, ipAddress, type, version, lastPull: pullDue ? at : bouncer.lastPull, at },
-        },
-      ];
+          data: { name: bouncer.name, ipAddress: ip, type: t, version: v, lastPull: at, at },
+        });
+      }
+      return events;
     }
     case 'DeleteBouncer': {
       const bouncer = existing(state, command.data.name);
@@ -95,6 +157,7 @@ export const evolveBouncer = (state: BouncerState, event: BouncerEvent): Bouncer
         createdAt: event.data.at,
         updatedAt: event.data.at,
         lastPull: null,
+        instances: [],
       };
     case 'BouncerSeen': {
       const d = event.data;
@@ -106,6 +169,24 @@ export const evolveBouncer = (state: BouncerState, event: BouncerEvent): Bouncer
           version: d.version,
           lastPull: d.lastPull,
           updatedAt: d.at,
+        }
+      );
+    }
+    case 'BouncerInstanceSeen': {
+      const d = event.data;
+      const known = state?.instances.find((i) => i.name === d.instance);
+      const instance: BouncerInstance = {
+        name: d.instance,
+        ipAddress: d.ipAddress,
+        type: d.type,
+        version: d.version,
+        firstSeen: known?.firstSeen ?? d.at,
+        updatedAt: d.at,
+      };
+      return (
+        state && {
+          ...state,
+          instances: [...state.instances.filter((i) => i !== known), instance].slice(-MAX_INSTANCES),
         }
       );
     }

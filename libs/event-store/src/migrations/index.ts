@@ -4,6 +4,7 @@ import * as createMachinesBouncers from './2026-11-28T20-10_create-machines-boun
 import * as createAlertsDecisions from './2026-11-28T21-30_create-alerts-decisions';
 import * as alertsMachineIndex from './2026-11-28T23-30_alerts-machine-index';
 import * as bouncersAuthType from './2026-11-29T02-45_bouncers-auth-type';
+import * as bouncerInstances from './2026-11-29T03-00_bouncer-instances';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T21-30_create-alerts-decisions': createAlertsDecisions,
   '2026-11-28T23-30_alerts-machine-index': alertsMachineIndex,
   '2026-11-29T02-45_bouncers-auth-type': bouncersAuthType,
+  '2026-11-29T03-00_bouncer-instances': bouncerInstances,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -133,6 +133,19 @@ export class RedisStreamCursors {
     await this.redis.eval(RELEASE, 1, this.lockKey(bouncer), token);
   }
 
+  /** When each of these positions was last saved, as ISO times (for listings; none for a position not saved). */
+  async pulledAt(bouncers: readonly string[]): Promise<Map<string, string>> {
+    const stored = bouncers.length === 0 ? [] : await this.redis.hmget(this.key, ...bouncers);
+    const times = new Map<string, string>();
+    stored.forEach((text, i) => {
+      const cursor = parse(text);
+      if (cursor) {
+        times.set(bouncers[i], new Date(cursor.pulledAt).toISOString());
+      }
+    });
+    return times;
+  }
+
   async load(bouncer: string): Promise<ReplicaCursor | null> {
     const stored = parse(await this.redis.hget(this.key, bouncer));
     const known = this.remembered.get(bouncer);
