@@ -44,6 +44,24 @@ export class MemoryFailureCounter implements FailureCounter {
     }
     return Promise.resolve();
   }
+
+  // Without an await between the read and the count, so no other attempt runs in between.
+  take(key: string, limit: number, windowMs: number): Promise<WindowCount | null> {
+    const w = this.windows.get(key);
+    const now = this.now();
+    if (w && w.endsAt > now && w.count >= limit) {
+      return Promise.resolve({ count: w.count, resetInMs: w.endsAt - now });
+    }
+    return this.add([key], windowMs).then(() => null);
+  }
+
+  giveBack(key: string): Promise<void> {
+    const w = this.windows.get(key);
+    if (w && w.endsAt > this.now() && w.count > 0) {
+      w.count -= 1;
+    }
+    return Promise.resolve();
+  }
 }
 
 // INCR, and the expiry set with the first failure (or put back if a key somehow lost it), in one step.
@@ -53,6 +71,26 @@ for _, key in ipairs(KEYS) do
   if n == 1 or redis.call('PTTL', key) < 0 then
     redis.call('PEXPIRE', key, ARGV[1])
   end
+end
+return 0`;
+
+// Full: the count and time left, nothing taken; else one more, as ADD_SCRIPT.
+const TAKE_SCRIPT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 and n >= tonumber(ARGV[1]) then
+  return {n, ttl}
+end
+n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return false`;
+
+// DECR keeps the expiry; a window that ended meanwhile is left alone.
+const GIVE_BACK_SCRIPT = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  redis.call('DECR', KEYS[1])
 end
 return 0`;
 
@@ -83,5 +121,15 @@ export class RedisFailureCounter implements FailureCounter {
 
   async add(keys: readonly string[], windowMs: number): Promise<void> {
     await this.redis.eval(ADD_SCRIPT, keys.length, ...keys.map((k) => this.prefix + k), String(windowMs));
+  }
+
+  async take(key: string, limit: number, windowMs: number): Promise<WindowCount | null> {
+    const full = (await this.redis.eval(TAKE_SCRIPT, 1, this.prefix + key, String(limit), String(windowMs))) as
+      [number, number] | null;
+    return full ? { count: Number(full[0]), resetInMs: Number(full[1]) } : null;
+  }
+
+  async giveBack(key: string): Promise<void> {
+    await this.redis.eval(GIVE_BACK_SCRIPT, 1, this.prefix + key);
   }
 }

@@ -141,6 +141,16 @@ describe('login throttling in a cluster (Redis)', () => {
       expect(await redis.redis.pttl(key)).toBeGreaterThan(0);
     }
   });
+
+  it('holds a machine id to its limit when guesses arrive at once on both replicas', async () => {
+    await a.admin({ op: 'machines.add', name: 'target', password: 'target-password' });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login(i % 2 ? a : b, 'target', `guess-${i}`, `198.51.100.${i + 1}`)),
+    );
+    const statuses = answers.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+  });
 });
 
 describe('login throttling while Redis is down', () => {

@@ -51,47 +51,60 @@ describe('LoginThrottle over the in-memory counter', () => {
       () => null,
       (e: { status: number; message: string; headers: Record<string, string> }) => e,
     );
+  /** A login attempt as the controller runs it. */
+  const attempt = async (ip: string, machine: string, outcome: 'fails' | 'succeeds') => {
+    const error = await refused(ip, machine);
+    if (error) {
+      return error.status;
+    }
+    await (outcome === 'fails' ? throttle.failed(ip, machine) : throttle.givenBack(ip, machine));
+    return outcome === 'fails' ? 401 : 200;
+  };
 
   it('refuses a machine id after its failures, from any address, until its window ends', async () => {
-    await throttle.failed('192.0.2.1', 'agent');
+    expect(await attempt('192.0.2.1', 'agent', 'fails')).toBe(401);
     now += 10_000;
-    await throttle.failed('192.0.2.2', 'agent');
+    expect(await attempt('192.0.2.2', 'agent', 'fails')).toBe(401);
     const error = await refused('192.0.2.3', 'agent');
     expect(error).toMatchObject({
       status: 429,
       message: 'too many failed login attempts, retry in 50s',
       headers: { 'retry-after': '50' },
     });
-    expect(await refused('192.0.2.3', 'other')).toBeNull();
+    expect(await attempt('192.0.2.3', 'other', 'succeeds')).toBe(200);
     now += 50_000; // the window opened by the first failure is over
-    expect(await refused('192.0.2.3', 'agent')).toBeNull();
+    expect(await attempt('192.0.2.3', 'agent', 'succeeds')).toBe(200);
   });
 
   it('refuses an address after its failures, whatever machine id it tries', async () => {
     for (const m of ['a', 'b', 'c']) {
-      await throttle.failed('198.51.100.1', m);
+      expect(await attempt('198.51.100.1', m, 'fails')).toBe(401);
     }
     expect((await refused('198.51.100.1', 'd'))?.status).toBe(429);
-    expect(await refused('198.51.100.2', 'd')).toBeNull();
+    expect(await attempt('198.51.100.2', 'd', 'succeeds')).toBe(200);
   });
 
-  it('never counts what was not reported as a failure', async () => {
+  it('never counts successful logins, for the address or the machine id', async () => {
     for (let i = 0; i < 100; i++) {
-      await throttle.check('203.0.113.1', `agent-${i}`);
+      expect(await attempt('203.0.113.1', i % 2 ? 'agent' : `agent-${i}`, 'succeeds')).toBe(200);
     }
-    expect(await refused('203.0.113.1', 'agent-0')).toBeNull();
+  });
+
+  it('holds a machine id to its limit however many attempts run at once', async () => {
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(`192.0.2.${i}`, 'agent', 'fails')));
+    expect(outcomes.filter((s) => s === 401)).toHaveLength(policy.maxPerMachine);
+    expect(outcomes.filter((s) => s === 429)).toHaveLength(20 - policy.maxPerMachine);
   });
 
   it('lets every login through while its counter fails, and warns once', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const down: FailureCounter = {
-      read: () => Promise.reject(new Error('connection refused')),
-      add: () => Promise.reject(new Error('connection refused')),
-    };
+    const failing = () => Promise.reject(new Error('connection refused'));
+    const down: FailureCounter = { read: failing, add: failing, take: failing, giveBack: failing };
     const open = new LoginThrottle(down, policy);
     for (let i = 0; i < 10; i++) {
-      await open.failed('192.0.2.1', 'agent');
       await expect(open.check('192.0.2.1', 'agent')).resolves.toBeUndefined();
+      await open.failed('192.0.2.1', 'agent');
+      await open.givenBack('192.0.2.1', 'agent');
     }
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toMatch(/not throttled meanwhile: connection refused/);

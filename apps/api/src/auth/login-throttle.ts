@@ -20,6 +20,13 @@ export interface FailureCounter {
   read(keys: readonly string[]): Promise<WindowCount[]>;
   /** One more failure for each key. */
   add(keys: readonly string[], windowMs: number): Promise<void>;
+  /**
+   * In one step: the key's window if it is full (nothing taken), else null and one more counted — an attempt
+   * counts as a failure from its start, so parallel attempts cannot all pass a check made before any failed.
+   */
+  take(key: string, limit: number, windowMs: number): Promise<WindowCount | null>;
+  /** Gives back what take() counted, for an attempt that did not fail. */
+  giveBack(key: string): Promise<void>;
 }
 
 /**
@@ -54,12 +61,17 @@ export const tooManyFailures = (retryAfterS: number): LapiHttpError =>
     'retry-after': String(retryAfterS),
   });
 
+const NOTHING: WindowCount = { count: 0, resetInMs: 0 };
+
 // A counter that does not answer in this time is treated as down: a login never waits on it for long.
 const COUNTER_TIMEOUT_MS = 1_000;
 
 /**
  * Failed machine logins per client IP and per machine id. Only failures count, so clients that log in correctly,
- * however many behind one address, are never refused. A counter that fails lets every login through (logged once
+ * however many behind one address, are never refused. A machine id's attempts count from their start and are given
+ * back if they succeed: its limit holds however many guesses run in parallel (one machine logs in one at a time).
+ * An address's failures count once known, so many agents behind one NAT may log in at once; parallel guesses from
+ * one address are bounded by the machine ids' limits. A counter that fails lets every login through (logged once
  * per outage): throttling must never stop logins from working.
  */
 export class LoginThrottle {
@@ -71,22 +83,36 @@ export class LoginThrottle {
     private readonly policy: LoginThrottlePolicy,
   ) {}
 
-  /** Throws the 429 when this IP or this machine id has failed too often in its window. */
+  /**
+   * Throws the 429 when this IP or this machine id has failed too often in its window; otherwise the attempt is
+   * counted against the machine id until it is reported: failed() or givenBack().
+   */
   async check(ip: string, machineId: string): Promise<void> {
     const keys = throttleKeys(ip, machineId);
-    const counts = await this.guarded(() => this.counter.read([keys.ip, keys.machine]));
-    if (!counts) {
-      return;
+    const [ipCount] = (await this.guarded(() => this.counter.read([keys.ip]))) ?? [NOTHING];
+    const early = loginVerdict(this.policy, ipCount, NOTHING);
+    if (!early.allowed) {
+      throw tooManyFailures(early.retryAfterS);
     }
-    const verdict = loginVerdict(this.policy, counts[0], counts[1]);
-    if (!verdict.allowed) {
-      throw tooManyFailures(verdict.retryAfterS);
+    const full = await this.guarded(() =>
+      this.counter.take(keys.machine, this.policy.maxPerMachine, this.policy.windowMs),
+    );
+    if (full) {
+      const verdict = loginVerdict(this.policy, ipCount, full);
+      throw tooManyFailures(verdict.allowed ? 1 : verdict.retryAfterS);
     }
   }
 
+  /** The attempt failed on its credentials: it stays counted for the machine id, and now for the address. */
   async failed(ip: string, machineId: string): Promise<void> {
     const keys = throttleKeys(ip, machineId);
-    await this.guarded(() => this.counter.add([keys.ip, keys.machine], this.policy.windowMs));
+    await this.guarded(() => this.counter.add([keys.ip], this.policy.windowMs));
+  }
+
+  /** The attempt did not fail on its credentials (logged in, or the server failed): it no longer counts. */
+  async givenBack(ip: string, machineId: string): Promise<void> {
+    const keys = throttleKeys(ip, machineId);
+    await this.guarded(() => this.counter.giveBack(keys.machine));
   }
 
   private async guarded<T>(operation: () => Promise<T>): Promise<T | undefined> {

@@ -86,10 +86,13 @@ export class WatchersController {
           requestContext(request, { kind: 'machine', id: body.machine_id }),
         ),
       );
+      await this.throttle.givenBack(ip, body.machine_id);
       return this.tokens.issue(machineId, this.clock.now());
     } catch (error) {
       if (error instanceof DomainError) {
         await this.throttle.failed(ip, body.machine_id);
+      } else {
+        await this.throttle.givenBack(ip, body.machine_id); // the server failed, not the credentials
       }
       if (error instanceof MachineNotFoundError) {
         throw new JwtAuthError('ent: machine not found'); // the reference leaks its ORM's text here
