@@ -12,6 +12,7 @@ import { LoginThrottle } from './auth/login-throttle';
 import { startClusterMode } from './cluster/cluster-mode';
 import { Readiness, readinessSources } from './health/readiness';
 import { trustedProxies } from './http/client-ip';
+import { drainHttp } from './http/drain';
 import { createFastifyAdapter } from './http/fastify-setup';
 import { LapiExceptionFilter } from './http/lapi-exception.filter';
 import type { RouteTable } from './http/route-table';
@@ -91,6 +92,8 @@ export async function createApiApp(
     database: db,
     routes,
     close: async () => {
+      // Requests in flight are answered before the shutdown hooks close Redis and the database.
+      await drainHttp(app.getHttpServer());
       await app.close();
       await cluster?.close();
       if (!database) {

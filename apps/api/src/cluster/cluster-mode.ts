@@ -29,7 +29,7 @@ export interface ClusterMode {
   readonly replica: DecisionReplica;
   readonly generations: DecisionGenerations;
   /** For readiness: catches this replica's copy up, and gives the projection checkpoint it has at least reached. */
-  projection(): Promise<Checkpoint | null>;
+  readonly projection: () => Promise<Checkpoint | null>;
   close(): Promise<void>;
 }
 
