@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { normalizeIp, resolveClientIp, trustedProxies } from './client-ip';
 
 const proxies = trustedProxies(['10.0.0.0/8', 'fd00::/8']);
@@ -78,6 +79,15 @@ describe('normalizeIp', () => {
 });
 
 describe('trustedProxies', () => {
+  it('warns when it trusts every address, as the flag alone does', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    trustedProxies(['10.0.0.0/8']);
+    expect(warn).not.toHaveBeenCalled();
+    trustedProxies(['0.0.0.0/0']);
+    expect(String(warn.mock.calls[0][0])).toMatch(/include 0\.0\.0\.0\/0: any such client can claim any address/);
+    warn.mockRestore();
+  });
+
   it('is null when the headers are off, and refuses a bad entry', () => {
     expect(trustedProxies(undefined)).toBeNull();
     expect(() => trustedProxies(['nope'])).toThrow(/LAPI_TRUSTED_PROXIES/);

@@ -1,4 +1,5 @@
-import { parseIp, parseIpRange, rangeContains, type IpRange } from '@lapi/domain';
+import { parseIp, parseIpRange, rangeContains, rangeSize, type IpRange } from '@lapi/domain';
+import { Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
@@ -16,13 +17,22 @@ export function trustedProxies(list: readonly string[] | undefined): TrustedProx
   if (!list) {
     return null;
   }
-  return list.map((entry) => {
+  const ranges = list.map((entry) => {
     const range = parseIpRange(entry);
     if (!range) {
       throw new Error(`LAPI_TRUSTED_PROXIES: not an IP or CIDR range: ${entry}`);
     }
     return range;
   });
+  // The reference's default for use_forwarded_for_headers alone: legal, but then any client picks its address.
+  const everyone = list.filter((_, i) => rangeSize(ranges[i]) === 1n << (ranges[i].family === 4 ? 32n : 128n));
+  if (everyone.length > 0) {
+    new Logger('ClientIp').warn(
+      `trusted proxies include ${everyone.join(', ')}: any such client can claim any address in X-Forwarded-For ` +
+        '(trusted IPs, throttling): set LAPI_TRUSTED_PROXIES to your proxies',
+    );
+  }
+  return ranges;
 }
 
 /** An address as Go prints it: IPv4-mapped IPv6 as plain IPv4, IPv6 in lower case. Null for anything else. */
