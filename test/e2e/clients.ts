@@ -89,7 +89,9 @@ export interface RunningCustomBouncer {
 export interface CustomBouncerOptions {
   dir: string;
   apiUrl: string;
-  apiKey: string;
+  /** An API key, or a client certificate (PEM files) for a LAPI on HTTPS. */
+  apiKey?: string;
+  tls?: { certPath: string; keyPath: string; caCertPath: string };
   updateFrequency?: string;
 }
 
@@ -123,7 +125,14 @@ export function startCustomBouncer(opts: CustomBouncerOptions): RunningCustomBou
       'log_mode: stdout',
       'log_level: info',
       `api_url: ${q(`${opts.apiUrl}/`)}`,
-      `api_key: ${q(opts.apiKey)}`,
+      ...(opts.apiKey !== undefined ? [`api_key: ${q(opts.apiKey)}`] : []),
+      ...(opts.tls
+        ? [
+            `cert_path: ${q(opts.tls.certPath)}`,
+            `key_path: ${q(opts.tls.keyPath)}`,
+            `ca_cert_path: ${q(opts.tls.caCertPath)}`,
+          ]
+        : []),
       'prometheus:',
       '  enabled: false',
       '',

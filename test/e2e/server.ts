@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -84,7 +85,9 @@ export function httpGet(
   timeoutMs = 2000,
 ): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolveGet) => {
-    const req = request(url, { method: 'GET', headers, timeout: timeoutMs }, (res) => {
+    // An https URL is a server under test with a test CA: the probe does not check its certificate.
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const req = send(url, { method: 'GET', headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -120,6 +123,8 @@ export interface StartServerOptions {
   entry?: string;
   /** Mirror the server's output to this process's stderr (or set LAPI_TEST_SERVER_LOGS=1). */
   echoOutput?: boolean;
+  /** The env turns HTTPS on (LAPI_TLS_*): the URL is https://. */
+  https?: boolean;
 }
 
 export interface RunningServer {
@@ -140,7 +145,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw new Error(`server entry point ${entry} not found: run \`npm run build\` first (npm test does it)`);
   }
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const echo = options.echoOutput ?? process.env.LAPI_TEST_SERVER_LOGS === '1';
   const output = new OutputTail();
   const child = spawn(process.execPath, [entry], {
