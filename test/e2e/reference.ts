@@ -86,6 +86,11 @@ export interface StartReferenceOptions {
   echoOutput?: boolean;
   /** Extra environment, e.g. `CS_LAPI_SECRET` to sign tokens the test makes itself. */
   env?: Record<string, string>;
+  /**
+   * Serve HTTPS (`api.server.tls`), verifying client certificates if given (VerifyClientCertIfGiven) against
+   * `caCertFile`, agents with OU `agent-ou` and bouncers with `bouncer-ou` (the packaging's defaults).
+   */
+  tls?: { certFile: string; keyFile: string; caCertFile: string };
 }
 
 /** Starts `crowdsec -no-cs -no-capi` on a free port and waits until GET /health answers 200. */
@@ -103,7 +108,7 @@ export async function startReferenceLapi(options: StartReferenceOptions): Promis
   writeFileSync(join(dir, 'profiles.yaml'), options.profiles ?? DEFAULT_PROFILES_YAML);
   writeFileSync(join(dir, 'simulation.yaml'), 'simulation: false\n');
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   // cscli refuses to start without a credentials file that has a url.
   const credentialsPath = join(dir, 'local_api_credentials.yaml');
   writeCscliCredentials(credentialsPath, { url });
@@ -141,6 +146,19 @@ export async function startReferenceLapi(options: StartReferenceOptions): Promis
       '    trusted_ips:',
       '      - 127.0.0.1',
       '      - ::1',
+      ...(options.tls
+        ? [
+            '    tls:',
+            `      cert_file: ${q(options.tls.certFile)}`,
+            `      key_file: ${q(options.tls.keyFile)}`,
+            `      ca_cert_path: ${q(options.tls.caCertFile)}`,
+            '      client_verification: VerifyClientCertIfGiven',
+            '      agents_allowed_ou:',
+            '        - agent-ou',
+            '      bouncers_allowed_ou:',
+            '        - bouncer-ou',
+          ]
+        : []),
       'prometheus:',
       '  enabled: false',
       '',

@@ -1,26 +1,33 @@
 import jwt from 'jsonwebtoken';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import type { IssuedCertificate } from './certificates';
 
 // The auth matrix of issue #6: every route × every kind of credential → the status and body we answer, and where
 // Debian's crowdsec 1.4.6 answers differently, what it answers. One table drives the in-process test of our server
 // (apps/api/src/http/auth-matrix.int.spec.ts), the check of the reference (test/e2e/auth-matrix.e2e.spec.ts) and
 // docs/auth-matrix.md (renderAuthMatrix; auth-matrix.spec.ts keeps the file in sync).
 
-/** Credentials the matrix drives today. */
-export const CREDENTIALS = ['none', 'bouncer', 'machine', 'unvalidated', 'expired'] as const;
+/** The credentials of the matrix; a new one makes every row below fail to compile until its cell is written. */
+export const CREDENTIALS = [
+  'none',
+  'bouncer',
+  'machine',
+  'unvalidated',
+  'expired',
+  'agentCert',
+  'bouncerCert',
+] as const;
 export type Credential = (typeof CREDENTIALS)[number];
-/**
- * Columns waiting for a feature: `cert` (a TLS client certificate) lands with the TLS work. Adding it to
- * CREDENTIALS makes every row below fail to compile until its cell is written.
- */
-export const PENDING_CREDENTIALS = ['cert'] as const;
 
-export const CREDENTIAL_TITLES: Record<Credential | (typeof PENDING_CREDENTIALS)[number], string> = {
+export const CREDENTIAL_TITLES: Record<Credential, string> = {
   none: 'no credentials',
   bouncer: 'bouncer key',
   machine: 'machine JWT',
   unvalidated: 'unvalidated machine',
   expired: 'expired token',
-  cert: 'client cert',
+  agentCert: 'agent cert',
+  bouncerCert: 'bouncer cert',
 };
 
 /** What the client sends for each credential (the doc's legend). */
@@ -35,6 +42,10 @@ export const CREDENTIAL_MEANING: Record<Credential, string> = {
     '`Bearer` a token of the validated machine, signed with the server secret, expired 1 min ago and issued 61 min ' +
     "ago (past the refresh window); login: that header plus the machine's id and password (the 1.4.6 agent " +
     'sends its stale token along)',
+  agentCert:
+    "over HTTPS, a client certificate of the server's CA with OU `agent-ou` and nothing else; login: empty " +
+    '`machine_id` and `password`, as the 1.4.6 agent sends them with a certificate',
+  bouncerCert: "over HTTPS, a client certificate of the server's CA with OU `bouncer-ou` and nothing else",
 };
 
 /** The expected body. */
@@ -47,7 +58,9 @@ export type BodyExpectation =
   /** POST /v1/alerts: the created ids, as strings. */
   | { kind: 'ids' }
   /** Prometheus text exposition. */
-  | { kind: 'prometheus' };
+  | { kind: 'prometheus' }
+  /** Exactly this text (what the reference sends is not always JSON). */
+  | { kind: 'raw'; text: string };
 
 export interface Expectation {
   status: number;
@@ -107,6 +120,8 @@ const all = (e: Expectation): Record<Credential, Expectation> => ({
   machine: e,
   unvalidated: e,
   expired: e,
+  agentCert: e,
+  bouncerCert: e,
 });
 /** A route behind the JWT middleware, answering `ok` to a valid token. */
 const machineRoute = (ok: Expectation): Record<Credential, Expectation> => ({
@@ -115,6 +130,9 @@ const machineRoute = (ok: Expectation): Record<Credential, Expectation> => ({
   machine: ok,
   unvalidated: ok,
   expired: expiredToken,
+  // A certificate is no token: it only logs an agent in (reference §2.3).
+  agentCert: noToken,
+  bouncerCert: noToken,
 });
 /** A route behind the bouncer middleware, answering `ok` to a valid key. */
 const bouncerRoute = (ok: Expectation): Record<Credential, Expectation> => ({
@@ -123,6 +141,8 @@ const bouncerRoute = (ok: Expectation): Record<Credential, Expectation> => ({
   machine: forbidden,
   unvalidated: forbidden,
   expired: forbidden,
+  agentCert: forbidden,
+  bouncerCert: ok,
 });
 /** HEAD: the same statuses as GET, never a body. */
 const head = (e: Record<Credential, Expectation>): Record<Credential, Expectation> =>
@@ -214,6 +234,9 @@ export const AUTH_MATRIX: MatrixRow[] = [
           return { machine_id: ctx.machineId, password: ctx.password, scenarios: [] };
         case 'unvalidated':
           return { machine_id: ctx.unvalidatedId, password: ctx.unvalidatedPassword, scenarios: [] };
+        case 'agentCert':
+        case 'bouncerCert':
+          return { machine_id: '', password: '', scenarios: [] };
         case 'none':
         case 'bouncer':
           return undefined;
@@ -225,7 +248,22 @@ export const AUTH_MATRIX: MatrixRow[] = [
       machine: token,
       unvalidated: { status: 401, body: { kind: 'json', value: { code: 401, message: 'machine <id> not validated' } } },
       expired: token,
+      agentCert: token,
+      bouncerCert: forbidden,
     },
+    reference: {
+      // gin writes the bouncer middleware-like refusal, then gin-jwt's 401 after it: two JSON bodies, status 403.
+      bouncerCert: {
+        status: 403,
+        body: {
+          kind: 'raw',
+          text:
+            '{"message":"access forbidden"}{"code":401,"message":"while trying to validate client cert: client ' +
+            'certificate OU ([bouncer-ou]) doesn\'t match expected OU ([agent-ou])"}',
+        },
+      },
+    },
+    note: "we send 1.4.6's first body only: two JSON documents in one answer is no JSON",
   },
   {
     method: 'GET',
@@ -349,6 +387,8 @@ export interface MatrixRequest {
   headers: Record<string, string>;
   /** JSON text, if any. */
   body?: string;
+  /** Send over HTTPS with this client certificate. */
+  cert?: 'agent' | 'bouncer';
 }
 
 export interface MatrixResponse {
@@ -376,6 +416,8 @@ export function matrixRequest(row: MatrixRow, credential: Credential, creds: Mat
     machine: creds.machineToken,
     unvalidated: signMachineToken(creds.jwtSecret, creds.unvalidatedId, now + 3600, now),
     expired: signMachineToken(creds.jwtSecret, creds.machineId, now - 60, now - 3660),
+    agentCert: undefined,
+    bouncerCert: undefined,
   };
   if (credential === 'bouncer') {
     headers['x-api-key'] = creds.bouncerKey;
@@ -388,7 +430,46 @@ export function matrixRequest(row: MatrixRow, credential: Credential, creds: Mat
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
   }
-  return { method: row.method, path: row.path, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  const cert = credential === 'agentCert' ? 'agent' : credential === 'bouncerCert' ? 'bouncer' : undefined;
+  return {
+    method: row.method,
+    path: row.path,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    ...(cert ? { cert } : {}),
+  };
+}
+
+/** A matrix request over HTTPS to 127.0.0.1:port, trusting `caCertFile`, with a client certificate or none. */
+export function sendOverHttps(
+  port: number,
+  req: MatrixRequest,
+  caCertFile: string,
+  cert?: IssuedCertificate,
+): Promise<MatrixResponse> {
+  return new Promise((resolve, reject) => {
+    const r = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        ca: readFileSync(caCertFile),
+        ...(cert ? { cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) } : {}),
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
+    r.on('error', reject);
+    r.end(req.body);
+  });
 }
 
 const WWW_AUTHENTICATE = 'JWT realm=Crowdsec API local';
@@ -442,6 +523,11 @@ export function checkAnswer(expected: Expectation, res: MatrixResponse, ids: Mat
       }
       break;
     }
+    case 'raw':
+      if (res.text !== body.text) {
+        problems.push(`body ${res.text.slice(0, 300)}, expected ${body.text}`);
+      }
+      break;
     case 'prometheus':
       if (!res.text.startsWith('# HELP ')) {
         problems.push(`body ${res.text.slice(0, 200)}, expected the Prometheus text format`);
@@ -483,25 +569,26 @@ const describeExpectation = (e: Expectation): string => {
       return `${e.status} \`["<id>"]\``;
     case 'prometheus':
       return `${e.status} metrics text`;
+    case 'raw':
+      return `${e.status} \`${e.body.text}\``;
   }
 };
 
 /** docs/auth-matrix.md. */
 export function renderAuthMatrix(): string {
-  const columns = [
-    ...CREDENTIALS.map((c) => CREDENTIAL_TITLES[c]),
-    ...PENDING_CREDENTIALS.map((c) => CREDENTIAL_TITLES[c]),
-  ];
+  const columns = CREDENTIALS.map((c) => CREDENTIAL_TITLES[c]);
   const lines = [
     '# Auth matrix',
     '',
     '<!-- Generated from libs/testing/src/auth-matrix.ts by renderAuthMatrix(); auth-matrix.spec.ts checks it. -->',
     '',
     'Every route × every kind of credential: the status we answer and the body (a bare status: no body). Where',
-    "Debian's crowdsec 1.4.6 answers differently, its answer follows in *italics*. Our column is checked by",
-    '`apps/api/src/http/auth-matrix.int.spec.ts` (in-process app, PostgreSQL); the 1.4.6 one by',
-    '`test/e2e/auth-matrix.e2e.spec.ts` against the real `crowdsec -no-cs -no-capi`. Every request comes from',
-    "127.0.0.1 (a trusted IP for `DELETE /v1/alerts`). `<id>`: the machine's name.",
+    "Debian's crowdsec 1.4.6 answers differently, its answer follows in *italics*. Ours are checked by",
+    '`apps/api/src/http/auth-matrix.int.spec.ts` (PostgreSQL; certificate columns over HTTPS, the others',
+    "in-process), 1.4.6's by `test/e2e/auth-matrix.e2e.spec.ts` against the real `crowdsec -no-cs -no-capi` over",
+    'HTTPS. Both servers have TLS on, verify client certificates if given (`VerifyClientCertIfGiven`) and allow the',
+    'OUs `agent-ou` (agents) and `bouncer-ou` (bouncers). Every request comes from 127.0.0.1 (a trusted IP for',
+    "`DELETE /v1/alerts`). `<id>`: the machine's name.",
     '',
     `| Route | ${columns.join(' | ')} |`,
     `| --- | ${columns.map(() => '---').join(' | ')} |`,
@@ -512,17 +599,13 @@ export function renderAuthMatrix(): string {
       const ref = describeExpectation(referenceExpectation(row, c));
       return ref === ours ? ours : `${ours}<br>*1.4.6: ${ref}*`;
     });
-    const pending = PENDING_CREDENTIALS.map(() => 'pending (TLS)');
     const route = `\`${row.method} ${row.path}\`${row.note ? ` (${row.note})` : ''}`;
-    lines.push(`| ${route} | ${[...cells, ...pending].join(' | ')} |`);
+    lines.push(`| ${route} | ${cells.join(' | ')} |`);
   }
   lines.push('', '## Credentials', '');
   for (const c of CREDENTIALS) {
     lines.push(`- **${CREDENTIAL_TITLES[c]}**: ${CREDENTIAL_MEANING[c]}.`);
   }
-  lines.push(
-    `- **${CREDENTIAL_TITLES.cert}**: pending: a TLS client certificate (reference §2.3), added when TLS lands.`,
-    '',
-  );
+  lines.push('');
   return lines.join('\n');
 }

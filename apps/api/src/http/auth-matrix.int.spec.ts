@@ -1,24 +1,43 @@
 import {
   AUTH_MATRIX,
   checkAnswer,
+  createTestPki,
   CREDENTIALS,
   matrixRequest,
+  sendOverHttps,
   TEST_JWT_SECRET,
   type Credential,
+  type IssuedCertificate,
   type MatrixCredentials,
+  type MatrixResponse,
   type MatrixRow,
+  type TestPki,
 } from '@lapi/testing';
+import type { AddressInfo } from 'node:net';
 import { AGENT_UA, startTestApi, type TestApi } from '../../test/api-harness';
 
-// Our column of the auth matrix (libs/testing/src/auth-matrix.ts), in-process over PostgreSQL. Authentication
-// does not depend on the storage backend, so one backend is enough here.
+// Our column of the auth matrix (libs/testing/src/auth-matrix.ts), over PostgreSQL: one app with TLS on (client
+// certificates verified if given), driven in-process except for the certificate columns, which go over HTTPS.
+// Authentication does not depend on the storage backend, so one backend is enough here.
 
 describe('auth matrix: every route × every credential', () => {
   let t: TestApi;
   let creds: MatrixCredentials;
+  let pki: TestPki;
+  let port: number;
+  const certs = {} as Record<'agent' | 'bouncer', IssuedCertificate>;
 
   beforeAll(async () => {
-    t = await startTestApi('postgres');
+    pki = createTestPki();
+    certs.agent = pki.issue('agent', { cn: 'matrix-tls-agent', ou: 'agent-ou' });
+    certs.bouncer = pki.issue('bouncer', { cn: 'matrix-tls-bouncer', ou: 'bouncer-ou' });
+    t = await startTestApi('postgres', {
+      LAPI_TLS_CERT_FILE: pki.server.certFile,
+      LAPI_TLS_KEY_FILE: pki.server.keyFile,
+      LAPI_TLS_CA_CERT_FILE: pki.caCertFile,
+    });
+    await t.api.app.listen(0, '127.0.0.1');
+    port = (t.api.app.getHttpServer().address() as AddressInfo).port;
     const runId = Date.now().toString(36);
     const ids = {
       machineId: 'matrix-agent',
@@ -52,6 +71,7 @@ describe('auth matrix: every route × every credential', () => {
 
   afterAll(async () => {
     await t?.close();
+    pki?.dispose();
   });
 
   it('covers every route the server registers', () => {
@@ -70,12 +90,13 @@ describe('auth matrix: every route × every credential', () => {
 
   it.each(cells)('%s', async (_name, row, credential) => {
     const req = matrixRequest(row, credential, creds);
-    const res = await t.inject({ method: req.method, url: req.path, headers: req.headers, payload: req.body });
-    const problems = checkAnswer(
-      row.expect[credential],
-      { status: res.statusCode, headers: res.headers, text: res.body },
-      creds,
-    );
-    expect(problems).toEqual([]);
+    let res: MatrixResponse;
+    if (req.cert) {
+      res = await sendOverHttps(port, req, pki.caCertFile, certs[req.cert]);
+    } else {
+      const r = await t.inject({ method: req.method, url: req.path, headers: req.headers, payload: req.body });
+      res = { status: r.statusCode, headers: r.headers, text: r.body };
+    }
+    expect(checkAnswer(row.expect[credential], res, creds)).toEqual([]);
   });
 });
