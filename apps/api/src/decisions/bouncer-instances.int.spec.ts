@@ -88,7 +88,7 @@ describe.each(TEST_BACKENDS)('bouncer instances sharing a key (embedded read mod
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi(backend);
-  });
+  }, 180_000); // PGlite's start is slow on a loaded machine
   afterAll(() => api.close());
 
   it('gives each process its own position: every decision once, every deletion once', async () => {
@@ -157,7 +157,7 @@ describe('bouncer instances sharing a key across replicas (cluster)', () => {
         }
       }
     })();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     running = false;

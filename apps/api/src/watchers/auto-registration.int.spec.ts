@@ -40,7 +40,7 @@ describe.each(TEST_BACKENDS)('agent auto-registration (%s)', (backend) => {
     });
     api = await createApiApp(config, db.handle);
     await api.app.getHttpAdapter().getInstance().ready();
-  });
+  }, 180_000); // PGlite's start is slow on a loaded machine
 
   afterAll(async () => {
     await api.close();
@@ -136,5 +136,5 @@ describe('auto-registration disabled', () => {
       await api.close();
       await db.dispose();
     }
-  });
+  }, 180_000);
 });
