@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import 'reflect-metadata';
 import { AdminError, sendAdminRequest } from './admin-client';
 import { lastPulls } from './bouncer-pulls';
+import { addDecisionsCommands } from './decisions-import';
 import { bouncerRows, bouncersTable, instanceNames, machineJson, machinesTable, table } from './format';
 import { notificationsStatus } from './notifications-status';
 import { projectionsRebuild } from './projections-rebuild';
@@ -290,6 +291,8 @@ program
       );
     }
   });
+
+addDecisionsCommands(program, getConfig, out);
 
 program
   .command('migrate')

@@ -8,6 +8,7 @@ export * from './bouncers/bouncer.commands';
 export * from './decisions/decision-reader';
 export * from './decisions/decision.commands';
 export { DecisionNotFoundError } from './decisions/decision.handlers';
+export * from './decisions/import-decisions';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
 export * from './machines/prune-machines';

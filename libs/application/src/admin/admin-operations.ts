@@ -1,6 +1,7 @@
 import type { Bouncer, Machine } from '@lapi/domain';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { AddBouncer, DeleteBouncer, ListBouncers, StreamPositionTimes } from '../bouncers/bouncer.commands';
+import { ImportDecisions, type ImportedDecision, type ImportOptions } from '../decisions/import-decisions';
 import { DeleteMachine, ListMachines, RegisterMachine, ValidateMachine } from '../machines/machine.commands';
 import { PruneMachines } from '../machines/prune-machines';
 import { cliContext } from '../shared/ports';
@@ -15,7 +16,8 @@ export type AdminRequest =
   | { op: 'bouncers.add'; name: string; key?: string }
   | { op: 'bouncers.list' }
   | { op: 'bouncers.positions'; keys: string[] }
-  | { op: 'bouncers.delete'; name: string };
+  | { op: 'bouncers.delete'; name: string }
+  | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions };
 
 export interface AdminResults {
   'machines.add': null;
@@ -28,6 +30,8 @@ export interface AdminResults {
   'bouncers.list': Bouncer[];
   'bouncers.positions': Record<string, string>;
   'bouncers.delete': null;
+  /** How many decisions were imported. */
+  'decisions.import': number;
 }
 
 /** Runs one admin request through the same command and query handlers the API uses. */
@@ -66,5 +70,7 @@ export async function runAdminRequest(
     case 'bouncers.delete':
       await buses.commands.execute(new DeleteBouncer(request.name, ctx));
       return null;
+    case 'decisions.import':
+      return buses.commands.execute(new ImportDecisions(request.rows, request.options, ctx));
   }
 }

@@ -12,6 +12,7 @@ import {
   type StreamAnswer,
 } from './decision-reader';
 import { DeleteDecision, DeleteDecisions, FindDecisions, PullDecisionStream } from './decision.commands';
+import { ImportDecisionsHandler } from './import-decisions';
 
 export class DecisionNotFoundError extends DomainError {
   readonly code = 'DECISION.NOT_FOUND';
@@ -106,6 +107,7 @@ export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionSt
 }
 
 export const decisionHandlers = [
+  ImportDecisionsHandler,
   DeleteDecisionsHandler,
   DeleteDecisionHandler,
   FindDecisionsHandler,
