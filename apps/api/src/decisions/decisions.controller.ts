@@ -84,7 +84,7 @@ export class DecisionsController {
     // changes instead of missing them.
     await ((await sent) ? page.commit() : page.release()).catch((error: Error) =>
       this.logger.warn(
-        `stream position of ${request.bouncerInstance ?? request.bouncer!.name} not saved: ${error.message}`,
+        `stream position of ${request.bouncerInstance ?? request.bouncer!.name} not saved (request ${String(request.id)}): ${error.message}`,
       ),
     );
   }
