@@ -120,3 +120,18 @@ describe('GET /health/ready without Redis (PostgreSQL only)', () => {
     expect((await until(t, 200)).status).toBe(200);
   });
 });
+
+describe('GET /health/ready in embedded mode (PGlite)', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi('pglite');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is ready once the store is open, with events nobody has to project', async () => {
+    await t.bouncer('fw-1');
+    expect(await ready(t)).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+});
