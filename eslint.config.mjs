@@ -11,7 +11,7 @@ export default tseslint.config(
       '.test-data/**',
       'bin/**',
       'test/run-tests.js',
-      'bench/*.mjs', // plain Node scripts, like bin/
+      'bench/**/*.mjs', // plain Node scripts, like bin/
       'jest.config.js',
       'eslint.config.mjs',
     ],

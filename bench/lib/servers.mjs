@@ -229,14 +229,12 @@ prometheus:
       const batch = 8;
       for (let i = 0; i < names.length; i += batch) {
         await Promise.all(
-          names
-            .slice(i, i + batch)
-            .map((n, j) =>
-              runAsync('cscli', ['-c', config, 'bouncers', 'add', n, '-k', keys[i + j], '-o', 'raw'], {
-                cwd: dir,
-                env: refEnv,
-              }),
-            ),
+          names.slice(i, i + batch).map((n, j) =>
+            runAsync('cscli', ['-c', config, 'bouncers', 'add', n, '-k', keys[i + j], '-o', 'raw'], {
+              cwd: dir,
+              env: refEnv,
+            }),
+          ),
         );
       }
       return keys;
