@@ -16,7 +16,7 @@ import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
-import { JWT_SECRET, TokenService } from './auth/token.service';
+import { TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
 import { HealthController } from './health/health.controller';
@@ -61,7 +61,6 @@ export class ApiModule {
       controllers,
       providers: [
         ...auth,
-        { provide: JWT_SECRET, useValue: options.jwtSecret },
         { provide: TokenService, useValue: new TokenService(options.jwtSecret, options.jwtSecretPrevious) },
         { provide: LoginThrottle, useValue: options.loginThrottle },
         { provide: API_OPTIONS, useValue: options.api },

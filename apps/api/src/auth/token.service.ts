@@ -5,8 +5,6 @@ import jwt from 'jsonwebtoken';
 export const TOKEN_LIFETIME_S = 3600;
 export const MAX_REFRESH_S = 3600;
 
-export const JWT_SECRET = Symbol('JWT_SECRET');
-
 export interface MachineClaims {
   exp: number;
   id: string;
