@@ -167,8 +167,10 @@ describe.each(TEST_BACKENDS)('retention on %s', (backend) => {
       }
       await store.appendToStream(`machine-${machineId}`, events, { expectedVersion: 'no_stream', metadata });
     };
-    const bouncer = async (name: string, pulled?: number) => {
-      const events: DomainEvent[] = [{ type: 'BouncerAdded', data: { name, apiKeyHash: name, at: at(30 * DAY) } }];
+    const bouncer = async (name: string, pulled?: number, authType: 'api-key' | 'tls' = 'api-key') => {
+      const events: DomainEvent[] = [
+        { type: 'BouncerAdded', data: { name, apiKeyHash: name, authType, at: at(30 * DAY) } },
+      ];
       if (pulled !== undefined) {
         events.push({
           type: 'BouncerSeen',
@@ -195,6 +197,7 @@ describe.each(TEST_BACKENDS)('retention on %s', (backend) => {
       await bouncer('b-fresh', HOUR);
       await bouncer('b-never');
       await bouncer('b-stale', 8 * DAY);
+      await bouncer('b-stale-cert', 8 * DAY, 'tls');
 
       const policy = { machines: { password: 7 * DAY }, bouncers: { apiKey: 7 * DAY } };
       expect(await autodeleteClients(deps, policy, now)).toEqual({
@@ -204,7 +207,7 @@ describe.each(TEST_BACKENDS)('retention on %s', (backend) => {
       });
       expect(await names()).toEqual({
         machines: ['agent-odd', 'fresh', 'local', 'never-seen', 'stale-cert'],
-        bouncers: ['b-fresh', 'b-never'],
+        bouncers: ['b-fresh', 'b-never', 'b-stale-cert'],
       });
       const deleted = [...(await recorded('MachineDeleted')), ...(await recorded('BouncerDeleted'))];
       expect(deleted.map((e) => e.metadata.actor)).toEqual([
@@ -212,10 +215,10 @@ describe.each(TEST_BACKENDS)('retention on %s', (backend) => {
         { kind: 'system', id: 'retention' },
       ]);
 
-      // The cert duration applies to cert machines only; a bouncer duration for certs leaves API-key bouncers.
+      // The cert durations apply to cert clients only: API-key bouncers and password machines stay.
       expect(await autodeleteClients(deps, { machines: { tls: DAY }, bouncers: { tls: 5 * MIN } }, now)).toMatchObject({
         machines: ['stale-cert'],
-        bouncers: [],
+        bouncers: ['b-stale-cert'],
       });
       // Once its alerts are flushed, the silent machine goes too.
       await flushAlerts(deps, { maxAgeMs: 1 }, now);
