@@ -230,9 +230,19 @@ export class DecisionReplica {
     return this.index.find(filter, now);
   }
 
-  /** Active decisions per (scenario, origin, type) in what this replica holds (for the metrics; no Redis call). */
-  countActive(now: number): ActiveCount[] {
-    return this.index.countActive(now);
+  /**
+   * Active decisions per (scenario, origin, type) in what this replica holds, for the metrics: no Redis call, and
+   * requests are served between batches of the pass.
+   */
+  async countActive(now: number): Promise<ActiveCount[]> {
+    const pass = this.index.countingActive(now);
+    for (;;) {
+      const step = pass.next();
+      if (step.done) {
+        return step.value;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** What this replica holds, without catching up: for when Redis cannot be reached. */

@@ -578,4 +578,17 @@ describe('DecisionIndex.countActive (cs_active_decisions)', () => {
     ]);
     expect(index.countActive(NOW + 2 * HOUR)).toEqual([]);
   });
+
+  it('can pause every few decisions and give the same counts at the end', () => {
+    const { index } = build({ a: {}, b: {}, c: { type: 'captcha' }, d: {}, e: { removed: true } });
+    const pass = index.countingActive(NOW, 2);
+    let pauses = 0;
+    let step = pass.next();
+    while (!step.done) {
+      pauses++;
+      step = pass.next();
+    }
+    expect(pauses).toBe(2);
+    expect(step.value).toEqual(index.countActive(NOW));
+  });
 });

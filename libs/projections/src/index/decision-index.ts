@@ -114,7 +114,22 @@ export class DecisionIndex {
 
   /** Active decisions per (scenario, origin, type), as the reference's cs_active_decisions: one pass, no copy. */
   countActive(now: number): ActiveCount[] {
+    const pass = this.countingActive(now, Infinity);
+    for (;;) {
+      const step = pass.next();
+      if (step.done) {
+        return step.value;
+      }
+    }
+  }
+
+  /**
+   * countActive as a pass that pauses after every `batch` decisions, so that a caller can let requests run between
+   * batches (a pass over a million decisions takes ~0.1–0.6 s). Changes applied during a pass may or may not count.
+   */
+  *countingActive(now: number, batch = 50_000): Generator<void, ActiveCount[]> {
     const counts = new Map<string, ActiveCount>();
+    let seen = 0;
     for (const e of this.byId.values()) {
       if (isActive(e, now)) {
         const key = `${e.scenario}\u0000${e.origin}\u0000${e.type}`;
@@ -124,6 +139,9 @@ export class DecisionIndex {
         } else {
           counts.set(key, { scenario: e.scenario, origin: e.origin, type: e.type, count: 1 });
         }
+      }
+      if (++seen % batch === 0) {
+        yield;
       }
     }
     return [...counts.values()];
