@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { Strategy } from 'passport-jwt';
 import { JwtAuthError } from '../http/http-errors';
 import { extractToken } from './token-extractor';
@@ -14,11 +15,22 @@ export interface MachineIdentity {
 @Injectable()
 export class MachineJwtStrategy extends PassportStrategy(Strategy, 'machine-jwt') {
   constructor(@Inject(TokenService) tokens: TokenService) {
+    // jsonwebtoken turns a string secret into a key on every verify, first trying it as a PEM public key and
+    // catching the failure: that cost more than the rest of an alert push. The key objects are made once.
+    const keys = new Map<string, KeyObject>();
+    const keyOf = (secret: string): KeyObject => {
+      let key = keys.get(secret);
+      if (!key) {
+        key = createSecretKey(Buffer.from(secret));
+        keys.set(secret, key);
+      }
+      return key;
+    };
     super({
       jwtFromRequest: (request: FastifyRequest) => extractToken(request),
       // The current secret, or the previous one for its own tokens during a rotation.
       secretOrKeyProvider: (_request: unknown, token: string, done: (error: null, secret: string) => void) =>
-        done(null, tokens.verificationSecret(token)),
+        done(null, keyOf(tokens.verificationSecret(token)) as unknown as string),
       algorithms: ['HS256'],
     });
   }
