@@ -14,7 +14,7 @@ import { clientIp } from '../http/client-ip';
 import { accessForbidden, LapiHttpError } from '../http/http-errors';
 import { ExpiringCache } from './expiring-cache';
 import { SightingMemo } from './sighting-memo';
-import { bouncerByCertificate } from './tls/certificate-bouncer';
+import { bouncerByCertificate, certificateBouncerCache } from './tls/certificate-bouncer';
 
 // How long a key's bouncer is trusted without asking the database (see ExpiringCache): a deleted bouncer is refused
 // by every replica within KEY_TTL_MS.
@@ -30,6 +30,7 @@ export class BouncerApiKeyGuard implements CanActivate {
   private readonly logger = new Logger(BouncerApiKeyGuard.name);
   private readonly keys = new ExpiringCache<Bouncer | null>((b) => (b ? KEY_TTL_MS : UNKNOWN_KEY_TTL_MS));
   private readonly sightings = new SightingMemo(LAST_PULL_RESOLUTION_MS);
+  private readonly certificateBouncers = certificateBouncerCache();
 
   constructor(
     private readonly queries: QueryBus,
@@ -40,7 +41,12 @@ export class BouncerApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestWithBouncer>();
     // A client certificate, when one was sent, decides alone (the reference ignores X-Api-Key then).
-    const byCertificate = await bouncerByCertificate(this.commands, this.options.clientCertificates, request);
+    const byCertificate = await bouncerByCertificate(
+      this.commands,
+      this.options.clientCertificates,
+      request,
+      this.certificateBouncers,
+    );
     if (byCertificate) {
       request.bouncer = byCertificate;
       if (request.method !== 'HEAD') {
@@ -74,6 +80,7 @@ export class BouncerApiKeyGuard implements CanActivate {
   /** Drops every cached key (after an admin change in this process). */
   forgetKeys(): void {
     this.keys.clear();
+    this.certificateBouncers.clear();
   }
 
   private async recordSighting(bouncer: Bouncer, request: FastifyRequest, instanceId?: string): Promise<void> {

@@ -5,10 +5,17 @@ import type { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { clientIp } from '../../http/client-ip';
 import { accessForbidden } from '../../http/http-errors';
+import { ExpiringCache } from '../expiring-cache';
 import { certificateVerdict, type ClientCertificateOptions } from './certificate-auth';
 import { certificateClientName } from './client-certificate';
 
 const logger = new Logger('TlsAuth');
+
+/**
+ * Bouncers by certificate name, kept as long as an API key's (the guard's KEY_TTL_MS), so polls cost no database
+ * round trip; the certificate itself (chain, OU, CRL) is judged on every request.
+ */
+export const certificateBouncerCache = () => new ExpiringCache<Bouncer>(() => 5_000);
 
 /**
  * A bouncer call with a client certificate (middlewares/v1/api_key.go): an accepted one is the bouncer
@@ -19,6 +26,7 @@ export async function bouncerByCertificate(
   commands: CommandBus,
   options: ClientCertificateOptions | undefined,
   request: FastifyRequest,
+  cache: ExpiringCache<Bouncer>,
 ): Promise<Bouncer | null> {
   const verdict = certificateVerdict(request, options, 'bouncers');
   if (verdict.kind === 'none') {
@@ -31,12 +39,14 @@ export async function bouncerByCertificate(
   }
   const name = certificateClientName(verdict.commonName, ip);
   try {
-    return await commands.execute(
-      new AuthenticateCertificateBouncer(name, {
-        actor: { kind: 'bouncer', id: name },
-        requestId: String(request.id),
-        clientIp: ip,
-      }),
+    return await cache.get(name, () =>
+      commands.execute(
+        new AuthenticateCertificateBouncer(name, {
+          actor: { kind: 'bouncer', id: name },
+          requestId: String(request.id),
+          clientIp: ip,
+        }),
+      ),
     );
   } catch (error) {
     if (error instanceof DomainError) {
