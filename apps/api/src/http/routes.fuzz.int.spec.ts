@@ -10,6 +10,8 @@ import {
   TEST_JWT_SECRET,
 } from '@lapi/testing';
 import fc from 'fast-check';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import type { ZodTypeAny } from 'zod';
 import { AGENT_UA, startTestApi, type TestApi } from '../../test/api-harness';
 
@@ -299,4 +301,49 @@ describe('fuzz: every route with generated invalid input', () => {
       );
     },
   );
+
+  // On the wire: request lines and headers Node's parser or Fastify refuse before any route runs.
+  it('raw requests with broken request lines and headers: never a 5xx, and the server keeps serving', async () => {
+    await t.api.app.listen(0, '127.0.0.1');
+    const port = (t.api.app.getHttpServer().address() as AddressInfo).port;
+    const raw = (bytes: Buffer): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => resolve(text));
+        socket.setTimeout(5000, () => socket.destroy());
+        socket.end(bytes);
+      });
+    const target = fc.oneof(
+      fc.constantFrom('/v1/decisions/%ZZ', '/v1/alerts/%', '/v1/alerts?ip=%E0%A4%A', '*', 'http://x/v1/alerts', '//'),
+      fc.uint8Array({ minLength: 1, maxLength: 60 }).map((b) => `/v1/alerts/${Buffer.from(b).toString('latin1')}`),
+      fc.constant(`/v1/decisions?value=${'a'.repeat(20_000)}`),
+    );
+    const header = fc.oneof(
+      fc.constant(''),
+      fc.constantFrom('X-Api-Key: a\x00b\r\n', 'Content-Length: -1\r\n', 'Content-Length: 1\r\nContent-Length: 2\r\n'),
+      fc.constantFrom('Transfer-Encoding: chunked\r\nContent-Length: 3\r\n', `X-Big: ${'b'.repeat(20_000)}\r\n`),
+      fc.uint8Array({ maxLength: 40 }).map((b) => `X-Junk: ${Buffer.from(b).toString('latin1')}\r\n`),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'HEAD', 'DELETE', 'POST'),
+        target,
+        header,
+        async (method, path, extra) => {
+          const answer = await raw(
+            Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`, 'latin1'),
+          );
+          const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+          // No answer at all (the connection reset) is a refusal too; a 5xx is not.
+          expect(status < 500).toBe(true);
+          const health = await t.inject({ method: 'GET', url: '/health' });
+          expect(health.statusCode).toBe(200);
+        },
+      ),
+      params(Math.ceil(RUNS / 2)),
+    );
+  });
 });
