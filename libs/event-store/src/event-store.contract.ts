@@ -94,6 +94,20 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect(results[0].transactionId).toBe(results[1].transactionId);
     });
 
+    it('keeps the metadata of each append in a shared transaction', async () => {
+      const [a, b] = [newStream(), newStream()];
+      const other = { ...metadata, requestId: 'r2', clientIp: '192.0.2.1' };
+      await store.appendToStreams(
+        [
+          { streamId: a, events: [ev(1)], expectedVersion: 'no_stream', metadata: other },
+          { streamId: b, events: [ev(2)], expectedVersion: 'no_stream' },
+        ],
+        { metadata },
+      );
+      expect((await store.readStream(a))[0].metadata).toEqual(other);
+      expect((await store.readStream(b))[0].metadata).toEqual(metadata);
+    });
+
     it("appends with 'any' whatever the version", async () => {
       const stream = newStream();
       await store.appendToStream(stream, [ev(1)], { expectedVersion: 'any', metadata });

@@ -56,9 +56,17 @@ export interface EventStore {
     events: readonly DomainEvent[],
     options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
   ): Promise<AppendResult>;
-  /** Appends to several streams in one transaction: all or none (e.g. a batch of alerts). */
+  /**
+   * Appends to several streams in one transaction: all or none (e.g. a batch of alerts, or the appends of several
+   * requests committed together, each with its own metadata, else `options.metadata`).
+   */
   appendToStreams(
-    appends: readonly { streamId: string; events: readonly DomainEvent[]; expectedVersion: ExpectedVersion }[],
+    appends: readonly {
+      streamId: string;
+      events: readonly DomainEvent[];
+      expectedVersion: ExpectedVersion;
+      metadata?: EventMetadata;
+    }[],
     options: { metadata: EventMetadata },
   ): Promise<AppendResult[]>;
   readStream(streamId: string, options?: { fromVersion?: bigint }): Promise<RecordedEvent[]>;

@@ -32,7 +32,12 @@ export class PostgresEventStore implements EventStore {
   }
 
   async appendToStreams(
-    appends: readonly { streamId: string; events: readonly DomainEvent[]; expectedVersion: ExpectedVersion }[],
+    appends: readonly {
+      streamId: string;
+      events: readonly DomainEvent[];
+      expectedVersion: ExpectedVersion;
+      metadata?: EventMetadata;
+    }[],
     options: { metadata: EventMetadata },
   ): Promise<AppendResult[]> {
     if (appends.length === 0 || appends.some((a) => a.events.length === 0)) {
@@ -41,7 +46,7 @@ export class PostgresEventStore implements EventStore {
     return this.db.transaction().execute(async (trx) => {
       const results: AppendResult[] = [];
       const recorded: RecordedEvent[] = [];
-      for (const { streamId, events, expectedVersion } of appends) {
+      for (const { streamId, events, expectedVersion, metadata } of appends) {
         const last = await this.advanceStream(trx, streamId, BigInt(events.length), expectedVersion);
         const first = last - BigInt(events.length) + 1n;
         const rows = await trx
@@ -52,7 +57,7 @@ export class PostgresEventStore implements EventStore {
               stream_version: String(first + BigInt(i)),
               type: e.type,
               data: jsonb(e.data),
-              metadata: jsonb(options.metadata),
+              metadata: jsonb(metadata ?? options.metadata),
             })),
           )
           .returningAll()

@@ -13,6 +13,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';
+import { AppendBatcher } from '../shared/append-batcher';
 import { CLOCK, DATABASE, toMetadata, type Clock } from '../shared/ports';
 import { DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts } from './alert.commands';
 import { PROFILE_ENGINE, type DecisionStats, type ProfileEngine } from './profile-engine';
@@ -32,7 +33,12 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROFILE_ENGINE) private readonly profiles: ProfileEngine,
     @Inject(PROJECTION_BARRIER) private readonly barrier: ProjectionBarrier,
-  ) {}
+  ) {
+    this.batcher = new AppendBatcher(store);
+  }
+
+  /** Alerts pushed at the same time by many agents share commits (see AppendBatcher). */
+  private readonly batcher: AppendBatcher;
 
   async execute(c: PushAlerts): Promise<string[]> {
     const now = this.clock.now();
@@ -59,13 +65,13 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
       );
     }
     if (events.length > 0) {
-      const appended = await this.store.appendToStreams(
+      const appended = await this.batcher.append(
         events.map((e) => ({
           streamId: alertStreamId(e.data.alertId),
           events: [e],
           expectedVersion: 'no_stream' as const,
         })),
-        { metadata: toMetadata(c.context, now) },
+        toMetadata(c.context, now),
       );
       await this.barrier.waitFor(appended);
     }
