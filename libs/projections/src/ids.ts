@@ -6,12 +6,11 @@ export async function allocateAlertIds(
   db: Kysely<DB>,
   decisionCount: number,
 ): Promise<{ alertId: number; decisionIds: number[] }> {
-  const alert = await sql<{ id: string }>`select nextval('alert_id_seq')::text as id`.execute(db);
-  const decisions =
-    decisionCount === 0
-      ? { rows: [] }
-      : await sql<{
-          id: string;
-        }>`select nextval('decision_id_seq')::text as id from generate_series(1, ${decisionCount}::int)`.execute(db);
-  return { alertId: Number(alert.rows[0].id), decisionIds: decisions.rows.map((r) => Number(r.id)) };
+  // One round trip for both: the decision ids come back as one comma-separated text, in the order drawn.
+  const { rows } = await sql<{ alert: string; decisions: string }>`
+    select nextval('alert_id_seq')::text as alert,
+      coalesce((select string_agg(nextval('decision_id_seq')::text, ',' order by n)
+                from generate_series(1, ${decisionCount}::int) as n), '') as decisions`.execute(db);
+  const decisionIds = rows[0].decisions === '' ? [] : rows[0].decisions.split(',').map(Number);
+  return { alertId: Number(rows[0].alert), decisionIds };
 }
