@@ -49,6 +49,10 @@ export class PostgresEventStore implements EventStore {
       for (const { streamId, events, expectedVersion, metadata } of appends) {
         const last = await this.advanceStream(trx, streamId, BigInt(events.length), expectedVersion);
         const first = last - BigInt(events.length) + 1n;
+        const meta = metadata ?? options.metadata;
+        // The stored text is parsed back here rather than returned by the server: an alert carrying thousands of
+        // decisions would otherwise cross the connection twice.
+        const texts = events.map((e) => JSON.stringify(e.data));
         const rows = await trx
           .insertInto('events')
           .values(
@@ -56,13 +60,22 @@ export class PostgresEventStore implements EventStore {
               stream_id: streamId,
               stream_version: String(first + BigInt(i)),
               type: e.type,
-              data: jsonb(e.data),
-              metadata: jsonb(metadata ?? options.metadata),
+              data: jsonbText(texts[i]),
+              metadata: jsonb(meta),
             })),
           )
-          .returningAll()
+          .returning(['stream_version', 'global_position', 'transaction_id', 'created_at'])
           .execute();
-        const stored = rows.map(toRecorded);
+        const stored = rows.map((row, i): RecordedEvent => ({
+          type: events[i].type,
+          data: JSON.parse(texts[i]) as object,
+          metadata: meta,
+          streamId,
+          streamVersion: BigInt(row.stream_version),
+          globalPosition: BigInt(row.global_position),
+          transactionId: BigInt(row.transaction_id),
+          createdAt: new Date(row.created_at),
+        }));
         recorded.push(...stored);
         const tail = stored[stored.length - 1];
         results.push({
@@ -215,7 +228,8 @@ const toRecorded = (row: Selectable<EventsTable>): RecordedEvent => ({
 
 // Sent as text and cast in SQL: postgres.js JSON-encodes a jsonb parameter itself, so a string given for one would be
 // stored as a JSON string rather than an object (rows written that way before are still read, see parseJson).
-const jsonb = (value: unknown) => sql<string>`cast(${JSON.stringify(value)} as text)::jsonb`;
+const jsonb = (value: unknown) => jsonbText(JSON.stringify(value));
+const jsonbText = (text: string) => sql<string>`cast(${text} as text)::jsonb`;
 
 // postgres.js through kysely-postgres-js hands back jsonb already parsed; PGlite too, but be lenient.
 const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
