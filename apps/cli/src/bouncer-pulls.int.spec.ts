@@ -10,8 +10,10 @@ describe('lapi bouncers list: last pulls from the cluster positions', () => {
     try {
       const cursors = new RedisStreamCursors(redis.redis, redisKeys(redis.prefix).streamCursors);
       const at = Date.parse('2026-11-29T03:00:00.000Z');
-      await cursors.save('ingress@10.0.0.2', { seq: 4, pulledAt: at }, false);
-      await cursors.save('ingress@pod-b', { seq: 5, pulledAt: at + 1_000, hash: 'ab12' }, false);
+      await cursors.save('ingress\u001f10.0.0.2', { seq: 4, pulledAt: at }, false);
+      await cursors.save('ingress\u001fpod-b', { seq: 5, pulledAt: at + 1_000, hash: 'ab12' }, false);
+      // A bouncer named like an instance has a position of its own.
+      await cursors.save('ingress@pod-b', { seq: 9, pulledAt: at + 9_000 }, false);
       const config = loadConfig(
         {
           DATABASE_URL: 'postgres://unused/x',
@@ -20,12 +22,13 @@ describe('lapi bouncers list: last pulls from the cluster positions', () => {
         },
         { requireSecret: false },
       );
-      const times = await lastPulls(config, ['ingress@10.0.0.2', 'ingress@pod-b', 'ingress@never']);
+      const keys = (...suffixes: string[]) => new Map(suffixes.map((s) => [`ingress@${s}`, `ingress\u001f${s}`]));
+      const times = await lastPulls(config, keys('10.0.0.2', 'pod-b', 'never'));
       expect(Object.fromEntries(times)).toEqual({
         'ingress@10.0.0.2': '2026-11-29T03:00:00.000Z',
         'ingress@pod-b': '2026-11-29T03:00:01.000Z',
       });
-      expect((await lastPulls(config, [])).size).toBe(0);
+      expect((await lastPulls(config, new Map())).size).toBe(0);
     } finally {
       await redis.close();
     }

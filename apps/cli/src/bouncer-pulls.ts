@@ -4,22 +4,25 @@ import Redis from 'ioredis';
 import { sendAdminRequest } from './admin-client';
 
 /**
- * The last pull of each of these bouncer instances: the time its stream position was saved, in Redis in a cluster
- * (where the API replicas keep positions), else in the database.
+ * The last pull of each of these bouncer instances (name → position key): the time its stream position was saved,
+ * in Redis in a cluster (where the API replicas keep positions), else in the database. By instance name.
  */
-export async function lastPulls(config: AppConfig, names: string[]): Promise<Map<string, string>> {
-  if (names.length === 0) {
-    return new Map();
-  }
+export async function lastPulls(config: AppConfig, keys: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+  const positions = [...keys.values()];
+  const times = positions.length === 0 ? new Map<string, string>() : await positionTimes(config, positions);
+  return new Map([...keys].flatMap(([name, key]) => (times.has(key) ? [[name, times.get(key)!] as const] : [])));
+}
+
+async function positionTimes(config: AppConfig, keys: string[]): Promise<Map<string, string>> {
   if (config.redisUrl && config.database.kind === 'postgres') {
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await redis.connect();
-      return await new RedisStreamCursors(redis, redisKeys(config.redisPrefix).streamCursors).pulledAt(names);
+      return await new RedisStreamCursors(redis, redisKeys(config.redisPrefix).streamCursors).pulledAt(keys);
     } finally {
       redis.disconnect();
     }
   }
-  const { result } = await sendAdminRequest(config, { op: 'bouncers.positions', keys: names });
+  const { result } = await sendAdminRequest(config, { op: 'bouncers.positions', keys });
   return new Map(Object.entries(result as Record<string, string>));
 }

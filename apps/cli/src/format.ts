@@ -1,4 +1,4 @@
-import type { Bouncer, Machine } from '@lapi/domain';
+import { instanceStreamKey, type Bouncer, type Machine } from '@lapi/domain';
 
 /** A plain text table, the way cscli prints lists. */
 export function table(headers: string[], rows: string[][]): string {
@@ -58,9 +58,9 @@ export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap
     })),
   ]);
 
-/** Names of the instances whose last pull the listing needs. */
-export const instanceNames = (bouncers: readonly Bouncer[]): string[] =>
-  bouncers.flatMap((b) => b.instances.map((i) => i.name));
+/** The position keys of the instances whose last pull the listing needs, by instance name. */
+export const instanceKeys = (bouncers: readonly Bouncer[]): Map<string, string> =>
+  new Map(bouncers.flatMap((b) => b.instances.map((i) => [i.name, instanceStreamKey(b.name, i.name)] as const)));
 
 export const machinesTable = (machines: Machine[]): string =>
   table(

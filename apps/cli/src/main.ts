@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { AdminError, sendAdminRequest } from './admin-client';
 import { lastPulls } from './bouncer-pulls';
 import { addDecisionsCommands } from './decisions-import';
-import { bouncerRows, bouncersTable, instanceNames, machineJson, machinesTable, table } from './format';
+import { bouncerRows, bouncersTable, instanceKeys, machineJson, machinesTable, table } from './format';
 import { notificationsStatus } from './notifications-status';
 import { projectionsRebuild } from './projections-rebuild';
 import { projectionsStatus } from './projections-status';
@@ -168,7 +168,7 @@ bouncers
   .action(async (opts: { output: string }) => {
     const { result } = await sendAdminRequest(getConfig(), { op: 'bouncers.list' });
     const list = result as Bouncer[];
-    const rows = bouncerRows(list, await lastPulls(getConfig(), instanceNames(list)));
+    const rows = bouncerRows(list, await lastPulls(getConfig(), instanceKeys(list)));
     out(opts.output === 'json' ? JSON.stringify(rows, null, 2) : bouncersTable(rows));
   });
 

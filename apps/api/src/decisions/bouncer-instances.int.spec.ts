@@ -1,4 +1,4 @@
-import type { Bouncer } from '@lapi/domain';
+import { instanceStreamKey, type Bouncer } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
 import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
 import { openTestRedis, TEST_BACKENDS } from '@lapi/testing';
@@ -113,11 +113,9 @@ describe.each(TEST_BACKENDS)('bouncer instances sharing a key (embedded read mod
       type: 'crowdsec-firewall-bouncer',
       version: 'v0.0.25',
     });
-    const times = (await api.admin({ op: 'bouncers.positions', keys: bouncer.instances.map((i) => i.name) })) as Record<
-      string,
-      string
-    >;
-    expect(Object.keys(times).sort()).toEqual(bouncer.instances.map((i) => i.name).sort());
+    const keys = bouncer.instances.map((i) => instanceStreamKey(bouncer.name, i.name));
+    const times = (await api.admin({ op: 'bouncers.positions', keys })) as Record<string, string>;
+    expect(Object.keys(times).sort()).toEqual(keys.sort());
   });
 
   it('refuses a malformed instance id with 400', async () => {
@@ -176,6 +174,8 @@ describe('bouncer instances sharing a key across replicas (cluster)', () => {
     }
     const bouncer = ((await a.admin({ op: 'bouncers.list' })) as Bouncer[]).find((x) => x.instances.length === 3)!;
     const cursors = await redis.redis.hkeys(redisKeys(redis.prefix).streamCursors);
-    expect(cursors).toEqual(expect.arrayContaining([bouncer.name, ...bouncer.instances.map((i) => i.name)]));
+    expect(cursors).toEqual(
+      expect.arrayContaining([bouncer.name, ...bouncer.instances.map((i) => instanceStreamKey(bouncer.name, i.name))]),
+    );
   });
 });

@@ -6,6 +6,7 @@ import {
   PullDecisionStream,
   type Clock,
 } from '@lapi/application';
+import { instanceStreamKey } from '@lapi/domain';
 import type { DeleteResponse } from '@lapi/lapi-contract';
 import { Controller, Delete, Get, Inject, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
@@ -64,10 +65,14 @@ export class DecisionsController {
     }
     const page = await this.commands.execute(
       // Each process sharing the key has its own position (the bouncer's own name for the first one seen).
-      new PullDecisionStream(request.bouncerInstance ?? request.bouncer!.name, filter, {
-        startup: first(query, 'startup') === 'true',
-        dedup: first(query, 'dedup') !== 'false',
-      }),
+      new PullDecisionStream(
+        instanceStreamKey(request.bouncer!.name, request.bouncerInstance ?? request.bouncer!.name),
+        filter,
+        {
+          startup: first(query, 'startup') === 'true',
+          dedup: first(query, 'dedup') !== 'false',
+        },
+      ),
     );
     this.metrics.streamPull(page.new.length + page.deleted.length, first(query, 'startup') === 'true');
     const now = this.clock.now();

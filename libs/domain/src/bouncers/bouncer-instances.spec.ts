@@ -3,6 +3,7 @@ import {
   bouncerInstanceName,
   decideBouncer,
   evolveBouncer,
+  instanceStreamKey,
   LAST_PULL_RESOLUTION_MS,
   MAX_INSTANCES,
   type BouncerCommand,
@@ -46,6 +47,12 @@ describe('bouncer instances', () => {
     expect(bouncerInstanceName(seen, { ipAddress: '10.0.0.2' })).toBe('ingress@10.0.0.2');
     expect(bouncerInstanceName(seen, { ipAddress: '10.0.0.1', instanceId: 'pod-7' })).toBe('ingress@pod-7');
     expect(bouncerInstanceName(fresh, { ipAddress: '10.0.0.1', instanceId: 'pod-7' })).toBe('ingress@pod-7');
+  });
+
+  it("keys an instance's position apart from any bouncer name", () => {
+    expect(instanceStreamKey('ingress', 'ingress')).toBe('ingress');
+    expect(instanceStreamKey('ingress', 'ingress@10.0.0.2')).toBe('ingress\u001f10.0.0.2');
+    expect(instanceStreamKey('ingress', 'ingress@pod-b')).not.toBe('ingress@pod-b');
   });
 
   it('keeps the first address on the bouncer and records another one as an instance, once', () => {

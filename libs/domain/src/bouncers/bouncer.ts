@@ -67,6 +67,14 @@ export const bouncerInstanceName = (
     : `${bouncer.name}@${sighting.ipAddress}`;
 };
 
+/**
+ * The key of a process's stream position: the bouncer's name for the bouncer itself, else its name, U+001F and the
+ * instance's suffix — a character no bouncer name or instance id holds, so an instance `fw@10.0.0.2` never shares a
+ * position with a bouncer named `fw@10.0.0.2` (a certificate bouncer is `<CN>@<ip>`).
+ */
+export const instanceStreamKey = (bouncerName: string, instanceName: string): string =>
+  instanceName === bouncerName ? bouncerName : `${bouncerName}\u001f${instanceName.slice(bouncerName.length + 1)}`;
+
 export type BouncerCommand =
   | { type: 'AddBouncer'; data: { name: string; apiKeyHash: string } }
   /** A client certificate the server accepted: its bouncer is added on first use (api_key.go). */
