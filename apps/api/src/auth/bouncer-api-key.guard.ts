@@ -70,8 +70,12 @@ export class BouncerApiKeyGuard implements CanActivate {
       await this.recordSighting(bouncer, request, instanceId);
       // Until its first sighting is stored a bouncer has no address: read it again once recorded, so that two
       // processes starting together on one key are told apart from their first pull.
-      const current =
-        bouncer.ipAddress === '' ? ((await this.queries.execute(new AuthenticateBouncer(apiKey))) ?? bouncer) : bouncer;
+      let current = bouncer;
+      if (bouncer.ipAddress === '') {
+        current = (await this.queries.execute(new AuthenticateBouncer(apiKey))) ?? bouncer;
+        // The cached record has no address either: the next request loads the recorded one instead of asking again.
+        this.keys.delete(apiKey);
+      }
       request.bouncerInstance = bouncerInstanceName(current, { ipAddress: clientIp(request), instanceId });
     }
     return true;
