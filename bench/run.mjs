@@ -16,7 +16,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { login, seed } from './lib/dataset.mjs';
+import { decisionValue, login, seed } from './lib/dataset.mjs';
 import { killAll, memoryOf, sleep } from './lib/proc.mjs';
 import { formatReport } from './lib/report.mjs';
 import { MACHINE, startBare, startOurs, startReference, tupleWrites } from './lib/servers.mjs';
@@ -157,6 +157,22 @@ function importFile(n, base) {
 const peakMemory = (server) =>
   Object.fromEntries(Object.entries(server.processes).map(([name, p]) => [name, memoryOf(p.pid)]));
 
+/** Seconds until a lookup of `value` finds it. */
+async function waitVisible(server, key, value) {
+  const started = performance.now();
+  const ip = value.replace(/\/\d+$/, '');
+  for (;;) {
+    const res = await fetch(`${server.url}/v1/decisions?ip=${ip}`, { headers: { 'x-api-key': key } }).catch(
+      () => undefined,
+    );
+    if (res?.ok && (await res.text()) !== 'null') {
+      return (performance.now() - started) / 1000;
+    }
+    if (performance.now() - started > 600_000) throw new Error(`${server.name}: ${value} not visible after 600 s`);
+    await sleep(200);
+  }
+}
+
 /** Every workload against one server; returns its figures. */
 async function measure(server, { sizes, full }) {
   const r = { name: server.name, sizes: {}, seeding: [] };
@@ -170,7 +186,9 @@ async function measure(server, { sizes, full }) {
     seeded = n;
     const s = (r.sizes[n] = {});
     log(server.name, `lookups at ${n}`);
-    // Warm-up (a fresh replica loads its copy; the reference's caches), then the measured run.
+    // Until the last decision seeded is answered (our replica catches up with what was written, the reference has
+    // it at once), then a warm-up, then the measured run.
+    s.visibleAfter = await waitVisible(server, key, decisionValue(n - 1).value);
     await lookups(server, { n, key, seconds: 2, connections: 50 });
     s.lookups = await lookups(server, { n, key, seconds: SECONDS, connections: 50 });
     if (n >= 100_000) {

@@ -51,6 +51,11 @@ export function formatReport(r) {
       'p99 ≤ 10 ms',
       a ? a.p99 <= 10 : undefined,
     );
+    const va = o?.sizes[n]?.visibleAfter;
+    const vb = ref?.sizes[n]?.visibleAfter;
+    if (va !== undefined) {
+      row('', 'last seeded decision answered after', sec(va), vb === undefined ? '–' : sec(vb), '', '', '', undefined);
+    }
     if (a && (a.non2xx || a.errors))
       row('', 'errors', `${a.non2xx} non-2xx, ${a.errors} socket`, '', '', '', '', undefined);
   }
