@@ -23,7 +23,7 @@ export function runWrk({ url, script, args = [], connections = 50, threads = 1, 
     ...(args.length ? ['--', ...args.map(String)] : []),
   ];
   return new Promise((resolve, reject) =>
-    execFile('wrk', argv, { encoding: 'utf8', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    execFile('wrk', argv, { cwd: SCRIPTS, encoding: 'utf8', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       const line = /^JSON (.*)$/m.exec(stdout ?? '');
       if (error || !line) return reject(new Error(`wrk ${argv.join(' ')}: ${stderr || error?.message}\n${stdout}`));
       const s = JSON.parse(line[1]);
