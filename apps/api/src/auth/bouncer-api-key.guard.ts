@@ -12,13 +12,11 @@ import type { FastifyRequest } from 'fastify';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { clientIp } from '../http/client-ip';
 import { accessForbidden, LapiHttpError } from '../http/http-errors';
-import { ExpiringCache } from './expiring-cache';
+import { BOUNCER_CACHE_TTL_MS, ExpiringCache } from './expiring-cache';
 import { SightingMemo } from './sighting-memo';
 import { bouncerByCertificate, certificateBouncerCache } from './tls/certificate-bouncer';
 
-// How long a key's bouncer is trusted without asking the database (see ExpiringCache): a deleted bouncer is refused
-// by every replica within KEY_TTL_MS.
-const KEY_TTL_MS = 5_000;
+// A deleted bouncer is refused by every replica within BOUNCER_CACHE_TTL_MS; an unknown key is asked again sooner.
 const UNKNOWN_KEY_TTL_MS = 1_000;
 
 /** `bouncerInstance`: which of the processes sharing the key sent it (domain bouncerInstanceName). */
@@ -28,7 +26,7 @@ export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer; bouncerIn
 @Injectable()
 export class BouncerApiKeyGuard implements CanActivate {
   private readonly logger = new Logger(BouncerApiKeyGuard.name);
-  private readonly keys = new ExpiringCache<Bouncer | null>((b) => (b ? KEY_TTL_MS : UNKNOWN_KEY_TTL_MS));
+  private readonly keys = new ExpiringCache<Bouncer | null>((b) => (b ? BOUNCER_CACHE_TTL_MS : UNKNOWN_KEY_TTL_MS));
   private readonly sightings = new SightingMemo(LAST_PULL_RESOLUTION_MS);
   private readonly certificateBouncers = certificateBouncerCache();
 

@@ -51,14 +51,24 @@ export class ExpiringCache<V> {
   }
 
   private set(key: string, value: V, now: number): void {
-    this.entries.delete(key); // re-inserted last: the Map's order is the eviction order
-    if (this.entries.size >= this.maxEntries) {
-      // Oldest first: a burst of distinct keys cannot grow the process without bound.
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) {
-        this.entries.delete(oldest.value);
-      }
-    }
-    this.entries.set(key, { value, until: now + this.ttlMs(value) });
+    setBounded(this.entries, key, { value, until: now + this.ttlMs(value) }, this.maxEntries);
   }
+}
+
+/** How long a bouncer found by API key or by certificate name is trusted without asking the database again. */
+export const BOUNCER_CACHE_TTL_MS = 5_000;
+
+/**
+ * Sets `key` as the newest entry of `map`, dropping the oldest first once `max` entries are held (a Map iterates
+ * in insertion order): a burst of distinct keys cannot grow the process without bound.
+ */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  if (map.size >= max) {
+    const oldest = map.keys().next();
+    if (!oldest.done) {
+      map.delete(oldest.value);
+    }
+  }
+  map.set(key, value);
 }

@@ -1,3 +1,5 @@
+import { setBounded } from './expiring-cache';
+
 /**
  * What this replica last recorded of each bouncer (address, user agent, when), so that a poll that changes nothing
  * the bouncer's record shows skips the command entirely: no aggregate load, no write. The domain still decides
@@ -25,13 +27,6 @@ export class SightingMemo {
   }
 
   recorded(bouncer: string, ip: string, userAgent: string, now: number): void {
-    this.seen.delete(bouncer);
-    if (this.seen.size >= this.maxEntries) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) {
-        this.seen.delete(oldest.value);
-      }
-    }
-    this.seen.set(bouncer, { ip, userAgent, at: now });
+    setBounded(this.seen, bouncer, { ip, userAgent, at: now }, this.maxEntries);
   }
 }

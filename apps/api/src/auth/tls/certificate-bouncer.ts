@@ -5,17 +5,17 @@ import type { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { clientIp } from '../../http/client-ip';
 import { accessForbidden } from '../../http/http-errors';
-import { ExpiringCache } from '../expiring-cache';
+import { BOUNCER_CACHE_TTL_MS, ExpiringCache } from '../expiring-cache';
 import { certificateVerdict, type ClientCertificateOptions } from './certificate-auth';
 import { certificateClientName } from './client-certificate';
 
 const logger = new Logger('TlsAuth');
 
 /**
- * Bouncers by certificate name, kept as long as an API key's (the guard's KEY_TTL_MS), so polls cost no database
+ * Bouncers by certificate name, kept as long as an API key's, so polls cost no database
  * round trip; the certificate itself (chain, OU, CRL) is judged on every request.
  */
-export const certificateBouncerCache = () => new ExpiringCache<Bouncer>(() => 5_000);
+export const certificateBouncerCache = () => new ExpiringCache<Bouncer>(() => BOUNCER_CACHE_TTL_MS);
 
 /**
  * A bouncer call with a client certificate (middlewares/v1/api_key.go): an accepted one is the bouncer
