@@ -39,3 +39,24 @@ export async function countAlertsByScenario(db: Kysely<DB>): Promise<{ scenario:
     .execute();
   return rows.map((r) => ({ scenario: r.scenario, count: Number(r.count) }));
 }
+
+/**
+ * How a scrape reads its sources: one that fails leaves its metric out of that scrape (rather than failing the
+ * scrape) and is warned about once, until it reads again.
+ */
+export function scrapeGuard(warn: (message: string) => void) {
+  const failing = new Set<string>();
+  return async <T>(what: string, read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      const value = await read();
+      failing.delete(what);
+      return value;
+    } catch (error) {
+      if (!failing.has(what)) {
+        failing.add(what);
+        warn(`metrics: cannot read ${what}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return undefined;
+    }
+  };
+}

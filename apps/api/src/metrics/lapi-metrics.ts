@@ -1,4 +1,4 @@
-import { WAIT_BUCKETS_MS, type ActiveCount } from '@lapi/projections';
+import { scrapeGuard, WAIT_BUCKETS_MS, type ActiveCount } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -27,8 +27,6 @@ const DELTA_BUCKETS = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 export class LapiMetrics {
   readonly registry = new Registry();
   private readonly logger = new Logger('Metrics');
-  private readonly failing = new Set<string>();
-
   private readonly routeHits = new Counter({
     name: 'cs_lapi_route_requests_total',
     help: 'Number of calls to each route per method.',
@@ -86,7 +84,7 @@ export class LapiMetrics {
   });
 
   constructor(sources: MetricsSources) {
-    const guard = this.guarded.bind(this);
+    const guard = scrapeGuard((message) => this.logger.warn(message));
     new Gauge({
       name: 'cs_active_decisions',
       help: 'Number of active decisions.',
@@ -190,20 +188,5 @@ export class LapiMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
-  }
-
-  /** A source that fails leaves its metric out of this scrape (and is logged once) rather than failing the scrape. */
-  private async guarded<T>(what: string, read: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const value = await read();
-      this.failing.delete(what);
-      return value;
-    } catch (error) {
-      if (!this.failing.has(what)) {
-        this.failing.add(what);
-        this.logger.warn(`metrics: cannot read ${what}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      return undefined;
-    }
   }
 }

@@ -5,6 +5,7 @@ import {
   notificationKeys,
   parseCheckpoint,
   RedisNotificationQueue,
+  scrapeGuard,
   type RedisKeys,
 } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
@@ -47,7 +48,7 @@ export class WorkerMetrics {
     this.queues = Object.values(QueueName).map(
       (name) => new Queue(name, { connection: this.connection, prefix: `${redisPrefix}bull` }),
     );
-    const guard = this.guarded.bind(this);
+    const guard = scrapeGuard((message) => this.logger.warn(message));
     const queues = this.queues;
     const generations = new DecisionGenerations(redis, keys);
     const notifications = new RedisNotificationQueue(redis, notificationKeys(keys.notifications), store);
@@ -172,21 +173,5 @@ export class WorkerMetrics {
   async close(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
     this.connection.disconnect();
-  }
-
-  private readonly failing = new Set<string>();
-
-  private async guarded<T>(what: string, read: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const value = await read();
-      this.failing.delete(what);
-      return value;
-    } catch (error) {
-      if (!this.failing.has(what)) {
-        this.failing.add(what);
-        this.logger.warn(`metrics: cannot read ${what}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      return undefined;
-    }
   }
 }
