@@ -43,21 +43,35 @@ export async function pruneMachines(
       return { machines, completed: false };
     }
     const { machineId } = candidate;
-    const events = await handleCommand(
-      deps.store,
-      machineStreamId(machineId),
-      () => loadMachineAggregate(db, machineId),
-      (state) =>
-        state && isPrunableMachine(pruneFacts(state), rule, now)
-          ? decideMachine({ type: 'DeleteMachine', data: { machineId } }, state, now)
-          : [],
-      metadata,
-    );
-    if (events.length > 0) {
+    if (
+      await deleteMachineIf(deps, machineId, (state) => isPrunableMachine(pruneFacts(state), rule, now), now, metadata)
+    ) {
       machines.push(machineId);
     }
   }
   return { machines, completed: true };
+}
+
+/**
+ * Deletes a machine (a MachineDeleted event through its decider) if `stillDue` holds on its state as stored now: a
+ * machine a query selected may have logged in since. True when it was deleted.
+ */
+export async function deleteMachineIf(
+  deps: { readonly database: DatabaseHandle; readonly store: EventStore },
+  machineId: string,
+  stillDue: (state: Machine) => boolean,
+  now: Date,
+  metadata: EventMetadata,
+): Promise<boolean> {
+  const events = await handleCommand(
+    deps.store,
+    machineStreamId(machineId),
+    () => loadMachineAggregate(deps.database.db, machineId),
+    (state) =>
+      state && stillDue(state) ? decideMachine({ type: 'DeleteMachine', data: { machineId } }, state, now) : [],
+    metadata,
+  );
+  return events.length > 0;
 }
 
 const pruneFacts = (m: Machine) => ({

@@ -4,16 +4,15 @@ import {
   autodeleteCutoff,
   bouncerStreamId,
   decideBouncer,
-  decideMachine,
   flushAgeCutoff,
   isStaleBouncer,
   isStaleMachine,
-  machineStreamId,
   type Actor,
   type AlertRetentionFacts,
   type AutodeletePolicy,
   type EventMetadata,
   type FlushPolicy,
+  type Machine,
 } from '@lapi/domain';
 import type { DatabaseHandle, EventStore } from '@lapi/event-store';
 import {
@@ -21,12 +20,11 @@ import {
   alertsCreatedBefore,
   bouncersSilentSince,
   loadBouncerAggregate,
-  loadMachineAggregate,
   machinesSilentSince,
   nthNewestAlertId,
 } from '@lapi/projections';
 import type { ProjectionBarrier } from '../decisions/decision-reader';
-import { pruneMachines } from '../machines/prune-machines';
+import { deleteMachineIf, pruneMachines } from '../machines/prune-machines';
 import { handleCommand } from '../shared/handle-command';
 
 /** The reference's db_config.flush, as configured (LAPI_FLUSH_*, LAPI_*_AUTODELETE_*). */
@@ -151,27 +149,18 @@ export async function autodeleteClients(
       return { ...result, completed: false };
     }
     const { machineId } = candidate;
-    const events = await handleCommand(
-      deps.store,
-      machineStreamId(machineId),
-      () => loadMachineAggregate(db, machineId),
-      (state) =>
-        state &&
-        isStaleMachine(
-          {
-            ...candidate,
-            authType: state.authType,
-            ipAddress: state.ipAddress,
-            lastHeartbeat: date(state.lastHeartbeat),
-          },
-          policy,
-          now,
-        )
-          ? decideMachine({ type: 'DeleteMachine', data: { machineId } }, state, now)
-          : [],
-      metadata,
-    );
-    if (events.length > 0) {
+    const stillStale = (state: Machine) =>
+      isStaleMachine(
+        {
+          ...candidate,
+          authType: state.authType,
+          ipAddress: state.ipAddress,
+          lastHeartbeat: date(state.lastHeartbeat),
+        },
+        policy,
+        now,
+      );
+    if (await deleteMachineIf(deps, machineId, stillStale, now, metadata)) {
       result.machines.push(machineId);
     }
   }
