@@ -16,6 +16,7 @@ import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
+import { MachineTokenCheck } from './auth/machine-token-check';
 import { TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
@@ -26,7 +27,7 @@ import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
 const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
-const auth = [MachineJwtStrategy, MachineJwtGuard, BouncerApiKeyGuard, TrustedIpGuard];
+const auth = [MachineJwtStrategy, MachineJwtGuard, MachineTokenCheck, BouncerApiKeyGuard, TrustedIpGuard];
 
 @Module({})
 export class ApiModule {

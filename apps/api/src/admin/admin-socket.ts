@@ -6,6 +6,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { BouncerApiKeyGuard } from '../auth/bouncer-api-key.guard';
+import { MachineTokenCheck } from '../auth/machine-token-check';
 
 /**
  * In embedded mode the server owns the PGlite files, so `lapi` hands its commands to the server over a unix
@@ -37,6 +38,10 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
           if (request.op.startsWith('bouncers.')) {
             // A bouncer deleted here is refused from the next request on, not after the key cache's few seconds.
             app.get(BouncerApiKeyGuard).forgetKeys();
+          }
+          if (request.op.startsWith('machines.')) {
+            // Likewise a machine deleted (or pruned) here: its tokens are refused at once.
+            app.get(MachineTokenCheck).forgetAll();
           }
         } catch (error) {
           status = error instanceof DomainError ? 400 : 500;

@@ -58,6 +58,9 @@ export class ExpiringCache<V> {
 /** How long a bouncer found by API key or by certificate name is trusted without asking the database again. */
 export const BOUNCER_CACHE_TTL_MS = 5_000;
 
+/** Likewise the machine a JWT names: a deleted machine's tokens are refused by every replica within this. */
+export const MACHINE_CACHE_TTL_MS = BOUNCER_CACHE_TTL_MS;
+
 /**
  * Sets `key` as the newest entry of `map`, dropping the oldest first once `max` entries are held (a Map iterates
  * in insertion order): a burst of distinct keys cannot grow the process without bound.

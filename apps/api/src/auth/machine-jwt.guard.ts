@@ -15,7 +15,9 @@ export class MachineJwtGuard extends AuthGuard('machine-jwt') {
     info: unknown,
     context: ExecutionContext,
   ): T {
-    if (error instanceof JwtAuthError) {
+    // Only validate() raises errors (jsonwebtoken's refusals come as `info`): its 401s, or the database failing
+    // while the machine is looked up, which is the server's fault, not the token's.
+    if (error instanceof Error) {
       throw error;
     }
     if (error || !user) {

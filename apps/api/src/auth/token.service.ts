@@ -2,7 +2,10 @@ import type { WatcherAuthResponse } from '@lapi/lapi-contract';
 import jwt from 'jsonwebtoken';
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-/** Tokens live one hour and can be refreshed for one hour after issue, as the reference's gin-jwt setup. */
+/**
+ * Tokens live one hour and can be refreshed for one hour after the login, as the reference's gin-jwt setup; a
+ * refresh keeps the login's orig_iat (gin-jwt resets it), so no token outlives its login by more than two hours.
+ */
 export const TOKEN_LIFETIME_S = 3600;
 export const MAX_REFRESH_S = 3600;
 
@@ -10,6 +13,15 @@ export interface MachineClaims {
   exp: number;
   id: string;
   orig_iat: number;
+  /** Only in a token got by client certificate: that certificate's serial, checked against the CRL on each use. */
+  cert_serial?: string;
+}
+
+/** What a token carries from the login it comes from, through every refresh. */
+export interface TokenOrigin {
+  /** The login's time (unix s). */
+  readonly origIat?: number;
+  readonly certSerial?: string;
 }
 
 /** RFC 3339 in UTC with whole seconds, as the reference prints `expire`. */
@@ -35,7 +47,7 @@ export function previousSecretClaimsAcceptable(claims: Partial<MachineClaims>, n
 }
 
 /**
- * Signs machine tokens: HS256, claims exactly {exp, id, orig_iat}, always with the current secret. During a
+ * Signs machine tokens: HS256, claims exactly {exp, id, orig_iat} (and cert_serial after a certificate login), always with the current secret. During a
  * rotation (CS_LAPI_SECRET_PREVIOUS) tokens signed with the previous secret are still accepted until they expire.
  */
 export class TokenService {
@@ -51,9 +63,15 @@ export class TokenService {
     };
   }
 
-  issue(machineId: string, now: Date, origIat = Math.floor(now.getTime() / 1000)): WatcherAuthResponse {
-    const exp = Math.floor(now.getTime() / 1000) + TOKEN_LIFETIME_S;
-    const claims: MachineClaims = { exp, id: machineId, orig_iat: origIat };
+  issue(machineId: string, now: Date, origin: TokenOrigin = {}): WatcherAuthResponse {
+    const nowS = Math.floor(now.getTime() / 1000);
+    const exp = nowS + TOKEN_LIFETIME_S;
+    const claims: MachineClaims = {
+      exp,
+      id: machineId,
+      orig_iat: origin.origIat ?? nowS,
+      ...(origin.certSerial === undefined ? {} : { cert_serial: origin.certSerial }),
+    };
     const token = jwt.sign(claims, this.secret, {
       algorithm: 'HS256',
       noTimestamp: true,

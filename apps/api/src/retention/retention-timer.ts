@@ -12,6 +12,7 @@ import {
 import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { MachineTokenCheck } from '../auth/machine-token-check';
 
 // The reference's flush scheduler runs both jobs every minute (database/flush.go).
 export const RETENTION_EVERY_MS = 60_000;
@@ -31,6 +32,7 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RETENTION_POLICY) private readonly policy: RetentionPolicy,
+    private readonly tokenCheck: MachineTokenCheck,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -64,6 +66,7 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
       }
       if (autodeleteEnabled(this.policy.autodelete)) {
         const r = await autodeleteClients(deps, this.policy.autodelete, this.clock.now());
+        r.machines.forEach((machineId) => this.tokenCheck.forget(machineId));
         if (r.machines.length + r.bouncers.length > 0) {
           this.logger.log(
             `deleted expired machines [${r.machines.join(', ')}] and bouncers [${r.bouncers.join(', ')}]`,

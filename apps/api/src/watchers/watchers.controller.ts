@@ -15,6 +15,7 @@ import { CurrentMachine } from '../auth/current.decorators';
 import { LoginThrottle } from '../auth/login-throttle';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
 import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import { MachineTokenCheck } from '../auth/machine-token-check';
 import { logInByCertificate } from '../auth/tls/certificate-login';
 import { extractToken } from '../auth/token-extractor';
 import { MAX_REFRESH_S, TokenService } from '../auth/token.service';
@@ -35,6 +36,7 @@ export class WatchersController {
     private readonly commands: CommandBus,
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
+    private readonly tokenCheck: MachineTokenCheck,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
   ) {}
@@ -69,7 +71,9 @@ export class WatchersController {
     // A client certificate replaces the credentials, so the body is only validated for a password login.
     const byCertificate = await logInByCertificate(this.commands, this.options.clientCertificates, raw, request);
     if (byCertificate !== null) {
-      return this.tokens.issue(byCertificate, this.clock.now());
+      // A machine this replica saw missing a moment ago exists now.
+      this.tokenCheck.forget(byCertificate.machineId);
+      return this.tokens.issue(byCertificate.machineId, this.clock.now(), { certSerial: byCertificate.certSerial });
     }
     const body = loginBody.transform(raw);
     const ip = clientIp(request);
@@ -87,6 +91,7 @@ export class WatchersController {
         ),
       );
       await this.throttle.givenBack(ip, body.machine_id);
+      this.tokenCheck.forget(machineId);
       return this.tokens.issue(machineId, this.clock.now());
     } catch (error) {
       if (error instanceof DomainError) {
@@ -104,9 +109,13 @@ export class WatchersController {
     }
   }
 
-  /** Not called by any CrowdSec client; kept for parity (middlewares/v1/jwt.go RefreshHandler). */
+  /**
+   * Not called by any CrowdSec client; kept for parity (middlewares/v1/jwt.go RefreshHandler). Unlike gin-jwt, the
+   * new token keeps the login's orig_iat, so refreshing cannot extend a token forever, and its machine must still
+   * honour it.
+   */
   @Get('refresh_token')
-  refresh(@Req() request: FastifyRequest): WatcherAuthResponse {
+  async refresh(@Req() request: FastifyRequest): Promise<WatcherAuthResponse> {
     const token = extractToken(request);
     if (!token) {
       throw new JwtAuthError('cookie token is empty');
@@ -120,10 +129,15 @@ export class WatchersController {
       );
     }
     const now = this.clock.now();
-    if (typeof claims.orig_iat !== 'number' || claims.orig_iat < Math.floor(now.getTime() / 1000) - MAX_REFRESH_S) {
+    const { id, orig_iat: origIat, cert_serial: certSerial } = claims;
+    if (typeof origIat !== 'number' || Math.floor(now.getTime() / 1000) > origIat + MAX_REFRESH_S) {
       throw new JwtAuthError('token is expired');
     }
-    return this.tokens.issue(claims.id, now);
+    if (typeof id !== 'string' || id === '') {
+      throw new JwtAuthError('token has no machine id');
+    }
+    await this.tokenCheck.assertHonoured({ id, orig_iat: origIat, cert_serial: certSerial });
+    return this.tokens.issue(id, now, { origIat, ...(typeof certSerial === 'string' ? { certSerial } : {}) });
   }
 
   @Get('heartbeat')
@@ -142,6 +156,8 @@ export class WatchersController {
       await this.commands.execute(
         new DeleteMachine(machine.machineId, requestContext(request, { kind: 'machine', id: machine.machineId })),
       );
+      // Its tokens are refused here from now on; elsewhere once the replica's cache entry expires.
+      this.tokenCheck.forget(machine.machineId);
     } catch (error) {
       if (error instanceof MachineNotFoundError) {
         // The reference answers 500 here; a token for a machine deleted since is the client's state, not a crash.

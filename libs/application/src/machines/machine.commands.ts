@@ -70,3 +70,10 @@ export class DeleteMachine extends Command<void> {
 }
 
 export class ListMachines extends Query<Machine[]> {}
+
+/** The machine as stored now, or null: whether a token issued for it is still honoured. */
+export class FindMachine extends Query<Machine | null> {
+  constructor(readonly machineId: string) {
+    super();
+  }
+}

@@ -7,6 +7,7 @@ import { handleCommand } from '../shared/handle-command';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
 import {
   DeleteMachine,
+  FindMachine,
   ListMachines,
   LogInMachine,
   LogInMachineWithCertificate,
@@ -123,6 +124,14 @@ export class ListMachinesHandler implements IQueryHandler<ListMachines> {
   }
 }
 
+@QueryHandler(FindMachine)
+export class FindMachineHandler implements IQueryHandler<FindMachine> {
+  constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
+  async execute(q: FindMachine): Promise<Machine | null> {
+    return (await loadMachineAggregate(this.database.db, q.machineId)).state;
+  }
+}
+
 export const machineHandlers = [
   RegisterMachineHandler,
   ValidateMachineHandler,
@@ -131,4 +140,5 @@ export const machineHandlers = [
   RecordHeartbeatHandler,
   DeleteMachineHandler,
   ListMachinesHandler,
+  FindMachineHandler,
 ];

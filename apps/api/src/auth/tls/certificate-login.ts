@@ -17,17 +17,23 @@ const scenariosOf = (body: unknown): string[] | null => {
   return Array.isArray(scenarios) && scenarios.every((s) => typeof s === 'string') ? scenarios : null;
 };
 
+/** A machine logged in by certificate, and that certificate's serial, which its tokens carry. */
+export interface CertificateLogin {
+  readonly machineId: string;
+  readonly certSerial: string;
+}
+
 /**
  * POST /v1/watchers/login with a client certificate (middlewares/v1/jwt.go): an accepted one logs in the machine
  * `<CN>@<IP>`, created validated on first use, whatever the body says; a refused one is a 403. Resolves with the
- * machine id, or null when the client sent no certificate (password login then).
+ * machine and its certificate, or null when the client sent no certificate (password login then).
  */
 export async function logInByCertificate(
   commands: CommandBus,
   options: ClientCertificateOptions | undefined,
   body: unknown,
   request: FastifyRequest,
-): Promise<string | null> {
+): Promise<CertificateLogin | null> {
   const verdict = certificateVerdict(request, options, 'agents');
   if (verdict.kind === 'none') {
     return null;
@@ -39,7 +45,7 @@ export async function logInByCertificate(
   }
   const machineId = certificateClientName(verdict.commonName, ip);
   try {
-    return await commands.execute(
+    await commands.execute(
       new LogInMachineWithCertificate(
         machineId,
         scenariosOf(body),
@@ -48,6 +54,7 @@ export async function logInByCertificate(
         requestContext(request, { kind: 'machine', id: machineId }),
       ),
     );
+    return { machineId, certSerial: verdict.serialNumber };
   } catch (error) {
     if (error instanceof DomainError) {
       throw new JwtAuthError(error.message);

@@ -15,12 +15,15 @@ describe('judgeClientCertificate', () => {
     expect(judgeClientCertificate(null, policy)).toEqual({ kind: 'none' });
   });
 
-  it('accepts a verified certificate with an allowed OU, named by its CN', () => {
-    expect(judgeClientCertificate(cert(), policy)).toEqual({ kind: 'accepted', commonName: 'fw-1' });
-    expect(judgeClientCertificate(cert({ organizationalUnits: ['other', 'bouncer-ou'] }), policy)).toEqual({
+  it('accepts a verified certificate with an allowed OU, named by its CN, with its serial as the CRL lists it', () => {
+    expect(judgeClientCertificate(cert(), policy)).toEqual({
       kind: 'accepted',
       commonName: 'fw-1',
+      serialNumber: '1001',
     });
+    expect(
+      judgeClientCertificate(cert({ organizationalUnits: ['other', 'bouncer-ou'], serialNumber: '00ab' }), policy),
+    ).toEqual({ kind: 'accepted', commonName: 'fw-1', serialNumber: 'AB' });
   });
 
   it('refuses an unverified certificate (unknown CA, expired) with OpenSSL’s reason', () => {

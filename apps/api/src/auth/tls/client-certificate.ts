@@ -1,3 +1,5 @@
+import { normalizeSerial } from './crl';
+
 /** What the TLS layer tells about the certificate a client presented. */
 export interface PresentedCertificate {
   /** The chain verified against the configured CAs, dates included (Node's `socket.authorized`). */
@@ -12,7 +14,7 @@ export interface PresentedCertificate {
 
 export type CertificateVerdict =
   | { readonly kind: 'none' }
-  | { readonly kind: 'accepted'; readonly commonName: string }
+  | { readonly kind: 'accepted'; readonly commonName: string; readonly serialNumber: string }
   | { readonly kind: 'refused'; readonly reason: string };
 
 export interface CertificatePolicy {
@@ -48,7 +50,7 @@ export function judgeClientCertificate(
   if (cert.commonName.trim() === '') {
     return { kind: 'refused', reason: 'client certificate has no CN' };
   }
-  return { kind: 'accepted', commonName: cert.commonName };
+  return { kind: 'accepted', commonName: cert.commonName, serialNumber: normalizeSerial(cert.serialNumber) };
 }
 
 /** The machine or bouncer name of an accepted certificate: `<CN>@<client IP>`, as the reference creates it. */

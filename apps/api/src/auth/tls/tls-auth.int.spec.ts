@@ -240,6 +240,25 @@ describe.each(TEST_BACKENDS)('client-certificate authentication over HTTPS (%s)'
       agent.destroy();
     }
   }, 20_000);
+
+  it('refuses the JWT of a certificate login once the certificate is in the CRL, without the certificate too', async () => {
+    const cert = pki.issue('agent-lost-later', { cn: 'lost-later', ou: 'agent-ou' });
+    const res = await post({ path: '/v1/watchers/login', cert, body: {}, headers: { 'user-agent': AGENT_UA } });
+    expect(res.status).toBe(200);
+    const { token } = JSON.parse(res.body) as { token: string };
+    // The token names the certificate it came from (the client never reads claims).
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+    expect(Object.keys(claims).sort()).toEqual(['cert_serial', 'exp', 'id', 'orig_iat']);
+    const bearer = { authorization: `Bearer ${token}` };
+    expect((await get({ path: '/v1/heartbeat', headers: bearer })).status).toBe(200);
+    expect((await get({ path: '/v1/refresh_token', headers: bearer })).status).toBe(200);
+    pki.revoke('agent-lost-later');
+    await new Promise((resolve) => setTimeout(resolve, CRL_RECHECK_MS + 500));
+    const refused = { status: 401, body: '{"code":401,"message":"token revoked: client certificate revoked"}' };
+    expect(await get({ path: '/v1/heartbeat', headers: bearer })).toEqual(refused);
+    expect(await get({ path: '/v1/alerts', headers: bearer, cert })).toEqual(refused);
+    expect(await get({ path: '/v1/refresh_token', headers: bearer })).toEqual(refused);
+  }, 20_000);
 });
 
 describe('client_verification modes (postgres)', () => {

@@ -1,0 +1,274 @@
+import { adminSocketPath } from '@lapi/event-store';
+import { openTestRedis, TEST_BACKENDS, TEST_JWT_SECRET } from '@lapi/testing';
+import jwt from 'jsonwebtoken';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AGENT_UA, startTestApi, type TestApi } from '../../test/api-harness';
+import { startAdminSocket } from '../admin/admin-socket';
+import { RetentionTimer } from '../retention/retention-timer';
+import { MACHINE_CACHE_TTL_MS } from './expiring-cache';
+import { MAX_REFRESH_S, TOKEN_LIFETIME_S, type MachineClaims } from './token.service';
+
+const HOUR_MS = 3_600_000;
+// Not loopback: pruning spares machines on the LAPI's host.
+const AGENT_IP = '192.0.2.10';
+
+const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** `lapi <op>` as the CLI hands it to the running embedded server. */
+function overAdminSocket(dataDir: string, body: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const r = request({ socketPath: adminSocketPath(dataDir), path: '/', method: 'POST' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; error?: unknown };
+        if (parsed.error) {
+          reject(new Error(JSON.stringify(parsed.error)));
+        } else {
+          resolve(parsed.result);
+        }
+      });
+    });
+    r.on('error', reject);
+    r.end(payload);
+  });
+}
+
+async function logIn(t: TestApi, name: string): Promise<string> {
+  const res = await t.inject({
+    method: 'POST',
+    url: '/v1/watchers/login',
+    payload: { machine_id: name, password: `${name}-password` },
+    headers: { 'user-agent': AGENT_UA },
+    remoteAddress: AGENT_IP,
+  });
+  expect(res.statusCode).toBe(200);
+  return res.json<{ token: string }>().token;
+}
+
+/** A machine added by the admin and logged in from AGENT_IP; its token. */
+async function agent(t: TestApi, name: string): Promise<string> {
+  await t.admin({ op: 'machines.add', name, password: `${name}-password` });
+  return logIn(t, name);
+}
+
+/** A machine route: the status it answers this token. */
+const heartbeat = async (t: TestApi, token: string) =>
+  (await t.inject({ method: 'GET', url: '/v1/heartbeat', headers: { authorization: `Bearer ${token}` } })).statusCode;
+
+/** A route that writes: what a stolen token is worth. */
+const deleteDecisions = (t: TestApi, token: string) =>
+  t.inject({ method: 'DELETE', url: '/v1/decisions', headers: { authorization: `Bearer ${token}` } });
+
+const refresh = (t: TestApi, token: string) =>
+  t.inject({ method: 'GET', url: '/v1/refresh_token', headers: { authorization: `Bearer ${token}` } });
+
+const claimsOf = (token: string) => jwt.decode(token) as MachineClaims;
+
+const REVOKED = { code: 401, message: 'token revoked: machine deleted' };
+
+describe.each(TEST_BACKENDS)('machine tokens are revoked with their machine (%s)', (backend) => {
+  let t: TestApi;
+  let dataDir: string;
+  let socket: { close(): Promise<void> };
+  const lapi = (body: unknown) => overAdminSocket(dataDir, body);
+
+  beforeAll(async () => {
+    t = await startTestApi(backend);
+    dataDir = mkdtempSync(join(tmpdir(), 'lapi-revocation-'));
+    socket = await startAdminSocket(t.api.app, dataDir);
+  });
+  afterAll(async () => {
+    await socket?.close();
+    await t?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses the token of a machine deleted through DELETE /v1/watchers/self, at once', async () => {
+    const token = await agent(t, unique('self'));
+    expect(await heartbeat(t, token)).toBe(200);
+    const gone = await t.inject({
+      method: 'DELETE',
+      url: '/v1/watchers/self',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(gone.statusCode).toBe(204);
+    const res = await deleteDecisions(t, token);
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual(REVOKED);
+    expect(await heartbeat(t, token)).toBe(401);
+  });
+
+  it('refuses the token of a machine deleted by `lapi machines delete` (admin socket), at once', async () => {
+    const name = unique('deleted');
+    const token = await agent(t, name);
+    expect(await heartbeat(t, token)).toBe(200); // now cached
+    await lapi({ op: 'machines.delete', name });
+    expect((await deleteDecisions(t, token)).statusCode).toBe(401);
+  });
+
+  it('refuses the token of a machine pruned by `lapi machines prune` (admin socket), at once', async () => {
+    const name = unique('pruned');
+    const token = await agent(t, name);
+    expect(await heartbeat(t, token)).toBe(200);
+    t.clock.advance(2 * HOUR_MS);
+    expect(await lapi({ op: 'machines.prune', notSeenMs: HOUR_MS, notValidatedOnly: false, force: true })).toContain(
+      name,
+    );
+    expect(await heartbeat(t, token)).toBe(401);
+  });
+
+  it('refuses it within the cache lifetime when another process deleted the machine', async () => {
+    // As `lapi machines delete` does in cluster mode: straight to the database, no server told.
+    const name = unique('elsewhere');
+    const token = await agent(t, name);
+    expect(await heartbeat(t, token)).toBe(200);
+    await t.admin({ op: 'machines.delete', name });
+    t.clock.advance(MACHINE_CACHE_TTL_MS);
+    expect(await heartbeat(t, token)).toBe(401);
+  });
+
+  it('refuses the old token of a name deleted and registered again; the new machine’s works at once', async () => {
+    const name = unique('reborn');
+    const old = await agent(t, name);
+    expect(await heartbeat(t, old)).toBe(200);
+    t.clock.advance(1_000); // the old login is a second before the new registration
+    await lapi({ op: 'machines.delete', name });
+    await lapi({ op: 'machines.add', name, password: `${name}-password` });
+    const res = await deleteDecisions(t, old);
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual(REVOKED);
+    // Logged in within the very second the machine was registered (the clock has not moved).
+    const current = await logIn(t, name);
+    expect(claimsOf(current).orig_iat).toBe(Math.floor(t.clock.now().getTime() / 1000));
+    expect(await heartbeat(t, current)).toBe(200);
+    expect(await heartbeat(t, old)).toBe(401);
+  });
+
+  it('refuses the old token when the name is registered again by the agent itself, not yet validated', async () => {
+    const name = unique('pending');
+    const old = await agent(t, name);
+    t.clock.advance(1_000);
+    await lapi({ op: 'machines.delete', name });
+    const registered = await t.inject({
+      method: 'POST',
+      url: '/v1/watchers',
+      payload: { machine_id: name, password: 'another-password' },
+    });
+    expect(registered.statusCode).toBe(201);
+    expect(await heartbeat(t, old)).toBe(401);
+  });
+
+  it('refreshes a token keeping its login’s orig_iat, until one hour after that login', async () => {
+    const first = await agent(t, unique('refresh'));
+    const origIat = claimsOf(first).orig_iat;
+    t.clock.advance(40 * 60_000);
+    const second = await refresh(t, first);
+    expect(second.statusCode).toBe(200);
+    const secondToken = second.json<{ token: string }>().token;
+    expect(claimsOf(secondToken)).toMatchObject({
+      orig_iat: origIat,
+      exp: Math.floor(t.clock.now().getTime() / 1000) + TOKEN_LIFETIME_S,
+    });
+    expect(Object.keys(claimsOf(secondToken)).sort()).toEqual(['exp', 'id', 'orig_iat']);
+    expect(await heartbeat(t, secondToken)).toBe(200);
+    // The refreshed token cannot be refreshed past the first login's hour.
+    t.clock.advance((MAX_REFRESH_S - 40 * 60) * 1000);
+    expect((await refresh(t, secondToken)).statusCode).toBe(200);
+    t.clock.advance(1_000);
+    const late = await refresh(t, secondToken);
+    expect(late.statusCode).toBe(401);
+    expect(late.json()).toEqual({ code: 401, message: 'token is expired' });
+  });
+
+  it('does not refresh the token of a deleted machine', async () => {
+    const name = unique('refresh-deleted');
+    const token = await agent(t, name);
+    await lapi({ op: 'machines.delete', name });
+    const res = await refresh(t, token);
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual(REVOKED);
+  });
+
+  it('refuses a validly signed token without orig_iat', async () => {
+    const name = unique('no-iat');
+    await agent(t, name);
+    const token = jwt.sign({ id: name, exp: Math.floor(Date.now() / 1000) + 600 }, TEST_JWT_SECRET, {
+      noTimestamp: true,
+    });
+    expect(await heartbeat(t, token)).toBe(401);
+  });
+});
+
+describe('machine tokens are revoked with their machine by the autodelete run (embedded)', () => {
+  let t: TestApi;
+  afterAll(() => t?.close());
+
+  it('refuses the token of a machine the retention run deleted, at once', async () => {
+    t = await startTestApi('pglite', { LAPI_AGENTS_AUTODELETE_LOGIN: '5m' });
+    const token = await agent(t, unique('stale'));
+    expect(await heartbeat(t, token)).toBe(200);
+    t.clock.advance(HOUR_MS);
+    await t.api.app.get(RetentionTimer).tick();
+    expect((await t.admin({ op: 'machines.list' })) as unknown[]).toEqual([]);
+    const res = await deleteDecisions(t, token);
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual(REVOKED);
+  });
+});
+
+// Two API replicas in cluster mode over one database and one Redis.
+describe('machine tokens are revoked on every replica (cluster)', () => {
+  let redis: ReturnType<typeof openTestRedis>;
+  let a: TestApi;
+  let b: TestApi;
+
+  beforeAll(async () => {
+    redis = openTestRedis();
+    const env = { REDIS_URL: process.env.TEST_REDIS_URL!, LAPI_REDIS_PREFIX: redis.prefix };
+    a = await startTestApi('postgres', env);
+    b = await startTestApi('postgres', env, a);
+  }, 180_000);
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await redis?.close();
+  });
+
+  it('refuses a machine’s token on the replica that deleted it at once, on the others within the cache lifetime', async () => {
+    const token = await agent(a, unique('replicated'));
+    expect(await heartbeat(a, token)).toBe(200);
+    expect(await heartbeat(b, token)).toBe(200);
+    const gone = await b.inject({
+      method: 'DELETE',
+      url: '/v1/watchers/self',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(gone.statusCode).toBe(204);
+    expect(await heartbeat(b, token)).toBe(401);
+    a.clock.advance(MACHINE_CACHE_TTL_MS);
+    expect(await heartbeat(a, token)).toBe(401);
+  });
+
+  it('refuses the old token of a name registered again, on every replica', async () => {
+    const name = unique('replica-reborn');
+    const old = await agent(a, name);
+    expect(await heartbeat(a, old)).toBe(200);
+    expect(await heartbeat(b, old)).toBe(200);
+    a.clock.advance(1_000);
+    b.clock.advance(1_000);
+    // `lapi` in cluster mode writes to the database itself.
+    await a.admin({ op: 'machines.delete', name });
+    await a.admin({ op: 'machines.add', name, password: `${name}-password` });
+    a.clock.advance(MACHINE_CACHE_TTL_MS);
+    b.clock.advance(MACHINE_CACHE_TTL_MS);
+    expect(await heartbeat(a, old)).toBe(401);
+    expect(await heartbeat(b, old)).toBe(401);
+    const current = await logIn(a, name);
+    expect(await heartbeat(b, current)).toBe(200);
+  });
+});
