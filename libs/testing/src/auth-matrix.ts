@@ -37,7 +37,8 @@ export const CREDENTIAL_MEANING: Record<Credential, string> = {
   machine: "`Authorization: Bearer` a token from the validated machine's login; login: its id and password",
   unvalidated:
     '`Bearer` a token naming a registered, not validated machine, signed with the server secret (no login issues ' +
-    'one; the JWT middleware does not consult the database); login: its id and password',
+    "one; 1.4.6's JWT middleware does not consult the database, ours checks the machine still honours the " +
+    'token); login: its id and password',
   expired:
     '`Bearer` a token of the validated machine, signed with the server secret, expired 1 min ago and issued 61 min ' +
     "ago (past the refresh window); login: that header plus the machine's id and password (the 1.4.6 agent " +
@@ -112,6 +113,7 @@ const jwt401 = (message: string): Expectation => json(401, { code: 401, message 
 const forbidden = json(403, { message: 'access forbidden' });
 const noToken = jwt401('cookie token is empty');
 const expiredToken = jwt401('Token is expired');
+const notValidated = jwt401('machine <id> not validated');
 
 /** The same answer for every credential. */
 const all = (e: Expectation): Record<Credential, Expectation> => ({
@@ -123,12 +125,12 @@ const all = (e: Expectation): Record<Credential, Expectation> => ({
   agentCert: e,
   bouncerCert: e,
 });
-/** A route behind the JWT middleware, answering `ok` to a valid token. */
+/** A route behind the JWT middleware, answering `ok` to a valid token of a machine that still honours it. */
 const machineRoute = (ok: Expectation): Record<Credential, Expectation> => ({
   none: noToken,
   bouncer: noToken,
   machine: ok,
-  unvalidated: ok,
+  unvalidated: notValidated,
   expired: expiredToken,
   // A certificate is no token: it only logs an agent in (reference §2.3).
   agentCert: noToken,
@@ -144,6 +146,8 @@ const bouncerRoute = (ok: Expectation): Record<Credential, Expectation> => ({
   agentCert: forbidden,
   bouncerCert: ok,
 });
+/** 1.4.6 never looks a token's machine up: a token it signed for an unvalidated machine works. */
+const anySignedToken = (ok: Expectation): Partial<Record<Credential, Expectation>> => ({ unvalidated: ok });
 /** HEAD: the same statuses as GET, never a body. */
 const head = (e: Record<Credential, Expectation>): Record<Credential, Expectation> =>
   Object.fromEntries(Object.entries(e).map(([c, x]) => [c, empty(x.status)])) as Record<Credential, Expectation>;
@@ -270,6 +274,7 @@ export const AUTH_MATRIX: MatrixRow[] = [
     route: '/v1/refresh_token',
     path: '/v1/refresh_token',
     expect: { ...machineRoute(token), expired: jwt401('token is expired') },
+    reference: anySignedToken(token),
   },
   {
     method: 'HEAD',
@@ -279,7 +284,13 @@ export const AUTH_MATRIX: MatrixRow[] = [
     reference: all(empty(405)),
     note: '1.4.6 registers GET only',
   },
-  { method: 'GET', route: '/v1/heartbeat', path: '/v1/heartbeat', expect: machineRoute(empty(200)) },
+  {
+    method: 'GET',
+    route: '/v1/heartbeat',
+    path: '/v1/heartbeat',
+    expect: machineRoute(empty(200)),
+    reference: anySignedToken(empty(200)),
+  },
   {
     method: 'HEAD',
     route: '/v1/heartbeat',
@@ -294,26 +305,42 @@ export const AUTH_MATRIX: MatrixRow[] = [
     path: '/v1/alerts',
     body: () => matrixAlert(),
     expect: machineRoute({ status: 201, body: { kind: 'ids' } }),
+    reference: anySignedToken({ status: 201, body: { kind: 'ids' } }),
   },
-  { method: 'GET', route: '/v1/alerts', path: `/v1/alerts?${NO_MATCH}`, expect: machineRoute(json(200, null)) },
-  { method: 'HEAD', route: '/v1/alerts', path: `/v1/alerts?${NO_MATCH}`, expect: head(machineRoute(empty(200))) },
+  {
+    method: 'GET',
+    route: '/v1/alerts',
+    path: `/v1/alerts?${NO_MATCH}`,
+    expect: machineRoute(json(200, null)),
+    reference: anySignedToken(json(200, null)),
+  },
+  {
+    method: 'HEAD',
+    route: '/v1/alerts',
+    path: `/v1/alerts?${NO_MATCH}`,
+    expect: head(machineRoute(empty(200))),
+    reference: anySignedToken(empty(200)),
+  },
   {
     method: 'GET',
     route: '/v1/alerts/:alert_id',
     path: `/v1/alerts/${MISSING_ID}`,
     expect: machineRoute(json(404, { message: 'object not found' })),
+    reference: anySignedToken(json(404, { message: 'object not found' })),
   },
   {
     method: 'HEAD',
     route: '/v1/alerts/:alert_id',
     path: `/v1/alerts/${MISSING_ID}`,
     expect: head(machineRoute(empty(404))),
+    reference: anySignedToken(empty(404)),
   },
   {
     method: 'DELETE',
     route: '/v1/alerts',
     path: `/v1/alerts?${NO_MATCH}`,
     expect: machineRoute(json(200, { nbDeleted: '0' })),
+    reference: anySignedToken(json(200, { nbDeleted: '0' })),
   },
   {
     method: 'DELETE',
@@ -331,6 +358,7 @@ export const AUTH_MATRIX: MatrixRow[] = [
     route: '/v1/decisions',
     path: `/v1/decisions?${NO_MATCH}`,
     expect: machineRoute(json(200, { nbDeleted: '0' })),
+    reference: anySignedToken(json(200, { nbDeleted: '0' })),
   },
   {
     method: 'DELETE',
@@ -362,7 +390,7 @@ export const AUTH_MATRIX: MatrixRow[] = [
     path: '/v1/decisions/stream?startup=true&scopes=Country',
     expect: head(bouncerRoute(empty(200))),
   },
-  // Last: it deletes the machines its tokens name (the tokens stay valid for their hour, as in the reference).
+  // Last: it deletes the machine its token names (whose token is refused from then on).
   {
     method: 'DELETE',
     route: '/v1/watchers/self',
