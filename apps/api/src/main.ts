@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@lapi/config';
 import { acquireDataDirLock } from '@lapi/event-store';
+import { serveMetricsIfFree } from '@lapi/projections';
 import 'reflect-metadata';
 import { startAdminSocket } from './admin/admin-socket';
 import { createApiApp, createLogger } from './app.factory';
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     void (async () => {
+      await metricsServer?.close();
       await admin?.close();
       await api.close();
       lock?.release();
@@ -31,11 +33,17 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   await api.app.listen(config.listen.port, config.listen.host);
+  const metricsServer =
+    config.metricsListen &&
+    (await serveMetricsIfFree(api.metrics, config.metricsListen, (message) => logger.warn(message, 'Main')));
   const url = `${config.tls ? 'https' : 'http'}://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`;
   logger.log(
     `CrowdSec LAPI listening on ${url} (${config.database.kind === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
     'Main',
   );
+  if (metricsServer) {
+    logger.log(`metrics on ${metricsServer.url}`, 'Main');
+  }
   if (config.logFormat === 'pretty') {
     process.stdout.write(
       [

@@ -25,8 +25,8 @@ export interface AppConfig {
   readonly profilesPath: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
-  /** Port of the worker's Prometheus endpoint (`GET /metrics`, all interfaces); undefined: none. */
-  readonly workerMetricsPort: number | undefined;
+  /** Where this process serves Prometheus metrics (`GET /metrics`), apart from the API port; undefined: nowhere. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
   readonly disableRemoteRegistration: boolean;
   /** The reference's api.server.auto_registration: agents with the token, from these ranges, are validated at once. */
   readonly autoRegistration: { readonly token: string; readonly allowedRanges: readonly string[] } | undefined;
@@ -162,7 +162,10 @@ const envSchema = z.object({
     .optional(),
   // Pretty logs for a person at a terminal; JSON for log collectors in a cluster.
   LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
-  // Off unless set: the worker has no other HTTP listener to share.
+  // The reference's prometheus.listen_addr:listen_port default. Its own listener: the labels name every machine and
+  // bouncer, so it stays off the API port. An empty value turns it off (handled in loadConfig).
+  LAPI_METRICS_LISTEN_URI: listenUri.default('127.0.0.1:6060'),
+  // Before LAPI_METRICS_LISTEN_URI: the worker's metrics on this port, all interfaces. Still read (as 0.0.0.0:PORT).
   LAPI_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
   LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
@@ -218,6 +221,17 @@ export function loadConfig(
       'LAPI_USE_FORWARDED_FOR_HEADERS=true needs LAPI_TRUSTED_PROXIES: list the proxies whose X-Forwarded-For is believed (otherwise any client could choose its own address)',
     ]);
   }
+  if (e.LAPI_WORKER_METRICS_PORT !== undefined && env.LAPI_METRICS_LISTEN_URI !== undefined) {
+    throw new ConfigError([
+      'LAPI_WORKER_METRICS_PORT: replaced by LAPI_METRICS_LISTEN_URI; set only LAPI_METRICS_LISTEN_URI (e.g. 0.0.0.0:9464)',
+    ]);
+  }
+  const metricsListen =
+    e.LAPI_WORKER_METRICS_PORT !== undefined
+      ? { host: '0.0.0.0', port: e.LAPI_WORKER_METRICS_PORT }
+      : env.LAPI_METRICS_LISTEN_URI === ''
+        ? undefined
+        : e.LAPI_METRICS_LISTEN_URI;
   if ((e.LAPI_WEBHOOK_URL === undefined) !== (e.LAPI_WEBHOOK_SECRET === undefined)) {
     throw new ConfigError(['LAPI_WEBHOOK_URL and LAPI_WEBHOOK_SECRET: set both or neither (every delivery is signed)']);
   }
@@ -260,7 +274,7 @@ export function loadConfig(
     profilesPath: e.LAPI_PROFILES_PATH,
     logLevel: e.LAPI_LOG_LEVEL,
     logFormat: e.LAPI_LOG_FORMAT,
-    workerMetricsPort: e.LAPI_WORKER_METRICS_PORT,
+    metricsListen: metricsListen && Object.freeze(metricsListen),
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
     autoRegistration,
     retention: toRetentionConfig(e),
