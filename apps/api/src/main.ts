@@ -15,6 +15,9 @@ async function main(): Promise<void> {
   const lock = config.database.kind === 'embedded' ? acquireDataDirLock(config.dataDir) : undefined;
   const api = await createApiApp(config);
   const admin = config.database.kind === 'embedded' ? await startAdminSocket(api.app, config.dataDir) : undefined;
+  const metricsServer =
+    config.metricsListen &&
+    (await serveMetricsIfFree(api.metrics, config.metricsListen, (message) => logger.warn(message, 'Main')));
   // Stop taking requests, finish the ones in flight, then close the store.
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');
@@ -33,9 +36,6 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
   await api.app.listen(config.listen.port, config.listen.host);
-  const metricsServer =
-    config.metricsListen &&
-    (await serveMetricsIfFree(api.metrics, config.metricsListen, (message) => logger.warn(message, 'Main')));
   const url = `${config.tls ? 'https' : 'http'}://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`;
   logger.log(
     `CrowdSec LAPI listening on ${url} (${config.database.kind === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
