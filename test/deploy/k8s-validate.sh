@@ -80,8 +80,8 @@ check(
 );
 check(count('Job') === 1 && one('Job', 'migrate'), 'a migration Job');
 check(
-  count('Service') === 2 && all('Service').some((s) => s.metadata.name === 'crowdsec-lapi'),
-  'Services: crowdsec-lapi and the worker metrics',
+  count('Service') === 3 && all('Service').some((s) => s.metadata.name === 'crowdsec-lapi'),
+  'Services: crowdsec-lapi, the API metrics and the worker metrics',
 );
 check(count('PodDisruptionBudget') === 2, 'a PodDisruptionBudget for the API and one for the workers');
 check(count('HorizontalPodAutoscaler') === 1, 'a HorizontalPodAutoscaler');
@@ -221,14 +221,27 @@ for (const np of all('NetworkPolicy')) {
 }
 const npFor = (c) => all('NetworkPolicy').find((np) => np.metadata.labels['app.kubernetes.io/component'] === c);
 const ingressPorts = (np) => (np.spec.ingress ?? []).flatMap((i) => (i.ports ?? []).map((p) => p.port));
+// The metrics name every machine and bouncer: only Prometheus's namespace reaches them, never the whole cluster.
+const metricsFrom = (np, metricsPort) =>
+  (np.spec.ingress ?? [])
+    .filter((i) => (i.ports ?? []).some((p) => p.port === metricsPort))
+    .every(
+      (i) =>
+        (i.from ?? []).length > 0 &&
+        i.from.every((f) => Object.keys(f.namespaceSelector?.matchLabels ?? {}).length > 0),
+    );
 check(
-  JSON.stringify(ingressPorts(npFor('api'))) === '[8080]' &&
+  JSON.stringify(ingressPorts(npFor('api'))) === JSON.stringify([8080, port(apiC, 'metrics')]) &&
     npFor('api').spec.egress.some((e) => e.ports.some((p) => p.port === 6379)),
-  'api: ingress 8080 only, egress to Redis',
+  'api: ingress 8080 and its metrics port only, egress to Redis',
 );
 check(
   JSON.stringify(ingressPorts(npFor('worker'))) === JSON.stringify([port(workerC, 'metrics')]),
   'worker: ingress on its metrics port only',
+);
+check(
+  metricsFrom(npFor('api'), port(apiC, 'metrics')) && metricsFrom(npFor('worker'), port(workerC, 'metrics')),
+  "metrics ports: ingress from Prometheus's namespace only",
 );
 check(
   (npFor('migrate').spec.ingress ?? []).length === 0 && npFor('migrate').spec.policyTypes.includes('Ingress'),
@@ -244,8 +257,17 @@ check(
   'ServiceMonitor scrapes /metrics on named ports of those Services',
 );
 check(
-  sm.spec.endpoints.some((e) => e.port === 'http' && service.spec.ports.some((p) => p.name === 'http')),
-  'ServiceMonitor scrapes the API port',
+  sm.spec.endpoints.every((e) => e.port === 'metrics') &&
+    !monitored.includes(service) &&
+    !service.spec.ports.some((p) => p.name === 'metrics'),
+  'ServiceMonitor scrapes the metrics ports only; Service crowdsec-lapi carries the API port only',
+);
+const containerOf = (s) => (s.spec.selector['app.kubernetes.io/component'] === 'api' ? apiC : workerC);
+check(
+  monitored.every((s) =>
+    s.spec.ports.every((p) => p.name === 'metrics' && port(containerOf(s), p.targetPort) === p.port),
+  ),
+  'metrics Services: port metrics → the metrics container port of their pods',
 );
 
 // ---- configuration: every reference resolves
@@ -255,6 +277,12 @@ const envCm = [...configMaps.entries()].find(([, data]) => 'LAPI_LISTEN_URI' in 
 check(
   envCm && listen(envCm[1]) === '0.0.0.0:8080',
   'LAPI_LISTEN_URI=0.0.0.0:8080 (the container port, every interface)',
+);
+check(
+  envCm &&
+    envCm[1].LAPI_METRICS_LISTEN_URI === `0.0.0.0:${port(apiC, 'metrics')}` &&
+    port(apiC, 'metrics') === port(workerC, 'metrics'),
+  `LAPI_METRICS_LISTEN_URI=${envCm?.[1].LAPI_METRICS_LISTEN_URI} (the API and worker containers' metrics port)`,
 );
 const known = fs
   .readdirSync('libs/config/src')

@@ -197,6 +197,9 @@ for (const n of lapiServices) {
   check(e.LAPI_LOG_FORMAT === 'json', `${n}: JSON logs`);
   check(e.LAPI_LISTEN_URI === '0.0.0.0:8080', `${n}: LAPI_LISTEN_URI=0.0.0.0:8080`);
 }
+for (const n of [...apis, ...workers]) {
+  check(env(services[n]).LAPI_METRICS_LISTEN_URI === '0.0.0.0:6060', `${n}: metrics on their own port (0.0.0.0:6060)`);
+}
 check(
   apis.every((n) => env(services[n]).CS_LAPI_SECRET === secret),
   'every API replica gets the same CS_LAPI_SECRET from the environment',
@@ -278,7 +281,7 @@ const hap = fs.readFileSync('deploy/haproxy/haproxy.cfg', 'utf8').replace(/#.*$/
 const servers = [...hap.matchAll(/^\s*server\s+(\S+)\s+(\S+)/gm)].map((m) => m[2]);
 check(
   servers.length === apis.length && apis.every((n) => servers.includes(`${n}:8080`)),
-  `haproxy servers are the API services (${servers.join(', ')})`,
+  `haproxy servers are the API services (${servers.join(', ')}), on the API port only (no metrics port)`,
 );
 check(/^\s*option\s+httpchk\b/m.test(hap) && /http-check\s+send\s+meth\s+GET\s+uri\s+\/health\b/.test(hap), 'haproxy checks GET /health');
 check(/http-check\s+expect\s+status\s+200/.test(hap), 'haproxy expects 200 from /health');
@@ -439,7 +442,8 @@ free_ports() {
     });
   ' "$1"
 }
-read -r dead_port LB_PORT api_port_1 api_port_2 api_port_3 embedded_port echo_port echo_lb_port <<<"$(free_ports 8)"
+read -r dead_port LB_PORT api_port_1 api_port_2 api_port_3 embedded_port echo_port echo_lb_port api_metrics_port \
+  worker_metrics_port <<<"$(free_ports 10)"
 API_PORTS=("$api_port_1" "$api_port_2" "$api_port_3")
 SECRET="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(64).toString("hex"))')"
 REDIS="${TEST_REDIS_URL:-${REDIS_URL:-redis://127.0.0.1:6379}}"
@@ -524,9 +528,15 @@ healthcheck() { # healthcheck PORT
 if healthcheck "$dead_port"; then die "the HEALTHCHECK command passes with no server listening"; fi
 ok "HEALTHCHECK fails with no server"
 
+# All three ask for one metrics address, as replicas on one host with the default would: api-1 gets it (started
+# first, waited for), the others warn and serve the API.
 for n in 1 2 3; do
   port="${API_PORTS[$((n - 1))]}"
-  start "api-$n" in_container CS_LAPI_SECRET="$SECRET" LAPI_LISTEN_URI="127.0.0.1:$port" node dist/apps/api/src/main.js
+  start "api-$n" in_container CS_LAPI_SECRET="$SECRET" LAPI_LISTEN_URI="127.0.0.1:$port" \
+    LAPI_METRICS_LISTEN_URI="127.0.0.1:$api_metrics_port" node dist/apps/api/src/main.js
+  if [ "$n" = 1 ]; then
+    wait_for 60 "api-1 to serve its metrics" "$WORK/api-1.log" grep -q 'metrics on ' "$WORK/api-1.log"
+  fi
 done
 for n in 1 2 3; do
   port="${API_PORTS[$((n - 1))]}"
@@ -558,6 +568,11 @@ LB="http://127.0.0.1:$LB_PORT"
 lb_health() { [ "$(http GET "$LB/health")" = '200 {"status":"up"}' ]; }
 wait_for 30 "GET /health through haproxy" "$WORK/haproxy.log" lb_health
 ok "haproxy (127.0.0.1:$LB_PORT) forwards GET /health"
+res="$(http GET "http://127.0.0.1:$api_metrics_port/metrics")"
+case "$res" in "200 # HELP "*) ;; *) die "api-1 metrics (127.0.0.1:$api_metrics_port): ${res:0:200}" ;; esac
+[ "$(http GET "$LB/metrics")" = "404 " ] || die "GET /metrics through haproxy: $(http GET "$LB/metrics" | head -c 200)"
+grep -q 'metrics not served' "$WORK/api-2.log" || die "api-2 did not warn that the metrics address was taken"
+ok "metrics on their own address (api-1), 404 on the API port through haproxy; api-2 warned it was taken"
 
 key="$(lapi bouncers add deploy-smoke -o raw)" || die "lapi bouncers add failed"
 for _ in 1 2 3 4 5 6; do
@@ -608,9 +623,12 @@ for _ in 1 2 3 4 5 6; do
 done
 ok "with api-2 stopped, requests still succeed (retried on another replica)"
 
-start worker-1 in_container node dist/apps/worker/src/main.js
+start worker-1 in_container LAPI_METRICS_LISTEN_URI="127.0.0.1:$worker_metrics_port" node dist/apps/worker/src/main.js
 wait_for 30 "the worker to start" "$WORK/worker-1.log" grep -q 'worker started' "$WORK/worker-1.log"
 ok "worker-1 started without CS_LAPI_SECRET"
+res="$(http GET "http://127.0.0.1:$worker_metrics_port/metrics")"
+case "$res" in "200 # HELP "*) ;; *) die "worker-1 metrics (127.0.0.1:$worker_metrics_port): ${res:0:200}" ;; esac
+ok "worker-1 serves its metrics on LAPI_METRICS_LISTEN_URI"
 
 stop_gracefully worker-1 "${PID[worker-1]}"
 stop_gracefully api-1 "${PID[api-1]}"

@@ -4,7 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli, writeCscliCredentials } from './cscli';
-import { describeResult, embeddedEnv, type Env, runLapi, type RunningServer, startServer } from './server';
+import {
+  childEnv,
+  describeResult,
+  embeddedEnv,
+  type Env,
+  runLapi,
+  type RunningServer,
+  runProcess,
+  SERVER_ENTRY,
+  startServer,
+} from './server';
 
 const WRONG = 'wrong-password-e2e-7f3a';
 
@@ -72,5 +82,28 @@ describe('hardening with the real clients', () => {
     const row = machines.find((m) => (m.machineId ?? m.machine_id) === 'behind-proxy');
     expect(row).toBeDefined();
     expect(row?.ipAddress ?? row?.ip_address).toBe('198.51.100.7');
+  });
+});
+
+describe('start-up refusals of the built server', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'lapi-refusal-e2e-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it.each([
+    [{ LAPI_USE_FORWARDED_FOR_HEADERS: 'true' }, 'LAPI_USE_FORWARDED_FOR_HEADERS=true needs LAPI_TRUSTED_PROXIES'],
+    [{ LAPI_TRUSTED_IPS: '127.0.0.1,10.0.0.0/33' }, 'LAPI_TRUSTED_IPS: expected a comma-separated list'],
+  ])('%p: exits 1 with one clear line, no stack trace', async (bad, message) => {
+    const run = await runProcess(process.execPath, [SERVER_ENTRY], {
+      env: childEnv({ ...embeddedEnv(join(tmp, 'data')), LAPI_LISTEN_URI: '127.0.0.1:0', ...bad }),
+      timeoutMs: 30_000,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const problems = run.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    expect(problems).toEqual([expect.stringContaining(message)]);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -1,21 +1,27 @@
-// End-to-end: the real `cscli metrics -u <our URL>` (1.4.6) reads our Prometheus endpoint as it reads the
-// reference's: its Local API tables fill from the cs_lapi_* and cs_active_decisions / cs_alerts metrics.
+// End-to-end: the real `cscli metrics -u <our metrics URL>` (1.4.6) reads our Prometheus listener as it reads the
+// reference's: its Local API tables fill from the cs_lapi_* and cs_active_decisions / cs_alerts metrics. The
+// listener is LAPI_METRICS_LISTEN_URI, apart from the API port, which answers /metrics with 404.
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
-import { describeResult, embeddedEnv, httpGet, runLapi, startServer, type RunningServer } from './server';
+import { describeResult, embeddedEnv, freePort, httpGet, runLapi, startServer, type RunningServer } from './server';
 
-describe('cscli metrics against GET /metrics (embedded mode)', () => {
+describe('cscli metrics against the metrics listener (embedded mode)', () => {
   let tmp: string;
   let server: RunningServer;
+  let metricsUrl: string;
 
   beforeAll(async () => {
     if (!cscliAvailable()) {
       throw new Error(CSCLI_MISSING_MESSAGE);
     }
     tmp = mkdtempSync(join(tmpdir(), 'lapi-metrics-e2e-'));
-    server = await startServer({ env: embeddedEnv(join(tmp, 'data')) });
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    server = await startServer({
+      env: { ...embeddedEnv(join(tmp, 'data')), LAPI_METRICS_LISTEN_URI: `127.0.0.1:${metricsPort}` },
+    });
   });
 
   afterAll(async () => {
@@ -42,8 +48,10 @@ describe('cscli metrics against GET /metrics (embedded mode)', () => {
     expect((await httpGet(`${server.url}/v1/decisions?ip=192.0.2.9`, { 'x-api-key': key }))?.status).toBe(200);
     expect((await httpGet(`${server.url}/v1/decisions?ip=198.51.100.1`, { 'x-api-key': key }))?.status).toBe(200);
 
+    // The API port has no /metrics: an unknown route there (404, empty body as gin's).
+    expect(await httpGet(`${server.url}/metrics`)).toEqual({ status: 404, body: '' });
     // -u takes the base URL: cscli appends /metrics.
-    const metrics = await runCscli(home.configPath, ['metrics', '-u', server.url]);
+    const metrics = await runCscli(home.configPath, ['metrics', '-u', metricsUrl]);
     const what = describeResult('cscli metrics', metrics);
     if (metrics.code !== 0) {
       throw new Error(what);

@@ -29,17 +29,24 @@ const SERVER_VARIABLES = [
   'LAPI_LOG_FORMAT',
   'LAPI_DISABLE_REMOTE_REGISTRATION',
   'LAPI_REDIS_PREFIX',
+  'LAPI_METRICS_LISTEN_URI',
+  'LAPI_USE_FORWARDED_FOR_HEADERS',
+  'LAPI_TRUSTED_PROXIES',
+  'LAPI_WORKER_METRICS_PORT',
 ];
 
 export type Env = Record<string, string | undefined>;
 
-/** Environment for a child: the test process's env minus server settings, plus `env`. */
+/**
+ * Environment for a child: the test process's env minus server settings, plus `env`. Metrics are off unless `env`
+ * sets LAPI_METRICS_LISTEN_URI: servers started side by side would race for its default address.
+ */
 export function childEnv(env: Env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env };
   for (const key of SERVER_VARIABLES) {
     delete out[key];
   }
-  for (const [key, value] of Object.entries(env)) {
+  for (const [key, value] of Object.entries({ LAPI_METRICS_LISTEN_URI: '', ...env })) {
     if (value === undefined) {
       delete out[key];
     } else {

@@ -27,6 +27,8 @@ export interface ApiApp {
   readonly database: DatabaseHandle;
   /** The routes Fastify registered (tests check each is covered). */
   readonly routes: RouteTable;
+  /** What the metrics listener serves (main.ts starts it: LAPI_METRICS_LISTEN_URI). */
+  readonly metrics: LapiMetrics;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function createApiApp(
     app,
     database: db,
     routes,
+    metrics,
     close: async () => {
       // Requests in flight are answered before the shutdown hooks close Redis and the database.
       await drainHttp(app.getHttpServer());

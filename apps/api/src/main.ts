@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@lapi/config';
 import { acquireDataDirLock } from '@lapi/event-store';
+import { serveMetricsIfFree } from '@lapi/projections';
 import 'reflect-metadata';
 import { startAdminSocket } from './admin/admin-socket';
 import { createApiApp, createLogger } from './app.factory';
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
   const lock = config.database.kind === 'embedded' ? acquireDataDirLock(config.dataDir) : undefined;
   const api = await createApiApp(config);
   const admin = config.database.kind === 'embedded' ? await startAdminSocket(api.app, config.dataDir) : undefined;
+  const metricsServer =
+    config.metricsListen &&
+    (await serveMetricsIfFree(api.metrics, config.metricsListen, (message) => logger.warn(message, 'Main')));
   // Stop taking requests, finish the ones in flight, then close the store.
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');
@@ -22,6 +26,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     void (async () => {
+      await metricsServer?.close();
       await admin?.close();
       await api.close();
       lock?.release();
@@ -36,6 +41,9 @@ async function main(): Promise<void> {
     `CrowdSec LAPI listening on ${url} (${config.database.kind === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
     'Main',
   );
+  if (metricsServer) {
+    logger.log(`metrics on ${metricsServer.url}`, 'Main');
+  }
   if (config.logFormat === 'pretty') {
     process.stdout.write(
       [

@@ -1,12 +1,11 @@
 import { loadNotificationConfigs, loadProfiles } from '@lapi/application';
 import { ConfigError, loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, PostgresEventStore } from '@lapi/event-store';
-import { redisKeys } from '@lapi/projections';
+import { redisKeys, serveMetricsIfFree } from '@lapi/projections';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
 import 'reflect-metadata';
-import { serveMetrics } from './metrics/metrics-server';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerModule } from './worker.module';
 
@@ -49,20 +48,25 @@ async function main(): Promise<void> {
     }),
     { logger },
   );
-  const metrics =
-    config.workerMetricsPort === undefined
-      ? undefined
-      : new WorkerMetrics(
-          redis,
-          config.redisPrefix,
-          redisKeys(config.redisPrefix),
-          new PostgresEventStore(database.db),
-          config.webhook !== undefined,
-        );
-  const metricsServer = metrics && (await serveMetrics(metrics, config.workerMetricsPort!, '0.0.0.0'));
+  let metrics =
+    config.metricsListen &&
+    new WorkerMetrics(
+      redis,
+      config.redisPrefix,
+      redisKeys(config.redisPrefix),
+      new PostgresEventStore(database.db),
+      config.webhook !== undefined,
+    );
+  // The default address is the API's too: on one host the first process gets it, the others go on without.
+  const metricsServer =
+    metrics && (await serveMetricsIfFree(metrics, config.metricsListen!, (message) => logger.warn(message, 'Main')));
+  if (metrics && !metricsServer) {
+    await metrics.close();
+    metrics = undefined;
+  }
   logger.log('worker started', 'Main');
   if (metricsServer) {
-    logger.log(`metrics on http://0.0.0.0:${metricsServer.port}/metrics`, 'Main');
+    logger.log(`metrics on ${metricsServer.url}`, 'Main');
   }
   const shutdown = (signal: string) => {
     logger.log(`${signal} received, shutting down`, 'Main');

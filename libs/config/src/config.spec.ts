@@ -74,10 +74,40 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: hardening', () => {
-  it('ignores forwarded headers by default; the flag alone trusts every IPv4 peer, as the reference', () => {
+  it('ignores forwarded headers by default, and refuses the flag without the proxies it would believe', () => {
     expect(loadConfig({}).trustedProxies).toBeUndefined();
-    expect(loadConfig({ LAPI_USE_FORWARDED_FOR_HEADERS: 'true' }).trustedProxies).toEqual(['0.0.0.0/0']);
     expect(loadConfig({ LAPI_USE_FORWARDED_FOR_HEADERS: 'false' }).trustedProxies).toBeUndefined();
+    // The reference would trust every IPv4 peer: any client could choose its address.
+    expect(() => loadConfig({ LAPI_USE_FORWARDED_FOR_HEADERS: 'true' })).toThrow(
+      /LAPI_USE_FORWARDED_FOR_HEADERS=true needs LAPI_TRUSTED_PROXIES/,
+    );
+    expect(
+      loadConfig({ LAPI_USE_FORWARDED_FOR_HEADERS: 'true', LAPI_TRUSTED_PROXIES: '10.0.0.1' }).trustedProxies,
+    ).toEqual(['10.0.0.1']);
+  });
+
+  it('refuses an IP list with an entry that does not parse, naming the entry', () => {
+    for (const [name, value, entry] of [
+      ['LAPI_TRUSTED_IPS', '10.0.0.0/8, 10.0.0.0/33', '10.0.0.0/33'],
+      ['LAPI_TRUSTED_IPS', '192.168.1.1,999.1.1.1', '999.1.1.1'],
+      ['LAPI_TRUSTED_IPS', '::1, 1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
+      ['LAPI_TRUSTED_IPS', '127.0.0.1,localhost', 'localhost'],
+      ['LAPI_TRUSTED_PROXIES', '10.0.0.1,10.0.0', '10.0.0'],
+      ['LAPI_AUTO_REGISTRATION_ALLOWED_RANGES', '10.0.0.0/8,300.0.0.0/8', '300.0.0.0/8'],
+      ['LAPI_AUTO_REGISTRATION_ALLOWED_RANGES', '10.0.0.0/8,10.1.2.3', '10.1.2.3'],
+    ]) {
+      // The ranges are only read with a token.
+      const token = name === 'LAPI_AUTO_REGISTRATION_ALLOWED_RANGES' ? 't'.repeat(32) : undefined;
+      const env = { [name]: value, LAPI_AUTO_REGISTRATION_TOKEN: token };
+      expect(() => loadConfig(env)).toThrow(
+        new RegExp(`${name}: expected .*; not one: "${entry.replace(/\./g, '\\.')}"`),
+      );
+    }
+    expect(loadConfig({ LAPI_TRUSTED_IPS: '10.0.0.0/8, fd00::/8, 192.0.2.7' }).trustedIps).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.7',
+    ]);
   });
 
   it('takes trusted proxies as a list, which turns the headers on by itself', () => {

@@ -25,8 +25,8 @@ export interface AppConfig {
   readonly profilesPath: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
-  /** Port of the worker's Prometheus endpoint (`GET /metrics`, all interfaces); undefined: none. */
-  readonly workerMetricsPort: number | undefined;
+  /** Where this process serves Prometheus metrics (`GET /metrics`), apart from the API port; undefined: nowhere. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
   readonly disableRemoteRegistration: boolean;
   /** The reference's api.server.auto_registration: agents with the token, from these ranges, are validated at once. */
   readonly autoRegistration: { readonly token: string; readonly allowedRanges: readonly string[] } | undefined;
@@ -72,12 +72,31 @@ const booleanString = z
 
 const cidrOrIp = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
 
-const ipList = z.string().transform((s) =>
-  s
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean),
-);
+/**
+ * A comma-separated list of IPs or CIDR ranges (only ranges with `cidrOnly`). An entry that does not parse is named
+ * in the error: dropping it would quietly trust less, or more, than the operator wrote.
+ */
+const ipRangeList = ({ cidrOnly = false, nonEmpty = false } = {}) =>
+  z.string().transform((s, ctx) => {
+    const list = s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const bad = list.filter((p) => !cidrOrIp.test(p) || parseIpRange(p) === null || (cidrOnly && !p.includes('/')));
+    const expected = cidrOnly ? 'CIDR ranges' : 'IPs or CIDR ranges';
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `expected a comma-separated list of ${expected}; not one: ${bad.map((p) => `"${p}"`).join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    if (nonEmpty && list.length === 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a comma-separated list of ${expected}` });
+      return z.NEVER;
+    }
+    return list;
+  });
 
 const jwtSecret = z.string().refine((s) => Buffer.byteLength(s) >= 64, 'must be at least 64 bytes long');
 
@@ -120,17 +139,11 @@ const envSchema = z.object({
   // Rotation: tokens signed with it are still accepted (until they expire); new ones are signed with CS_LAPI_SECRET.
   CS_LAPI_SECRET_PREVIOUS: jwtSecret.optional(),
   // Debian's default trusted_ips; loopback is always trusted on top of these.
-  LAPI_TRUSTED_IPS: ipList
-    .default('127.0.0.1,::1')
-    .refine((list) => list.every((p) => cidrOrIp.test(p)), 'expected a comma-separated list of IPs or CIDR ranges'),
-  // The reference's use_forwarded_for_headers and trusted_proxies (either one turns the headers on).
+  LAPI_TRUSTED_IPS: ipRangeList().default('127.0.0.1,::1'),
+  // The reference's use_forwarded_for_headers and trusted_proxies: the proxies turn the headers on; the flag alone is
+  // refused (the reference would then believe every IPv4 peer).
   LAPI_USE_FORWARDED_FOR_HEADERS: booleanString.optional(),
-  LAPI_TRUSTED_PROXIES: ipList
-    .refine(
-      (list) => list.length > 0 && list.every((p) => cidrOrIp.test(p) && parseIpRange(p) !== null),
-      'expected a comma-separated list of IPs or CIDR ranges',
-    )
-    .optional(),
+  LAPI_TRUSTED_PROXIES: ipRangeList({ nonEmpty: true }).optional(),
   // Only failures count: a fleet behind one NAT logging in at once never reaches these.
   LAPI_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default('10'),
   LAPI_LOGIN_MAX_FAILURES_PER_MACHINE: positiveInt.default('5'),
@@ -149,7 +162,10 @@ const envSchema = z.object({
     .optional(),
   // Pretty logs for a person at a terminal; JSON for log collectors in a cluster.
   LAPI_LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
-  // Off unless set: the worker has no other HTTP listener to share.
+  // The reference's prometheus.listen_addr:listen_port default. Its own listener: the labels name every machine and
+  // bouncer, so it stays off the API port. An empty value turns it off (handled in loadConfig).
+  LAPI_METRICS_LISTEN_URI: listenUri.default('127.0.0.1:6060'),
+  // Before LAPI_METRICS_LISTEN_URI: the worker's metrics on this port, all interfaces. Still read (as 0.0.0.0:PORT).
   LAPI_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Reference ≥1.5.0 `disable_remote_lapi_registration`: off by default like the reference.
   LAPI_DISABLE_REMOTE_REGISTRATION: booleanString.default('false'),
@@ -159,19 +175,7 @@ const envSchema = z.object({
     .string()
     .refine((s) => s.length >= 32 && s.length <= 255, 'must be 32 to 255 characters long')
     .optional(),
-  LAPI_AUTO_REGISTRATION_ALLOWED_RANGES: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
-    .refine(
-      (list) => list.length > 0 && list.every((p) => p.includes('/') && parseIpRange(p) !== null),
-      'expected a comma-separated list of CIDR ranges',
-    )
-    .optional(),
+  LAPI_AUTO_REGISTRATION_ALLOWED_RANGES: ipRangeList({ cidrOnly: true, nonEmpty: true }).optional(),
   ...retentionEnv,
   ...tlsEnv,
   LAPI_PROJECTION_RETENTION: projectionRetention.default('24h'),
@@ -210,6 +214,24 @@ export function loadConfig(
       'LAPI_TRUSTED_PROXIES: set, but LAPI_USE_FORWARDED_FOR_HEADERS=false turns the headers off',
     ]);
   }
+  if (e.LAPI_USE_FORWARDED_FOR_HEADERS === true && !e.LAPI_TRUSTED_PROXIES) {
+    // The reference then trusts every IPv4 peer: any client could name its own address past the trusted IPs and the
+    // per-IP login throttle.
+    throw new ConfigError([
+      'LAPI_USE_FORWARDED_FOR_HEADERS=true needs LAPI_TRUSTED_PROXIES: list the proxies whose X-Forwarded-For is believed (otherwise any client could choose its own address)',
+    ]);
+  }
+  if (e.LAPI_WORKER_METRICS_PORT !== undefined && env.LAPI_METRICS_LISTEN_URI !== undefined) {
+    throw new ConfigError([
+      'LAPI_WORKER_METRICS_PORT: replaced by LAPI_METRICS_LISTEN_URI; set only LAPI_METRICS_LISTEN_URI (e.g. 0.0.0.0:9464)',
+    ]);
+  }
+  const metricsListen =
+    e.LAPI_WORKER_METRICS_PORT !== undefined
+      ? { host: '0.0.0.0', port: e.LAPI_WORKER_METRICS_PORT }
+      : env.LAPI_METRICS_LISTEN_URI === ''
+        ? undefined
+        : e.LAPI_METRICS_LISTEN_URI;
   if ((e.LAPI_WEBHOOK_URL === undefined) !== (e.LAPI_WEBHOOK_SECRET === undefined)) {
     throw new ConfigError(['LAPI_WEBHOOK_URL and LAPI_WEBHOOK_SECRET: set both or neither (every delivery is signed)']);
   }
@@ -242,12 +264,7 @@ export function loadConfig(
     dataDir: e.LAPI_DATA_DIR,
     jwtSecret: e.CS_LAPI_SECRET,
     jwtSecretPrevious: e.CS_LAPI_SECRET_PREVIOUS,
-    // As the reference: the flag alone trusts every IPv4 peer (0.0.0.0/0).
-    trustedProxies: e.LAPI_TRUSTED_PROXIES
-      ? Object.freeze(e.LAPI_TRUSTED_PROXIES)
-      : e.LAPI_USE_FORWARDED_FOR_HEADERS
-        ? Object.freeze(['0.0.0.0/0'])
-        : undefined,
+    trustedProxies: e.LAPI_TRUSTED_PROXIES && Object.freeze(e.LAPI_TRUSTED_PROXIES),
     loginThrottle: Object.freeze({
       maxPerIp: e.LAPI_LOGIN_MAX_FAILURES_PER_IP,
       maxPerMachine: e.LAPI_LOGIN_MAX_FAILURES_PER_MACHINE,
@@ -257,7 +274,7 @@ export function loadConfig(
     profilesPath: e.LAPI_PROFILES_PATH,
     logLevel: e.LAPI_LOG_LEVEL,
     logFormat: e.LAPI_LOG_FORMAT,
-    workerMetricsPort: e.LAPI_WORKER_METRICS_PORT,
+    metricsListen: metricsListen && Object.freeze(metricsListen),
     disableRemoteRegistration: e.LAPI_DISABLE_REMOTE_REGISTRATION,
     autoRegistration,
     retention: toRetentionConfig(e),

@@ -19,5 +19,6 @@ export * from './ids';
 export * from './machine-prune-queries';
 export * from './machines.projection';
 export * from './metrics-queries';
+export * from './metrics-server';
 export * from './notifications/redis-notification-queue';
 export * from './queries';

@@ -1,4 +1,4 @@
-import { instanceStreamKey, type Bouncer } from '@lapi/domain';
+import { instanceStreamKey, MAX_NEW_INSTANCES_PER_WINDOW, type Bouncer } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
 import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
 import { openTestRedis, TEST_BACKENDS } from '@lapi/testing';
@@ -117,6 +117,47 @@ describe.each(TEST_BACKENDS)('bouncer instances sharing a key (embedded read mod
     const times = (await api.admin({ op: 'bouncers.positions', keys })) as Record<string, string>;
     expect(Object.keys(times).sort()).toEqual(keys.sort());
   });
+
+  it('records at most MAX_NEW_INSTANCES_PER_WINDOW new instances a minute, and answers every request', async () => {
+    const key = await api.bouncer('id-per-request');
+    for (let i = 0; i < 1_000; i++) {
+      const res = await api.inject({
+        method: 'GET',
+        url: '/v1/decisions?ip=192.0.2.1',
+        headers: { ...key, 'x-lapi-instance-id': `fresh-${i}` },
+        remoteAddress: '10.0.0.9',
+      });
+      expect(res.statusCode).toBe(200);
+    }
+    const seen = await api.api.database.db
+      .selectFrom('events')
+      .select('data')
+      .where('type', '=', 'BouncerInstanceSeen')
+      .execute();
+    const mine = seen.filter(
+      (r) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data).name === 'id-per-request',
+    );
+    expect(mine).toHaveLength(MAX_NEW_INSTANCES_PER_WINDOW);
+    // An instance past the limit still pulls the whole list from its own position.
+    const push = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts',
+      headers: await api.machine('instances-agent'),
+      payload: [cscliAlert([{ value: '192.0.2.77' }], { stopAt: api.clock.now() })],
+    });
+    expect(push.statusCode).toBe(201);
+    const pull = () =>
+      api.inject({
+        method: 'GET',
+        url: '/v1/decisions/stream',
+        headers: { ...key, 'x-lapi-instance-id': 'late-pod' },
+        remoteAddress: '10.0.0.9',
+      });
+    const first = await pull();
+    expect(first.statusCode).toBe(200);
+    expect(first.json<Stream>().new?.map((d) => d.value)).toContain('192.0.2.77');
+    expect((await pull()).json<Stream>().new).toBeNull();
+  }, 300_000);
 
   it('refuses a malformed instance id with 400', async () => {
     const key = await api.bouncer('bad-id');

@@ -17,9 +17,8 @@ describe('access log lines', () => {
     expect(formatAccessLog(entry, 'pretty')).toBe('GET /v1/decisions 200 1.5 ms ip=192.0.2.1 bouncer=fw request=r-1');
   });
 
-  it('keep probes and scrapes at debug level', () => {
+  it('keep probes at debug level', () => {
     expect(accessLogLevel('/health')).toBe('debug');
-    expect(accessLogLevel('/metrics')).toBe('debug');
     expect(accessLogLevel('/v1/decisions')).toBe('log');
   });
 });

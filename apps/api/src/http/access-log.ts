@@ -13,8 +13,8 @@ export interface AccessLogEntry {
   readonly bouncer?: string;
 }
 
-/** Probes and scrapes come every few seconds: they are logged at debug level only. */
-const QUIET_ROUTES = new Set(['/health', '/metrics']);
+/** Probes come every few seconds: they are logged at debug level only (scrapes go to the metrics listener). */
+const QUIET_ROUTES = new Set(['/health']);
 
 export const accessLogLevel = (route: string): 'log' | 'debug' => (QUIET_ROUTES.has(route) ? 'debug' : 'log');
 

@@ -24,7 +24,7 @@ export function trustedProxies(list: readonly string[] | undefined): TrustedProx
     }
     return range;
   });
-  // The reference's default for use_forwarded_for_headers alone: legal, but then any client picks its address.
+  // Legal when written out (the flag alone is refused by the config), but then any client picks its address.
   const everyone = list.filter((_, i) => rangeSize(ranges[i]) === 1n << (ranges[i].family === 4 ? 32n : 128n));
   if (everyone.length > 0) {
     new Logger('ClientIp').warn(

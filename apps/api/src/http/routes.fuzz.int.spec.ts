@@ -91,7 +91,6 @@ const ROUTES: FuzzRoute[] = [
   { method: 'GET', route: '/v1/refresh_token', auth: 'machine', query: [] },
   { method: 'GET', route: '/health', auth: 'none', query: [] },
   { method: 'GET', route: '/health/ready', auth: 'none', query: [] },
-  { method: 'GET', route: '/metrics', auth: 'none', query: [] },
   // Fuzzed for authentication only below: a valid token here deletes the machine the other properties use.
   { method: 'DELETE', route: '/v1/watchers/self', auth: 'machine' },
 ];

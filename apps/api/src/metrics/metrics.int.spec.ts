@@ -1,5 +1,14 @@
 import { PostgresEventStore } from '@lapi/event-store';
-import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import {
+  decisionKeys,
+  LocalLease,
+  Projector,
+  RedisDecisionsTarget,
+  redisKeys,
+  serveMetrics,
+  serveMetricsIfFree,
+  type MetricsServer,
+} from '@lapi/projections';
 import { openTestRedis } from '@lapi/testing';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 
@@ -22,19 +31,24 @@ const sample = (name: string, labels: Record<string, string> = {}) => {
   return text ? `${name}{${text}}` : name;
 };
 
-async function scrape(api: TestApi): Promise<Map<string, number>> {
-  const res = await api.inject({ method: 'GET', url: '/metrics' });
-  expect(res.statusCode).toBe(200);
-  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-  return parseExposition(res.body);
+/** The metrics listener main.ts starts (LAPI_METRICS_LISTEN_URI), on a free port. */
+const listen = (api: TestApi) => serveMetrics(api.api.metrics, { host: '127.0.0.1', port: 0 });
+
+async function scrape(server: MetricsServer): Promise<Map<string, number>> {
+  const res = await fetch(server.url);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parseExposition(await res.text());
 }
 
-describe('GET /metrics: the reference LAPI metrics, moved by traffic', () => {
+describe('GET /metrics on the metrics listener: the reference LAPI metrics, moved by traffic', () => {
   let api: TestApi;
+  let server: MetricsServer;
   let metrics: Map<string, number>;
 
   beforeAll(async () => {
     api = await startTestApi('postgres');
+    server = await listen(api);
     const agent = await api.machine('agent');
     const bouncer = await api.bouncer('fw');
     const push = await api.inject({
@@ -56,13 +70,25 @@ describe('GET /metrics: the reference LAPI metrics, moved by traffic', () => {
     await api.inject({ method: 'DELETE', url: '/v1/decisions/424242', headers: agent });
     await api.inject({ method: 'GET', url: '/v1/nothing-here' });
     await api.inject({ method: 'GET', url: '/v1/decisions', headers: { 'x-api-key': 'wrong-key-0123456789' } });
-    await api.inject({ method: 'GET', url: '/metrics' }); // never counted
-    metrics = await scrape(api);
+    metrics = await scrape(server);
   });
 
-  afterAll(() => api.close());
+  afterAll(async () => {
+    await server.close();
+    await api.close();
+  });
 
-  it('counts each route by its pattern and method, unmatched paths as invalid-endpoint, never /metrics', () => {
+  it('is not on the API port: /metrics there is an unknown route (404, empty body as gin), naming nobody', async () => {
+    const unknown = await api.inject({ method: 'GET', url: '/v1/nothing-here' });
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await api.inject({ method, url: '/metrics' });
+      expect(res.statusCode).toBe(404);
+      expect(res.body).toBe(unknown.body);
+      expect(res.body).not.toMatch(/agent|fw|cs_lapi/);
+    }
+  });
+
+  it('counts each route by its pattern and method, unmatched paths as invalid-endpoint', () => {
     expect(metrics.get(sample('cs_lapi_route_requests_total', { route: '/v1/decisions', method: 'GET' }))).toBe(4);
     expect(
       metrics.get(sample('cs_lapi_route_requests_total', { route: '/v1/decisions/:decision_id', method: 'DELETE' })),
@@ -129,10 +155,27 @@ describe('GET /metrics: the reference LAPI metrics, moved by traffic', () => {
     expect([...metrics.keys()].filter((k) => k.startsWith('lapi_projection_lag_events'))).toEqual([]);
   });
 
+  it('answers 404 to anything but GET or HEAD /metrics', async () => {
+    expect((await fetch(server.url.replace(/\/metrics$/, '/v1/decisions'))).status).toBe(404);
+    expect((await fetch(server.url, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(server.url, { method: 'HEAD' })).status).toBe(200);
+  });
+
+  it('goes without metrics, with a warning, when its address is taken (replicas on one host)', async () => {
+    const warnings: string[] = [];
+    const second = await serveMetricsIfFree(api.api.metrics, { host: '127.0.0.1', port: server.port }, (m) =>
+      warnings.push(m),
+    );
+    expect(second).toBeUndefined();
+    expect(warnings).toEqual([expect.stringContaining(`127.0.0.1:${server.port} is in use`)]);
+    // The first one still answers.
+    expect((await fetch(server.url)).status).toBe(200);
+  });
+
   it('is served without authentication, and moves with the next requests', async () => {
     const bouncer = await api.bouncer('fw2');
     await api.inject({ method: 'HEAD', url: '/v1/decisions?ip=192.0.2.2', headers: bouncer });
-    const next = await scrape(api);
+    const next = await scrape(server);
     expect(next.get(sample('cs_lapi_decisions_ok_total', { bouncer: 'fw2' }))).toBe(1);
     expect(
       next.get(sample('cs_lapi_bouncer_requests_total', { bouncer: 'fw2', route: '/v1/decisions', method: 'HEAD' })),
@@ -143,12 +186,14 @@ describe('GET /metrics: the reference LAPI metrics, moved by traffic', () => {
 describe('GET /metrics in cluster mode: active decisions from the replica, lag and read-your-writes waits', () => {
   let redis: ReturnType<typeof openTestRedis>;
   let api: TestApi;
+  let server: MetricsServer;
   let running = true;
   let loop: Promise<void>;
 
   beforeAll(async () => {
     redis = openTestRedis();
     api = await startTestApi('postgres', { REDIS_URL: process.env.TEST_REDIS_URL!, LAPI_REDIS_PREFIX: redis.prefix });
+    server = await listen(api);
     const projector = new Projector(
       new PostgresEventStore(api.api.database.db),
       new RedisDecisionsTarget(redis.redis, decisionKeys(redisKeys(redis.prefix).decisions)),
@@ -166,6 +211,7 @@ describe('GET /metrics in cluster mode: active decisions from the replica, lag a
   afterAll(async () => {
     running = false;
     await loop;
+    await server.close();
     await api.close();
     await redis.close();
   });
@@ -186,7 +232,7 @@ describe('GET /metrics in cluster mode: active decisions from the replica, lag a
       });
       expect(push.statusCode).toBe(201);
     }
-    const metrics = await scrape(api);
+    const metrics = await scrape(server);
     expect(
       metrics.get(sample('cs_active_decisions', { reason: 'crowdsecurity/ssh-bf', origin: 'crowdsec', action: 'ban' })),
     ).toBe(2);

@@ -1,12 +1,11 @@
 import { type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
 import { JobName, QueueName } from '@lapi/jobs';
-import { redisKeys } from '@lapi/projections';
+import { redisKeys, serveMetrics } from '@lapi/projections';
 import { openTestDatabase, openTestRedis } from '@lapi/testing';
 import { Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { QueueRuntime } from '../jobs/queue-runtime';
-import { serveMetrics } from './metrics-server';
 import { WorkerMetrics } from './worker-metrics';
 
 const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
@@ -22,7 +21,7 @@ function parseExposition(text: string): Map<string, number> {
   return samples;
 }
 
-describe('the worker metrics endpoint (LAPI_WORKER_METRICS_PORT)', () => {
+describe('the worker metrics endpoint (LAPI_METRICS_LISTEN_URI)', () => {
   let db: Awaited<ReturnType<typeof openTestDatabase>>;
   let redis: ReturnType<typeof openTestRedis>;
   let metrics: WorkerMetrics;
@@ -36,7 +35,7 @@ describe('the worker metrics endpoint (LAPI_WORKER_METRICS_PORT)', () => {
     redis = openTestRedis();
     const store = new PostgresEventStore(db.handle.db);
     metrics = new WorkerMetrics(redis.redis, redis.prefix, redisKeys(redis.prefix), store, true);
-    server = await serveMetrics(metrics, 0, '127.0.0.1');
+    server = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 });
     // Three events no projector has read: the decisions projection is three behind.
     for (const n of [1, 2, 3]) {
       await store.appendToStream(`test-${n}`, [{ type: 'TestHappened', data: { n } }], {

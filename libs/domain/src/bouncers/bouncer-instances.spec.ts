@@ -6,6 +6,8 @@ import {
   instanceStreamKey,
   LAST_PULL_RESOLUTION_MS,
   MAX_INSTANCES,
+  MAX_NEW_INSTANCES_PER_WINDOW,
+  NEW_INSTANCE_WINDOW_MS,
   type BouncerCommand,
   type BouncerEvent,
   type BouncerState,
@@ -117,5 +119,31 @@ describe('bouncer instances', () => {
     expect(capped?.instances).toHaveLength(MAX_INSTANCES);
     expect(capped?.instances[0].name).toBe('ingress@pod-2');
     expect(evolveBouncer(state, { type: 'BouncerDeleted', data: { name: 'ingress', at } })).toBeNull();
+  });
+
+  it('adds at most MAX_NEW_INSTANCES_PER_WINDOW new instances a window; known ones are still recorded', () => {
+    const full = Array.from({ length: MAX_NEW_INSTANCES_PER_WINDOW }, (_, i) =>
+      instanceSeen(`ingress@pod-${i}`, '10.0.0.3'),
+    );
+    // Within the window: a new id, or a new address, adds nothing.
+    spec()
+      .given([added, seenFirst, ...full])
+      .when(sighting('10.0.0.3', { instanceId: 'fresh' }))
+      .then([]);
+    spec()
+      .given([added, seenFirst, ...full])
+      .when(sighting('10.0.0.9'))
+      .then([]);
+    // A known one still records its change.
+    spec()
+      .given([added, seenFirst, ...full])
+      .when(sighting('10.0.0.3', { instanceId: 'pod-0', ua: 'crowdsec-nginx-bouncer/v1.0.9' }))
+      .then([instanceSeen('ingress@pod-0', '10.0.0.3', 'v1.0.9')]);
+    // One window later the new one is recorded (its next pull).
+    const later = new Date(now.getTime() + NEW_INSTANCE_WINDOW_MS);
+    spec(later)
+      .given([added, seenFirst, ...full])
+      .when(sighting('10.0.0.3', { instanceId: 'fresh' }))
+      .then([instanceSeen('ingress@fresh', '10.0.0.3', 'v1.0.8', later.toISOString())]);
   });
 });

@@ -49,6 +49,18 @@ export const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 // go first (a returning one is recorded again, and its stream position is still there).
 export const MAX_INSTANCES = 256;
 
+// New instances a bouncer may add per window, counted on its record (so across replicas). Legitimate ones are rare
+// (a rollout of a fleet); a client inventing an id, or an address, per request would otherwise write an event each
+// time. Past the limit the request is served as usual, with its own stream position; only the listing waits: the
+// instance is recorded by a later sighting (its next pull, a minute later) once the window has room.
+export const MAX_NEW_INSTANCES_PER_WINDOW = 10;
+export const NEW_INSTANCE_WINDOW_MS = 60_000;
+
+/** Whether the bouncer added MAX_NEW_INSTANCES_PER_WINDOW instances in the last window. */
+const newInstancesExhausted = (bouncer: Bouncer, now: Date): boolean =>
+  bouncer.instances.filter((i) => now.getTime() - Date.parse(i.firstSeen) < NEW_INSTANCE_WINDOW_MS).length >=
+  MAX_NEW_INSTANCES_PER_WINDOW;
+
 /**
  * Which process of the bouncer sent a request, as reference ≥1.6.5 picks the row: the address the bouncer was
  * first seen from (or any, before the first sighting) is the bouncer itself; another address is `<name>@<ip>`; a
@@ -128,7 +140,11 @@ export const decideBouncer = (command: BouncerCommand, state: BouncerState, now:
       }
       const known = bouncer.instances.find((i) => i.name === instance);
       const events: BouncerEvent[] = [];
-      if (!known || known.ipAddress !== ipAddress || known.type !== type || known.version !== version) {
+      if (
+        known
+          ? known.ipAddress !== ipAddress || known.type !== type || known.version !== version
+          : !newInstancesExhausted(bouncer, now)
+      ) {
         events.push({
           type: 'BouncerInstanceSeen',
           data: { name: bouncer.name, instance, ipAddress, type, version, at },
