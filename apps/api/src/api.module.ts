@@ -13,6 +13,7 @@ import { PassportModule } from '@nestjs/passport';
 import { AlertsController } from './alerts/alerts.controller';
 import { API_OPTIONS, type ApiOptions } from './api-options';
 import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
+import { BouncerKeys } from './auth/bouncer-keys';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
@@ -26,7 +27,7 @@ import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
 const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
-const auth = [MachineJwtStrategy, MachineJwtGuard, BouncerApiKeyGuard, TrustedIpGuard];
+const auth = [MachineJwtStrategy, MachineJwtGuard, BouncerKeys, BouncerApiKeyGuard, TrustedIpGuard];
 
 @Module({})
 export class ApiModule {
