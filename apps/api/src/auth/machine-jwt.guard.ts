@@ -1,27 +1,16 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { JwtAuthError } from '../http/http-errors';
-import { referenceJwtMessage } from './jwt-errors';
-import type { MachineIdentity } from './machine-jwt.strategy';
 import { extractToken } from './token-extractor';
+import { TokenService, type MachineIdentity } from './token.service';
 
 /** Machine routes: a valid JWT or the reference's 401 body. */
 @Injectable()
-export class MachineJwtGuard extends AuthGuard('machine-jwt') {
-  override handleRequest<T = MachineIdentity>(
-    error: unknown,
-    user: unknown,
-    info: unknown,
-    context: ExecutionContext,
-  ): T {
-    if (error instanceof JwtAuthError) {
-      throw error;
-    }
-    if (error || !user) {
-      const request = context.switchToHttp().getRequest<FastifyRequest>();
-      throw new JwtAuthError(referenceJwtMessage(error ?? info, extractToken(request)));
-    }
-    return user as T;
+export class MachineJwtGuard implements CanActivate {
+  constructor(private readonly tokens: TokenService) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: MachineIdentity }>();
+    request.user = this.tokens.authenticate(extractToken(request));
+    return true;
   }
 }
