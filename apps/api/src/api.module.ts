@@ -15,6 +15,7 @@ import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
 import { BouncerKeys } from './auth/bouncer-keys';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
+import { RequestCredentials } from './auth/request-credentials';
 import { TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
@@ -25,7 +26,7 @@ import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
 const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
-const auth = [MachineJwtGuard, BouncerKeys, BouncerApiKeyGuard, TrustedIpGuard];
+const auth = [MachineJwtGuard, BouncerKeys, BouncerApiKeyGuard, TrustedIpGuard, RequestCredentials];
 
 @Module({})
 export class ApiModule {
