@@ -9,14 +9,15 @@ import {
 } from '@lapi/application';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { PassportModule } from '@nestjs/passport';
 import { AlertsController } from './alerts/alerts.controller';
 import { API_OPTIONS, type ApiOptions } from './api-options';
 import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
+import { BouncerKeys } from './auth/bouncer-keys';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
 import { MachineTokenCheck } from './auth/machine-token-check';
+import { RequestCredentials } from './auth/request-credentials';
 import { TokenService } from './auth/token.service';
 import { TrustedIpGuard } from './auth/trusted-ip.guard';
 import { DecisionsController } from './decisions/decisions.controller';
@@ -27,7 +28,15 @@ import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
 const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
-const auth = [MachineJwtStrategy, MachineJwtGuard, MachineTokenCheck, BouncerApiKeyGuard, TrustedIpGuard];
+const auth = [
+  MachineJwtStrategy,
+  MachineJwtGuard,
+  MachineTokenCheck,
+  BouncerKeys,
+  BouncerApiKeyGuard,
+  TrustedIpGuard,
+  RequestCredentials,
+];
 
 @Module({})
 export class ApiModule {
@@ -57,7 +66,6 @@ export class ApiModule {
           clock: options.clock,
           cluster: options.cluster,
         }),
-        PassportModule,
       ],
       controllers,
       providers: [

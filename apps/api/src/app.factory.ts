@@ -9,6 +9,7 @@ import { ApiModule } from './api.module';
 import { MemoryFailureCounter } from './auth/failure-counters';
 import { resolveJwtSecret } from './auth/jwt-secret';
 import { LoginThrottle } from './auth/login-throttle';
+import { RequestCredentials } from './auth/request-credentials';
 import { startClusterMode } from './cluster/cluster-mode';
 import { Readiness, readinessSources } from './health/readiness';
 import { trustedProxies } from './http/client-ip';
@@ -53,7 +54,7 @@ export async function createApiApp(
   const jwtSecret = resolveJwtSecret(config);
   const cluster = await startClusterMode(config);
   const tls = config.tls && loadTlsServer(config.tls, (message) => createLogger(config).error(message, 'TlsAuth'));
-  const { adapter, routes } = createFastifyAdapter({
+  const { adapter, routes, bodyLimit } = createFastifyAdapter({
     trustedProxies: trustedProxies(config.trustedProxies),
     https: tls?.https,
   });
@@ -86,6 +87,8 @@ export async function createApiApp(
     adapter,
     { bodyParser: false, logger: createLogger(config), abortOnError: false },
   );
+  const credentials = app.get(RequestCredentials);
+  bodyLimit.useCredentialCheck((request) => credentials.valid(request));
   app.useGlobalFilters(new LapiExceptionFilter(routes));
   app.useGlobalPipes(new StorableQueryPipe());
   await app.init();

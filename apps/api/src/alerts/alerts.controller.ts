@@ -18,7 +18,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentMachine } from '../auth/current.decorators';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
-import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import type { MachineIdentity } from '../auth/token.service';
 import { TrustedIpGuard } from '../auth/trusted-ip.guard';
 import { InvalidJsonBody, LapiHttpError } from '../http/http-errors';
 import { LapiBodyPipe } from '../http/lapi-body.pipe';

@@ -1,4 +1,4 @@
-import { AuthenticateBouncer, RecordBouncerSighting } from '@lapi/application';
+import { RecordBouncerSighting } from '@lapi/application';
 import {
   bouncerInstanceName,
   INSTANCE_ID,
@@ -7,17 +7,14 @@ import {
   type Bouncer,
 } from '@lapi/domain';
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { clientIp } from '../http/client-ip';
 import { accessForbidden, LapiHttpError } from '../http/http-errors';
-import { BOUNCER_CACHE_TTL_MS, ExpiringCache } from './expiring-cache';
+import { BouncerKeys } from './bouncer-keys';
 import { SightingMemo } from './sighting-memo';
 import { bouncerByCertificate, certificateBouncerCache } from './tls/certificate-bouncer';
-
-// A deleted bouncer is refused by every replica within BOUNCER_CACHE_TTL_MS; an unknown key is asked again sooner.
-const UNKNOWN_KEY_TTL_MS = 1_000;
 
 /** `bouncerInstance`: which of the processes sharing the key sent it (domain bouncerInstanceName). */
 export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer; bouncerInstance?: string };
@@ -26,12 +23,11 @@ export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer; bouncerIn
 @Injectable()
 export class BouncerApiKeyGuard implements CanActivate {
   private readonly logger = new Logger(BouncerApiKeyGuard.name);
-  private readonly keys = new ExpiringCache<Bouncer | null>((b) => (b ? BOUNCER_CACHE_TTL_MS : UNKNOWN_KEY_TTL_MS));
   private readonly sightings = new SightingMemo(LAST_PULL_RESOLUTION_MS);
   private readonly certificateBouncers = certificateBouncerCache();
 
   constructor(
-    private readonly queries: QueryBus,
+    private readonly keys: BouncerKeys,
     private readonly commands: CommandBus,
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
   ) {}
@@ -57,7 +53,7 @@ export class BouncerApiKeyGuard implements CanActivate {
     if (!apiKey) {
       throw accessForbidden();
     }
-    const bouncer = await this.keys.get(apiKey, () => this.queries.execute(new AuthenticateBouncer(apiKey)));
+    const bouncer = await this.keys.find(apiKey);
     if (!bouncer) {
       throw accessForbidden();
     }
@@ -70,9 +66,8 @@ export class BouncerApiKeyGuard implements CanActivate {
       // processes starting together on one key are told apart from their first pull.
       let current = bouncer;
       if (bouncer.ipAddress === '') {
-        current = (await this.queries.execute(new AuthenticateBouncer(apiKey))) ?? bouncer;
-        // The cached record has no address either: the next request loads the recorded one instead of asking again.
-        this.keys.delete(apiKey);
+        // The cached record has no address either: the next request loads the recorded one too.
+        current = (await this.keys.reload(apiKey)) ?? bouncer;
       }
       request.bouncerInstance = bouncerInstanceName(current, { ipAddress: clientIp(request), instanceId });
     }

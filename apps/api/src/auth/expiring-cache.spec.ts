@@ -1,12 +1,12 @@
 import { ExpiringCache } from './expiring-cache';
 
 describe('ExpiringCache', () => {
-  const ttl = (v: string | null) => (v === null ? 1_000 : 5_000);
+  const policy = { ttlMs: 5_000, maxEntries: 100, misses: { ttlMs: 1_000, maxEntries: 10 } };
 
   it('loads once per key while the entry lives, then again after it expired', async () => {
     let t = 0;
     let loads = 0;
-    const cache = new ExpiringCache<string | null>(ttl);
+    const cache = new ExpiringCache<string>(policy);
     const load = () => Promise.resolve(`v${++loads}`);
     expect(await cache.get('k', load, () => t)).toBe('v1');
     t = 4_999;
@@ -18,7 +18,7 @@ describe('ExpiringCache', () => {
   it('keeps misses for less time than hits', async () => {
     let t = 0;
     let answer: string | null = null;
-    const cache = new ExpiringCache<string | null>(ttl);
+    const cache = new ExpiringCache<string>(policy);
     const load = () => Promise.resolve(answer);
     expect(await cache.get('k', load, () => t)).toBeNull();
     answer = 'added';
@@ -31,7 +31,7 @@ describe('ExpiringCache', () => {
   it('shares one load between concurrent misses and does not cache a failure', async () => {
     let loads = 0;
     let release!: (v: string) => void;
-    const cache = new ExpiringCache<string | null>(ttl);
+    const cache = new ExpiringCache<string>(policy);
     const slow = () => {
       loads++;
       return new Promise<string>((r) => (release = r));
@@ -46,7 +46,7 @@ describe('ExpiringCache', () => {
   });
 
   it('evicts the oldest entry beyond its size', async () => {
-    const cache = new ExpiringCache<string | null>(ttl, 2);
+    const cache = new ExpiringCache<string>({ ...policy, maxEntries: 2 });
     await cache.get('a', () => Promise.resolve('a'));
     await cache.get('b', () => Promise.resolve('b'));
     await cache.get('c', () => Promise.resolve('c'));
@@ -57,5 +57,62 @@ describe('ExpiringCache', () => {
       return Promise.resolve('a');
     });
     expect(reloaded).toBe(true);
+  });
+
+  it('drops expired entries as time passes, hits and misses, without being asked for them again', async () => {
+    let t = 0;
+    const cache = new ExpiringCache<string>(policy);
+    for (let i = 0; i < 5; i++) {
+      await cache.get(
+        `hit-${i}`,
+        () => Promise.resolve('v'),
+        () => t,
+      );
+      await cache.get(
+        `miss-${i}`,
+        () => Promise.resolve(null),
+        () => t,
+      );
+    }
+    expect(cache.size).toBe(10);
+    t = 1_000; // the misses' lifetime
+    await cache.get(
+      'other',
+      () => Promise.resolve('v'),
+      () => t,
+    );
+    expect(cache.size).toBe(6);
+    t = 6_000; // the hits' lifetime, after 'other' was added
+    await cache.get(
+      'miss-new',
+      () => Promise.resolve(null),
+      () => t,
+    );
+    expect(cache.size).toBe(1); // 'miss-new' only ('other' lived until 6 000)
+  });
+
+  it('holds misses to their own, smaller bound: a flood of unknown keys does not push out known ones', async () => {
+    const cache = new ExpiringCache<string>(policy);
+    for (let i = 0; i < 50; i++) {
+      await cache.get(`hit-${i}`, () => Promise.resolve('v'));
+    }
+    for (let i = 0; i < 10_000; i++) {
+      await cache.get(`unknown-${i}`, () => Promise.resolve(null));
+    }
+    expect(cache.size).toBe(50 + 10);
+    let reloaded = 0;
+    for (let i = 0; i < 50; i++) {
+      await cache.get(`hit-${i}`, () => Promise.resolve(`v${++reloaded}`));
+    }
+    expect(reloaded).toBe(0);
+  });
+
+  it('does not keep misses without a policy for them', async () => {
+    const cache = new ExpiringCache<string>({ ttlMs: 5_000, maxEntries: 10 });
+    let loads = 0;
+    const load = () => Promise.resolve(++loads > 1 ? 'found' : null);
+    expect(await cache.get('k', load)).toBeNull();
+    expect(await cache.get('k', load)).toBe('found');
+    expect(cache.size).toBe(1);
   });
 });

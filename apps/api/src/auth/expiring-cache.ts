@@ -1,23 +1,39 @@
+/** How long answers are kept, and how many. */
+export interface ExpiringCachePolicy {
+  /** A value found. */
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  /** "Not found" (a load answering null); without it such answers are not kept. */
+  readonly misses?: { readonly ttlMs: number; readonly maxEntries: number };
+}
+
 /**
- * What an API key resolved to, kept for a few seconds so that a bouncer's lookups and polls cost no database round
+ * What a key resolved to, kept for a few seconds so that a bouncer's lookups and polls cost no database round
  * trip (the reference queries its database on every request). A deleted bouncer or a revoked key is refused once
- * its entry expires, on every replica; unknown keys are remembered for less time, so a key added a moment ago works
- * almost at once while a flood of bad keys still costs one query per key and second.
+ * its entry expires, on every replica; "not found" is remembered for less time and in a smaller space, so a key added
+ * a moment ago works almost at once while a flood of bad keys costs one query per key and second and little memory.
+ *
+ * Hits and misses each have one lifetime, so each map's insertion order is its expiry order: every call first drops
+ * the expired entries from the old end, and nothing outlives its lifetime by more than the time to the next call.
  */
 export class ExpiringCache<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
-  private readonly pending = new Map<string, Promise<V>>();
+  private readonly found = new Map<string, { value: V; until: number }>();
+  private readonly missing = new Map<string, { until: number }>();
+  private readonly pending = new Map<string, Promise<V | null>>();
 
-  constructor(
-    private readonly ttlMs: (value: V) => number,
-    private readonly maxEntries = 100_000,
-  ) {}
+  constructor(private readonly policy: ExpiringCachePolicy) {}
 
-  /** The cached value, else `load()`'s (concurrent misses of one key share one load; failures are not cached). */
-  async get(key: string, load: () => Promise<V>, now: () => number = Date.now): Promise<V> {
-    const hit = this.entries.get(key);
-    if (hit && hit.until > now()) {
+  /** The cached answer, else `load()`'s (concurrent misses of one key share one load; failures are not cached). */
+  async get(key: string, load: () => Promise<V | null>, now: () => number = Date.now): Promise<V | null> {
+    const at = now();
+    this.sweep(at);
+    const hit = this.found.get(key);
+    if (hit && hit.until > at) {
       return hit.value;
+    }
+    const miss = this.missing.get(key);
+    if (miss && miss.until > at) {
+      return null;
     }
     const inFlight = this.pending.get(key);
     if (inFlight) {
@@ -26,7 +42,7 @@ export class ExpiringCache<V> {
     const loading = load().then(
       (value) => {
         this.pending.delete(key);
-        this.set(key, value, now());
+        this.remember(key, value, now());
         return value;
       },
       (error: unknown) => {
@@ -39,19 +55,40 @@ export class ExpiringCache<V> {
   }
 
   delete(key: string): void {
-    this.entries.delete(key);
+    this.found.delete(key);
+    this.missing.delete(key);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.found.clear();
+    this.missing.clear();
   }
 
+  /** Entries held, found and not found. */
   get size(): number {
-    return this.entries.size;
+    return this.found.size + this.missing.size;
   }
 
-  private set(key: string, value: V, now: number): void {
-    setBounded(this.entries, key, { value, until: now + this.ttlMs(value) }, this.maxEntries);
+  private remember(key: string, value: V | null, at: number): void {
+    const { misses } = this.policy;
+    if (value !== null) {
+      this.missing.delete(key);
+      setBounded(this.found, key, { value, until: at + this.policy.ttlMs }, this.policy.maxEntries);
+    } else if (misses) {
+      this.found.delete(key);
+      setBounded(this.missing, key, { until: at + misses.ttlMs }, misses.maxEntries);
+    }
+  }
+
+  private sweep(at: number): void {
+    for (const map of [this.found, this.missing]) {
+      for (const [key, entry] of map) {
+        if (entry.until > at) {
+          break;
+        }
+        map.delete(key);
+      }
+    }
   }
 }
 

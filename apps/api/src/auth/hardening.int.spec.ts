@@ -1,6 +1,7 @@
 import { openTestRedis, startPrivateRedis, TEST_JWT_SECRET } from '@lapi/testing';
 import jwt from 'jsonwebtoken';
 import { AGENT_UA, cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
+import { BouncerKeys, KEY_CACHE_POLICY } from './bouncer-keys';
 
 const login = (t: TestApi, machineId: string, password: string, remoteAddress = '127.0.0.1', xff?: string) =>
   t.inject({
@@ -176,7 +177,91 @@ describe('login throttling while Redis is down', () => {
   });
 });
 
-// Passport keeps one strategy per name for the whole process, the last app's: one app at a time checks tokens here.
+describe('malformed and unusual credentials', () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await startTestApi('pglite');
+    await t.admin({ op: 'machines.add', name: 'agent', password: 'agent-password' });
+  });
+  afterAll(() => t.close());
+
+  /** What the process wrote to its stdout and stderr (the logger's streams) while `run` ran. */
+  async function logged<T>(run: () => Promise<T>): Promise<{ result: T; output: string }> {
+    const written: string[] = [];
+    const capture = (chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    try {
+      return { result: await run(), output: written.join('') };
+    } finally {
+      stderr.mockRestore();
+      stdout.mockRestore();
+    }
+  }
+
+  it('treats a badly %-escaped jwt cookie as no token: 401, nothing logged', async () => {
+    const { result, output } = await logged(async () => [
+      await t.inject({ method: 'GET', url: '/v1/heartbeat', headers: { cookie: 'jwt=%' } }),
+      await t.inject({
+        method: 'POST',
+        url: '/v1/alerts',
+        headers: { cookie: 'jwt=%E0%A4%A', 'content-type': 'application/json' },
+        payload: ' '.repeat(3 * 1024 * 1024),
+      }),
+    ]);
+    const [heartbeat, alerts] = result;
+    expect(heartbeat.statusCode).toBe(401);
+    expect(heartbeat.json()).toEqual({ code: 401, message: 'cookie token is empty' });
+    expect(alerts.statusCode).toBe(413); // no credential: held to the anonymous body limit, not a 500
+    expect(output).toBe('');
+  });
+
+  it('refuses a token with critical header extensions, even signed with the right secret', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { id: 'agent', orig_iat: now, exp: now + 3600 };
+    const sign = (header: object) =>
+      jwt.sign(claims, TEST_JWT_SECRET, {
+        algorithm: 'HS256',
+        noTimestamp: true,
+        header: { alg: 'HS256', typ: 'JWT', ...header },
+      });
+    const heartbeat = (token: string) =>
+      t.inject({ method: 'GET', url: '/v1/heartbeat', headers: { authorization: `Bearer ${token}` } });
+    expect((await heartbeat(sign({}))).statusCode).toBe(200);
+    for (const crit of [['x'], ['exp'], []]) {
+      const refused = await heartbeat(sign({ crit, x: 1 }));
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json()).toEqual({ code: 401, message: expect.stringMatching(/critical header/) as string });
+    }
+  });
+
+  it('refuses an API key longer than any key without looking it up or keeping it', async () => {
+    const keys = t.api.app.get(BouncerKeys);
+    keys.clear();
+    const res = await t.inject({ method: 'GET', url: '/v1/decisions', headers: { 'x-api-key': 'k'.repeat(8 * 1024) } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toEqual({ message: 'access forbidden' });
+    expect(keys.size).toBe(0);
+  });
+
+  it('keeps few unknown keys, so a flood of them cannot grow the process', async () => {
+    const keys = t.api.app.get(BouncerKeys);
+    keys.clear();
+    const known = await t.bouncer('flooded');
+    expect((await t.inject({ method: 'GET', url: '/v1/decisions', headers: known })).statusCode).toBe(200);
+    const unknown = KEY_CACHE_POLICY.misses.maxEntries * 2;
+    for (let i = 0; i < unknown; i++) {
+      expect(await keys.find(`unknown-${i}-`.padEnd(4096, 'x'))).toBeNull();
+    }
+    // At most the bound (fewer when the flood is slow enough for the oldest to expire first).
+    expect(keys.size).toBeLessThanOrEqual(KEY_CACHE_POLICY.misses.maxEntries + 1);
+    expect((await t.inject({ method: 'GET', url: '/v1/decisions', headers: known })).statusCode).toBe(200);
+  });
+});
+
 describe('JWT secret rotation (CS_LAPI_SECRET_PREVIOUS)', () => {
   const OLD = TEST_JWT_SECRET;
   const NEW = 'rotated-secret-'.padEnd(80, 'n');

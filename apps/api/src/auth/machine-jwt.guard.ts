@@ -3,8 +3,8 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { JwtAuthError } from '../http/http-errors';
 import { referenceJwtMessage } from './jwt-errors';
-import type { MachineIdentity } from './machine-jwt.strategy';
 import { extractToken } from './token-extractor';
+import type { MachineIdentity } from './token.service';
 
 /** Machine routes: a valid JWT or the reference's 401 body. */
 @Injectable()
@@ -15,10 +15,14 @@ export class MachineJwtGuard extends AuthGuard('machine-jwt') {
     info: unknown,
     context: ExecutionContext,
   ): T {
-    // Only validate() raises errors (jsonwebtoken's refusals come as `info`): its 401s, or the database failing
-    // while the machine is looked up, which is the server's fault, not the token's.
+    // Errors come from validate() only: its 401s, or the database failing while the machine is looked up, which is
+    // the server's fault, not the token's.
     if (error instanceof Error) {
       throw error;
+    }
+    // The key provider's own refusal (critical header extensions); jsonwebtoken's come as plain errors.
+    if (info instanceof JwtAuthError) {
+      throw info;
     }
     if (error || !user) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();

@@ -5,10 +5,14 @@ import { QueryBus } from '@nestjs/cqrs';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { JwtAuthError } from '../http/http-errors';
 import { ExpiringCache, MACHINE_CACHE_TTL_MS } from './expiring-cache';
-import type { MachineClaims } from './token.service';
+import type { VerifiedClaims } from './token.service';
 
-// A machine missing or not validated may be added or validated any moment: asked again sooner.
-const UNUSABLE_MACHINE_TTL_MS = 1_000;
+// A missing machine may be added any moment: asked again sooner, and only the latest few remembered.
+const MACHINE_CACHE_POLICY = {
+  ttlMs: MACHINE_CACHE_TTL_MS,
+  maxEntries: 100_000,
+  misses: { ttlMs: 1_000, maxEntries: 1_000 },
+} as const;
 
 /** What a token's machine must still be for the token to be honoured; null when it does not exist. */
 export type MachineStanding = Pick<Machine, 'validated' | 'authType'> & {
@@ -24,7 +28,7 @@ export type MachineStanding = Pick<Machine, 'validated' | 'authType'> & {
  * better than its certificate.
  */
 export function tokenRefusal(
-  claims: Pick<MachineClaims, 'id' | 'orig_iat' | 'cert_serial'>,
+  claims: VerifiedClaims,
   machine: MachineStanding | null,
   isRevoked: (serial: string) => boolean,
 ): string | null {
@@ -53,9 +57,7 @@ export function tokenRefusal(
  */
 @Injectable()
 export class MachineTokenCheck {
-  private readonly machines = new ExpiringCache<MachineStanding | null>((m) =>
-    m?.validated ? MACHINE_CACHE_TTL_MS : UNUSABLE_MACHINE_TTL_MS,
-  );
+  private readonly machines = new ExpiringCache<MachineStanding>(MACHINE_CACHE_POLICY);
 
   constructor(
     private readonly queries: QueryBus,
@@ -64,7 +66,7 @@ export class MachineTokenCheck {
   ) {}
 
   /** Throws the 401 when the token must be refused. */
-  async assertHonoured(claims: Pick<MachineClaims, 'id' | 'orig_iat' | 'cert_serial'>): Promise<void> {
+  async assertHonoured(claims: VerifiedClaims): Promise<void> {
     const machine = await this.machines.get(
       claims.id,
       async () => standingOf(await this.queries.execute(new FindMachine(claims.id))),

@@ -19,9 +19,18 @@ export function extractToken(request: FastifyRequest): string | null {
     for (const part of cookies.split(';')) {
       const [name, ...value] = part.trim().split('=');
       if (name === 'jwt' && value.join('=')) {
-        return decodeURIComponent(value.join('='));
+        return cookieValue(value.join('='));
       }
     }
   }
   return null;
+}
+
+/** A badly %-escaped cookie is no token (Go's url.QueryUnescape fails the same way), not a server error. */
+function cookieValue(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
 }

@@ -1,6 +1,8 @@
 import type { WatcherAuthResponse } from '@lapi/lapi-contract';
 import jwt from 'jsonwebtoken';
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { JwtAuthError } from '../http/http-errors';
+import { referenceJwtMessage } from './jwt-errors';
 
 /**
  * Tokens live one hour and can be refreshed for one hour after the login, as the reference's gin-jwt setup; a
@@ -22,6 +24,14 @@ export interface TokenOrigin {
   /** The login's time (unix s). */
   readonly origIat?: number;
   readonly certSerial?: string;
+}
+
+/** What a verified token tells of the login it comes from (checked against the machine on each use). */
+export type VerifiedClaims = Pick<MachineClaims, 'id' | 'orig_iat' | 'cert_serial'>;
+
+/** The authenticated machine, as routes see it. */
+export interface MachineIdentity {
+  readonly machineId: string;
 }
 
 /** RFC 3339 in UTC with whole seconds, as the reference prints `expire`. */
@@ -80,12 +90,67 @@ export class TokenService {
     return { code: 200, expire: rfc3339Seconds(new Date(exp * 1000)), token };
   }
 
+  /**
+   * The token a request carries, verified, or the JWT middleware's 401: the one check of machine tokens, for the
+   * body limit; the guard's passport-jwt strategy runs the same two steps (verificationKey, then claimsOf).
+   */
+  authenticate(token: string | null, now = new Date()): VerifiedClaims {
+    if (!token) {
+      throw new JwtAuthError(referenceJwtMessage(null, token));
+    }
+    let claims: Partial<MachineClaims>;
+    try {
+      claims = this.verify(token, now, { ignoreExpiration: false });
+    } catch (error) {
+      throw error instanceof JwtAuthError ? error : new JwtAuthError(referenceJwtMessage(error, token));
+    }
+    return this.claimsOf(claims);
+  }
+
+  /** A verified token's claims, or the 401 when they are not ones this LAPI issues. */
+  claimsOf(claims: Partial<MachineClaims>): VerifiedClaims {
+    // gin-jwt refuses a token without a numeric exp; jsonwebtoken would accept it forever.
+    if (typeof claims.exp !== 'number') {
+      throw new JwtAuthError('missing exp field');
+    }
+    const { id, orig_iat: origIat, cert_serial: certSerial } = claims;
+    if (typeof id !== 'string' || id === '') {
+      throw new JwtAuthError('token has no machine id');
+    }
+    // Every token we issue has one: it tells a token of this machine from one of a machine deleted before.
+    if (typeof origIat !== 'number') {
+      throw new JwtAuthError('token has no orig_iat');
+    }
+    return { id, orig_iat: origIat, ...(typeof certSerial === 'string' ? { cert_serial: certSerial } : {}) };
+  }
+
   /** Verifies the signature only (expired tokens pass), for /v1/refresh_token. */
   verifyIgnoringExpiry(token: string, now = new Date()): MachineClaims {
-    return jwt.verify(token, this.verificationSecret(token, now), {
+    return this.verify(token, now, { ignoreExpiration: true }) as MachineClaims;
+  }
+
+  /**
+   * The key to verify this token with (the current secret's, or the previous one's for its own tokens during a
+   * rotation). Refuses a token whose `crit` header names extensions: RFC 7515 §4.1.11 requires refusing those not
+   * understood, we understand none, and jsonwebtoken ignores the header.
+   */
+  verificationKey(token: string, now = new Date()): KeyObject {
+    const decoded = jwt.decode(token, { complete: true });
+    if (decoded && (decoded.header as { crit?: unknown }).crit !== undefined) {
+      throw new JwtAuthError('token is unverifiable: critical header extensions are not supported');
+    }
+    // Key objects made once: jsonwebtoken turns a string secret into a key on every verify, first trying it as a
+    // PEM public key and catching the failure, which cost more than the rest of an alert push.
+    return this.verificationSecret(token, now) === this.secret ? this.keys.current : (this.keys.previous as KeyObject);
+  }
+
+  private verify(token: string, now: Date, options: { ignoreExpiration: boolean }): Partial<MachineClaims> {
+    const payload = jwt.verify(token, this.verificationKey(token, now), {
       algorithms: ['HS256'],
-      ignoreExpiration: true,
-    }) as MachineClaims;
+      clockTimestamp: Math.floor(now.getTime() / 1000),
+      ...options,
+    });
+    return typeof payload === 'string' ? {} : payload;
   }
 
   /**

@@ -14,7 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BouncerApiKeyGuard, type RequestWithBouncer } from '../auth/bouncer-api-key.guard';
 import { CurrentMachine } from '../auth/current.decorators';
 import { MachineJwtGuard } from '../auth/machine-jwt.guard';
-import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import type { MachineIdentity } from '../auth/token.service';
 import { handedToNetwork } from '../http/handed-to-network';
 import { first, idParam, type QueryParams } from '../http/query-params';
 import { requestContext } from '../http/request-context';

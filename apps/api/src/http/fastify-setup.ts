@@ -2,25 +2,14 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import { AUTHENTICATED_BODY_LIMIT, BodyLimit, UNAUTHENTICATED_BODY_LIMIT } from './body-limit';
 import { requestClientIp, type TrustedProxies } from './client-ip';
 import { InvalidJsonBody } from './http-errors';
 import { RouteTable } from './route-table';
+import { unstorableString } from './storable-json';
 
-// Reference 1.7.8 limits: 2 MiB before authentication, 50 MiB after (http.MaxBytesReader).
-export const UNAUTHENTICATED_BODY_LIMIT = 2 * 1024 * 1024;
-export const AUTHENTICATED_BODY_LIMIT = 50 * 1024 * 1024;
+// Never authenticated: their bodies are held to the smaller limit whatever credential comes with them.
 const UNAUTHENTICATED_ROUTES = new Set(['/v1/watchers', '/v1/watchers/login']);
-
-/**
- * Postgres refuses NUL characters in text and lone UTF-16 surrogates in jsonb; without this check such a body
- * would fail at the database with a 500. Refuse it as invalid JSON instead.
- */
-const storableStrings = (_key: string, value: unknown): unknown => {
-  if (typeof value === 'string' && (value.includes('\u0000') || !value.isWellFormed())) {
-    throw new Error('strings must not contain NUL characters or unpaired surrogates');
-  }
-  return value;
-};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -28,8 +17,11 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies; https?: HttpsServerOptions } = {}): {
   adapter: FastifyAdapter;
   routes: RouteTable;
+  /** Told the guards' credential checks once the app exists. */
+  bodyLimit: BodyLimit;
 } {
   const routes = new RouteTable();
+  const bodyLimit = new BodyLimit();
   const adapter = new FastifyAdapter({
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: AUTHENTICATED_BODY_LIMIT,
@@ -67,6 +59,8 @@ export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies;
     }
   });
 
+  bodyLimit.register(fastify);
+
   // The reference does not check Content-Type: every body is JSON (curl's form content-type included).
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
@@ -75,11 +69,22 @@ export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies;
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text, storableStrings));
+      parsed = JSON.parse(text);
     } catch (error) {
       done(null, new InvalidJsonBody(error instanceof Error ? error.message : String(error)));
+      return;
     }
+    // Postgres refuses NUL characters in text and lone UTF-16 surrogates in jsonb; without this check such a body
+    // would fail at the database with a 500. Refuse it as invalid JSON instead. JSON text can only carry either as a
+    // \u escape, so a body without one is not walked.
+    done(
+      null,
+      text.includes('\\u') && unstorableString(parsed)
+        ? new InvalidJsonBody('strings must not contain NUL characters or unpaired surrogates')
+        : parsed,
+    );
   });
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
@@ -87,5 +92,5 @@ export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies;
     done(null, payload);
   });
 
-  return { adapter, routes };
+  return { adapter, routes, bodyLimit };
 }

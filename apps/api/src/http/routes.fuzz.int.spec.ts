@@ -243,11 +243,18 @@ describe('fuzz: every route with generated invalid input', () => {
       alg: fc.constantFrom('HS256', 'none', 'HS512', 'RS256', ''),
     })
     .map(({ secret, id, exp, alg }) => forgeJwt(secret, { id, exp, orig_iat: 0 }, { alg, typ: 'JWT' }));
+  // Signed with the server's secret, valid claims, but critical header extensions that no one here understands.
+  const criticalToken = fc.array(edgeString(), { maxLength: 3 }).map((crit) => {
+    const now = Math.floor(Date.now() / 1000);
+    return forgeJwt(TEST_JWT_SECRET, { id: 'fuzz-agent', exp: now + 3600, orig_iat: now }, { alg: 'HS256', crit });
+  });
   const credentialHeaders = fc.oneof(
     headerText.map((v) => ({ authorization: v })),
     headerText.map((v) => ({ authorization: `Bearer ${v}` })),
     forgedToken.map((v) => ({ authorization: `Bearer ${v}` })),
     forgedToken.map((v) => ({ cookie: `jwt=${v}` })),
+    criticalToken.map((v) => ({ authorization: `Bearer ${v}` })),
+    headerText.map((v) => ({ cookie: `jwt=${v}` })),
     headerText.map((v) => ({ 'x-api-key': v })),
     headerText.map((v) => ({ cookie: v })),
   );

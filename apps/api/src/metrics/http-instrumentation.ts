@@ -1,7 +1,7 @@
 import type { Bouncer } from '@lapi/domain';
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { MachineIdentity } from '../auth/machine-jwt.strategy';
+import type { MachineIdentity } from '../auth/token.service';
 import { accessLogLevel, formatAccessLog } from '../http/access-log';
 import { clientIp } from '../http/client-ip';
 import { INVALID_ENDPOINT, type LapiMetrics } from './lapi-metrics';

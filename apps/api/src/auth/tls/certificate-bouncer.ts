@@ -15,7 +15,8 @@ const logger = new Logger('TlsAuth');
  * Bouncers by certificate name, kept as long as an API key's, so polls cost no database
  * round trip; the certificate itself (chain, OU, CRL) is judged on every request.
  */
-export const certificateBouncerCache = () => new ExpiringCache<Bouncer>(() => BOUNCER_CACHE_TTL_MS);
+export const certificateBouncerCache = () =>
+  new ExpiringCache<Bouncer>({ ttlMs: BOUNCER_CACHE_TTL_MS, maxEntries: 100_000 });
 
 /**
  * A bouncer call with a client certificate (middlewares/v1/api_key.go): an accepted one is the bouncer

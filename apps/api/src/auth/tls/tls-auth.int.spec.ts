@@ -228,6 +228,16 @@ describe.each(TEST_BACKENDS)('client-certificate authentication over HTTPS (%s)'
     });
   });
 
+  it('reads a body over 2 MiB only with an accepted certificate (then the route’s guard answers)', async () => {
+    const big = ' '.repeat(3 * 1024 * 1024);
+    const send = (cert?: IssuedCertificate) => post({ path: '/v1/alerts', cert, body: big });
+    // Accepted: the body is read and the machine route refuses a bouncer's certificate as usual.
+    expect((await send(certs.bouncer)).status).toBe(401);
+    for (const refused of [undefined, certs.otherOu, certs.revoked, certs.stranger]) {
+      expect((await send(refused)).status).toBe(413);
+    }
+  });
+
   it('applies a new CRL within seconds, to connections already open too', async () => {
     const cert = pki.issue('soon-lost', { cn: 'soon-lost', ou: 'bouncer-ou' });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -1,0 +1,53 @@
+import { AuthenticateBouncer, hashApiKey, MAX_API_KEY_LENGTH } from '@lapi/application';
+import type { Bouncer } from '@lapi/domain';
+import { Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { BOUNCER_CACHE_TTL_MS, ExpiringCache } from './expiring-cache';
+
+/**
+ * A deleted bouncer is refused by every replica within BOUNCER_CACHE_TTL_MS; an unknown key is asked again sooner,
+ * and only the most recent unknown keys are remembered: each is worth one query a second, not the process's memory.
+ */
+export const KEY_CACHE_POLICY = {
+  ttlMs: BOUNCER_CACHE_TTL_MS,
+  maxEntries: 100_000,
+  misses: { ttlMs: 1_000, maxEntries: 1_000 },
+} as const;
+
+/**
+ * Which bouncer an API key belongs to: the one lookup of keys, for the bouncer guard and for the body limit.
+ * Entries are keyed by the key's hash, so a held entry costs the same whatever the length of the key sent.
+ */
+@Injectable()
+export class BouncerKeys {
+  private readonly cache = new ExpiringCache<Bouncer>(KEY_CACHE_POLICY);
+  private readonly lookup: (apiKey: string) => Promise<Bouncer | null>;
+
+  constructor(queries: QueryBus) {
+    this.lookup = (apiKey) => queries.execute(new AuthenticateBouncer(apiKey));
+  }
+
+  /** The key's bouncer, or null: unknown, or longer than any key can be (refused without a lookup). */
+  find(apiKey: string): Promise<Bouncer | null> {
+    if (apiKey === '' || apiKey.length > MAX_API_KEY_LENGTH) {
+      return Promise.resolve(null);
+    }
+    return this.cache.get(hashApiKey(apiKey), () => this.lookup(apiKey));
+  }
+
+  /** The key's bouncer as stored now, past the cache; the next find asks again too. */
+  async reload(apiKey: string): Promise<Bouncer | null> {
+    this.cache.delete(hashApiKey(apiKey));
+    return this.lookup(apiKey);
+  }
+
+  /** Drops every cached key (after an admin change in this process). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** Keys held (tests check the bounds). */
+  get size(): number {
+    return this.cache.size;
+  }
+}

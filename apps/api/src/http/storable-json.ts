@@ -1,0 +1,30 @@
+const storable = (text: string): boolean => !text.includes('\u0000') && text.isWellFormed();
+
+/**
+ * Whether parsed JSON holds a string PostgreSQL cannot store (a NUL character, or a lone UTF-16 surrogate, which
+ * jsonb refuses), as a value or as a key. One pass after JSON.parse, with a stack rather than recursion: a reviver
+ * (a call per node during the parse) cost more than the parse itself on large bodies.
+ */
+export function unstorableString(json: unknown): boolean {
+  const pending: unknown[] = [json];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (!storable(value)) {
+        return true;
+      }
+    } else if (Array.isArray(value)) {
+      for (const item of value) {
+        pending.push(item);
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (!storable(key)) {
+          return true;
+        }
+        pending.push(item);
+      }
+    }
+  }
+  return false;
+}
