@@ -5,6 +5,7 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DB } from './db';
+import { openPGliteFiles } from './durable-pglite';
 import { migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
 import { makeDataDirPrivate } from './private-data-dir';
@@ -54,7 +55,7 @@ export async function openDatabase(
 
 async function openPrivateFiles(config: Extract<DatabaseConfig, { kind: 'embedded' }>): Promise<PGlite> {
   makeDataDirPrivate(config.dataDir);
-  const pglite = await PGlite.create(embeddedDatabasePath(config.dataDir));
+  const pglite = await openPGliteFiles(embeddedDatabasePath(config.dataDir), { fsync: config.fsync ?? true });
   try {
     makeDataDirPrivate(config.dataDir); // the files PGlite wrote for a new database
   } catch (error) {

@@ -44,7 +44,7 @@ describe('the embedded data directory is private (0700 directories, 0600 files)'
   });
 
   const open = async (dataDir: string) => {
-    const handle = await openDatabase({ kind: 'embedded', dataDir });
+    const handle = await openDatabase({ kind: 'embedded', dataDir, fsync: false });
     await migrateToLatest(handle.db);
     return handle;
   };
@@ -86,7 +86,7 @@ describe('the embedded data directory is private (0700 directories, 0600 files)'
     const dataDir = join(tmp, 'data');
     mkdirSync(dataDir, { mode: 0o700 });
     chownSync(dataDir, NOBODY, NOBODY);
-    const opening = openDatabase({ kind: 'embedded', dataDir });
+    const opening = openDatabase({ kind: 'embedded', dataDir, fsync: false });
     await expect(opening).rejects.toBeInstanceOf(DataDirPermissionError);
     await expect(opening).rejects.toThrow(
       `the data directory ${dataDir} is owned by uid ${NOBODY}, not by the user running the server (uid 0)`,
@@ -104,7 +104,7 @@ describe('the embedded data directory is private (0700 directories, 0600 files)'
     try {
       chmodSync(join(mountPoint, '1', 'PG_VERSION'), 0o644);
       execFileSync('mount', ['-o', 'remount,bind,ro', mountPoint]);
-      const opening = openDatabase({ kind: 'embedded', dataDir });
+      const opening = openDatabase({ kind: 'embedded', dataDir, fsync: false });
       await expect(opening).rejects.toBeInstanceOf(DataDirPermissionError);
       await expect(opening).rejects.toThrow(
         `${join(mountPoint, '1', 'PG_VERSION')} in the data directory is mode 0644 and cannot be made 0600`,
