@@ -4,3 +4,4 @@ export type { DB } from './db';
 export * from './event-store';
 export * from './postgres-event-store';
 export * from './private-data-dir';
+export * from './storage-full';
