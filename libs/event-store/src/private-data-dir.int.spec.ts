@@ -1,3 +1,4 @@
+import { canMount } from '@lapi/testing';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,23 +95,26 @@ describe('the embedded data directory is private (0700 directories, 0600 files)'
     expect(readdirSync(dataDir)).toEqual([]); // nothing was written into it
   });
 
-  (asRoot ? it : it.skip)('refuses when a mode cannot be fixed (a read-only mount; needs root to mount)', async () => {
-    const dataDir = join(tmp, 'data');
-    await (await open(dataDir)).close();
-    const pgdata = embeddedDatabasePath(dataDir);
-    chmodSync(join(pgdata, 'pg_wal'), 0o755);
-    const mountPoint = join(pgdata, 'base');
-    execFileSync('mount', ['--bind', mountPoint, mountPoint]);
-    try {
-      chmodSync(join(mountPoint, '1', 'PG_VERSION'), 0o644);
-      execFileSync('mount', ['-o', 'remount,bind,ro', mountPoint]);
-      const opening = openDatabase({ kind: 'embedded', dataDir, fsync: false });
-      await expect(opening).rejects.toBeInstanceOf(DataDirPermissionError);
-      await expect(opening).rejects.toThrow(
-        `${join(mountPoint, '1', 'PG_VERSION')} in the data directory is mode 0644 and cannot be made 0600`,
-      );
-    } finally {
-      execFileSync('umount', [mountPoint]);
-    }
-  });
+  (asRoot && canMount() ? it : it.skip)(
+    'refuses when a mode cannot be fixed (a read-only mount; needs root to mount)',
+    async () => {
+      const dataDir = join(tmp, 'data');
+      await (await open(dataDir)).close();
+      const pgdata = embeddedDatabasePath(dataDir);
+      chmodSync(join(pgdata, 'pg_wal'), 0o755);
+      const mountPoint = join(pgdata, 'base');
+      execFileSync('mount', ['--bind', mountPoint, mountPoint]);
+      try {
+        chmodSync(join(mountPoint, '1', 'PG_VERSION'), 0o644);
+        execFileSync('mount', ['-o', 'remount,bind,ro', mountPoint]);
+        const opening = openDatabase({ kind: 'embedded', dataDir, fsync: false });
+        await expect(opening).rejects.toBeInstanceOf(DataDirPermissionError);
+        await expect(opening).rejects.toThrow(
+          `${join(mountPoint, '1', 'PG_VERSION')} in the data directory is mode 0644 and cannot be made 0600`,
+        );
+      } finally {
+        execFileSync('umount', [mountPoint]);
+      }
+    },
+  );
 });

@@ -1,21 +1,22 @@
 import { runAdminRequest } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
-import { TEST_JWT_SECRET, testServerUrl } from '@lapi/testing';
+import { canMount, mountTmpfs, TEST_JWT_SECRET, testServerUrl, unmount } from '@lapi/testing';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { AGENT_UA, cscliAlert } from '../../test/api-harness';
 import { createApiApp, type ApiApp } from '../app.factory';
 
 // A real full disk: a small tmpfs (mounting needs root) holding the PGlite files, or a PostgreSQL tablespace.
-const asRoot = process.geteuid?.() === 0;
-if (!asRoot) {
-  process.stderr.write('storage-full.int.spec.ts: mounting a small tmpfs needs root: skipped\n');
+const mountable = canMount();
+if (!mountable) {
+  process.stderr.write('storage-full.int.spec.ts: this process cannot mount a small tmpfs (needs root): skipped\n');
 }
+// The tablespace is a directory of the PostgreSQL server's host: this one, owned by its postgres user.
+const POSTGRES_IS_LOCAL = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(testServerUrl()).hostname);
 const POSTGRES_UID = (() => {
   try {
     return Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -29,24 +30,6 @@ interface FullDisk {
   /** The mount point: a file written there until ENOSPC leaves the database no room. */
   mountPoint: string;
   dispose(): Promise<void>;
-}
-
-function mountTmpfs(sizeMb: number, owner?: number): string {
-  const mountPoint = mkdtempSync(join(tmpdir(), 'lapi-full-disk-'));
-  execFileSync('mount', [
-    '-t',
-    'tmpfs',
-    '-o',
-    `size=${sizeMb}m,mode=0700${owner === undefined ? '' : `,uid=${owner}`}`,
-    'tmpfs',
-    mountPoint,
-  ]);
-  return mountPoint;
-}
-
-function unmount(mountPoint: string): void {
-  execFileSync('umount', [mountPoint]);
-  rmSync(mountPoint, { recursive: true, force: true });
 }
 
 async function embeddedOnTmpfs(): Promise<FullDisk> {
@@ -64,7 +47,7 @@ async function embeddedOnTmpfs(): Promise<FullDisk> {
 
 /** A database whose default tablespace is on a small tmpfs (the PostgreSQL under test must run on this host). */
 async function postgresOnTmpfs(): Promise<FullDisk> {
-  const mountPoint = mountTmpfs(48, POSTGRES_UID);
+  const mountPoint = mountTmpfs(48, { uid: POSTGRES_UID });
   const location = join(mountPoint, 'tablespace');
   mkdirSync(location);
   execFileSync('chown', ['postgres:postgres', location]);
@@ -107,8 +90,12 @@ function fillUp(dir: string): string {
 }
 
 const BACKENDS: [string, () => Promise<FullDisk>, boolean][] = [
-  ['PGlite (ENOSPC from its file system)', embeddedOnTmpfs, asRoot],
-  ['PostgreSQL (SQLSTATE 53100 disk_full)', postgresOnTmpfs, asRoot && POSTGRES_UID !== undefined],
+  ['PGlite (ENOSPC from its file system)', embeddedOnTmpfs, mountable],
+  [
+    'PostgreSQL (SQLSTATE 53100 disk_full)',
+    postgresOnTmpfs,
+    mountable && POSTGRES_IS_LOCAL && POSTGRES_UID !== undefined,
+  ],
 ];
 
 describe.each(BACKENDS)('a full disk on %s', (_name, open, runnable) => {
