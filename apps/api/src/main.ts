@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '@lapi/config';
-import { acquireDataDirLock } from '@lapi/event-store';
+import { acquireDataDirLock, DataDirPermissionError } from '@lapi/event-store';
 import { serveMetricsIfFree } from '@lapi/projections';
 import 'reflect-metadata';
 import { startAdminSocket } from './admin/admin-socket';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(
-    `${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `${error instanceof ConfigError || error instanceof DataDirPermissionError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   process.exit(1);
 });

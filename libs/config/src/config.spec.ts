@@ -6,7 +6,7 @@ describe('loadConfig', () => {
   it('defaults to the embedded database, the data directory and the reference listen address', () => {
     const config = loadConfig({});
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(config.database).toEqual({ kind: 'embedded', dataDir: './data' });
+    expect(config.database).toEqual({ kind: 'embedded', dataDir: './data', fsync: true });
     expect(config.redisUrl).toBeUndefined();
     expect(config.jwtSecret).toBeUndefined();
     expect(config.trustedIps).toEqual(['127.0.0.1', '::1']);

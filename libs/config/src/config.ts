@@ -4,7 +4,10 @@ import { projectionRetention, readyMaxLag, retentionEnv, toRetentionConfig, type
 import { tlsEnv, toTlsConfig, type TlsConfig } from './tls';
 
 /** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
-export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
+export type DatabaseConfig =
+  | { kind: 'postgres'; url: string }
+  /** fsync: each commit is on disk before it returns (default true); false leaves it in the OS page cache. */
+  | { kind: 'embedded'; dataDir: string; fsync?: boolean };
 
 export interface AppConfig {
   readonly listen: { readonly host: string; readonly port: number };
@@ -134,6 +137,8 @@ const envSchema = z.object({
     .default('lapi:'),
   // Relative to the working directory, so `npm start` keeps its data next to the checkout.
   LAPI_DATA_DIR: z.string().min(1).default('./data'),
+  // Embedded mode: false trades durability for commit speed (an OS crash or power loss can lose or corrupt data).
+  LAPI_EMBEDDED_FSYNC: booleanString.default('true'),
   // The reference refuses secrets shorter than 64 bytes (apiserver/middlewares/v1/jwt.go).
   CS_LAPI_SECRET: jwtSecret.optional(),
   // Rotation: tokens signed with it are still accepted (until they expire); new ones are signed with CS_LAPI_SECRET.
@@ -201,7 +206,7 @@ export function loadConfig(
   const e = parsed.data;
   const database: DatabaseConfig = e.DATABASE_URL
     ? { kind: 'postgres', url: e.DATABASE_URL }
-    : { kind: 'embedded', dataDir: e.LAPI_DATA_DIR };
+    : { kind: 'embedded', dataDir: e.LAPI_DATA_DIR, fsync: e.LAPI_EMBEDDED_FSYNC };
   // The admin CLI signs no tokens, so it does not need the secret.
   if (database.kind === 'postgres' && !e.CS_LAPI_SECRET && options.requireSecret !== false) {
     // Replicas must share the secret or a token from one is refused by the others.

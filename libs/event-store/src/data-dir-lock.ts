@@ -17,7 +17,7 @@ export class DataDirLockedError extends Error {
 
 export function acquireDataDirLock(dataDir: string): { release(): void } {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // made private, the files in it too, when the database opens
   const file = join(dir, 'lapi.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -57,5 +57,8 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-/** The unix socket a running embedded server takes admin commands on. */
-export const adminSocketPath = (dataDir: string): string => join(resolve(dataDir), 'admin.sock');
+/**
+ * The unix socket a running embedded server takes admin commands on, in a directory of its own that the server
+ * makes 0700 before it listens: a socket gets its mode only after it exists, so the directory is what guards it.
+ */
+export const adminSocketPath = (dataDir: string): string => join(resolve(dataDir), 'admin', 'admin.sock');

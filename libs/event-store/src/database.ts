@@ -2,12 +2,13 @@ import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '@lapi/config';
 import { Kysely, Migrator } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DB } from './db';
+import { openPGliteFiles } from './durable-pglite';
 import { migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
+import { makeDataDirPrivate } from './private-data-dir';
 
 export type Database = Kysely<DB>;
 
@@ -47,14 +48,21 @@ export async function openDatabase(
     return { db, kind: 'postgres', concurrent: true, url: config.url, close };
   }
   // ':memory:' keeps PGlite in memory (tests); anything else is a directory.
-  const memory = config.dataDir === ':memory:';
-  const path = memory ? undefined : embeddedDatabasePath(config.dataDir);
-  if (path) {
-    mkdirSync(path, { recursive: true });
-  }
-  const pglite = await PGlite.create(path);
+  const pglite = config.dataDir === ':memory:' ? await PGlite.create() : await openPrivateFiles(config);
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return { db, kind: 'embedded', concurrent: false, close: () => db.destroy() };
+}
+
+async function openPrivateFiles(config: Extract<DatabaseConfig, { kind: 'embedded' }>): Promise<PGlite> {
+  makeDataDirPrivate(config.dataDir);
+  const pglite = await openPGliteFiles(embeddedDatabasePath(config.dataDir), { fsync: config.fsync ?? true });
+  try {
+    makeDataDirPrivate(config.dataDir); // the files PGlite wrote for a new database
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  return pglite;
 }
 
 /** Brings the schema up to date; safe to run from several replicas at once (Kysely takes a lock). */

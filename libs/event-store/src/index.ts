@@ -3,3 +3,5 @@ export * from './database';
 export type { DB } from './db';
 export * from './event-store';
 export * from './postgres-event-store';
+export * from './private-data-dir';
+export * from './storage-full';

@@ -6,5 +6,6 @@ export * from './clock';
 export * from './database';
 export * from './decider';
 export * from './fuzz';
+export * from './mounts';
 export * from './private-redis';
 export * from './redis';

@@ -3,17 +3,19 @@ import { DomainError } from '@lapi/domain';
 import { adminSocketPath } from '@lapi/event-store';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { dirname } from 'node:path';
 import { BouncerApiKeyGuard } from '../auth/bouncer-api-key.guard';
 import { MachineTokenCheck } from '../auth/machine-token-check';
 
 /**
  * In embedded mode the server owns the PGlite files, so `lapi` hands its commands to the server over a unix
- * socket in the data directory (mode 0600: only the owner of the data may administer it).
+ * socket in the data directory, in a directory only the owner of the data may enter.
  */
 export async function startAdminSocket(app: INestApplication, dataDir: string): Promise<{ close(): Promise<void> }> {
   const path = adminSocketPath(dataDir);
+  makePrivateDirectory(dirname(path));
   if (existsSync(path)) {
     unlinkSync(path); // the data-dir lock proves no live server owns it
   }
@@ -64,11 +66,27 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
     server.once('error', reject);
     server.listen(path, resolve);
   });
-  chmodSync(path, 0o600);
+  chmodSync(path, 0o600); // the directory already keeps others out; the socket's own mode says the same
   return {
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Makes `dir` (created if missing) 0700 and checks it is this user's directory, not a link to somewhere else. */
+function makePrivateDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stats = lstatSync(dir);
+  const uid = process.geteuid?.();
+  if (!stats.isDirectory() || (uid !== undefined && stats.uid !== uid)) {
+    throw new Error(
+      `${dir} must be a directory owned by the user running the server (uid ${uid}), for the admin socket`,
+    );
+  }
+  chmodSync(dir, 0o700);
+  if ((lstatSync(dir).mode & 0o077) !== 0) {
+    throw new Error(`${dir} stays accessible to other users after chmod 0700: the admin socket would be too`);
+  }
 }

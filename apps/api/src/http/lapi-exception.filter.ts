@@ -1,5 +1,5 @@
 import { DomainError } from '@lapi/domain';
-import { ConcurrencyError } from '@lapi/event-store';
+import { ConcurrencyError, isStorageFull } from '@lapi/event-store';
 import {
   Catch,
   HttpException,
@@ -31,6 +31,9 @@ const DOMAIN_STATUS: Record<string, number> = {
   VALIDATION: 400,
   ILLEGAL_STATE: 409,
 };
+
+// A full disk frees up (an operator acts, retention deletes): a 503 with Retry-After makes the agents retry the push.
+const STORAGE_FULL_RETRY_AFTER_S = '30';
 
 /** The one place that turns an error into the LAPI's JSON body. */
 @Catch()
@@ -79,6 +82,13 @@ export class LapiExceptionFilter implements ExceptionFilter {
       // unread: read and drop it, so a client still sending it gets this answer instead of a broken pipe.
       request.raw.resume();
       void reply.code(exception.statusCode).send({ message: exception.message });
+      return;
+    }
+    if (isStorageFull(exception)) {
+      this.logger.error(
+        `storage full on ${request.method} ${request.url.split('?')[0]} (request ${String(request.id)}): ${exception instanceof Error ? exception.message : String(exception)}`,
+      );
+      void reply.code(503).header('retry-after', STORAGE_FULL_RETRY_AFTER_S).send({ message: 'storage full' });
       return;
     }
     this.logger.error(
