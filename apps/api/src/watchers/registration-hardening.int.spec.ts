@@ -1,3 +1,7 @@
+import { openTestRedis } from '@lapi/testing';
+import bcrypt from 'bcryptjs';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { AGENT_UA, cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 
 // Issue #11 items 5, 12, 13, 14 and 16: what POST /v1/watchers (and `lapi machines add`) refuse, and at what cost.
@@ -152,50 +156,97 @@ describe('names and passwords a machine may be registered with (items 12, 13, 14
   });
 });
 
+/** Linux: CPU time spent by this process's main thread, the event loop (utime + stime, in 1/100 s). */
+const eventLoopCpuMs = (): number => {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
 describe('bcrypt off the event loop (item 5: no CPU DoS)', () => {
   let t: TestApi;
+  let redis: ReturnType<typeof openTestRedis>;
   beforeAll(async () => {
-    // Postgres: its queries wait on the network, not on the event loop (PGlite runs on it).
-    t = await startTestApi('postgres', { LAPI_BCRYPT_MAX_QUEUED: '1000' });
-    for (let i = 0; i < 20; i++) {
+    // Cluster mode, as deployed for load: PostgreSQL (queries wait on the network, not on the event loop as
+    // PGlite's do) and bouncers served from the Redis replica.
+    redis = openTestRedis();
+    t = await startTestApi('postgres', {
+      LAPI_BCRYPT_MAX_QUEUED: '1000',
+      REDIS_URL: process.env.TEST_REDIS_URL!,
+      LAPI_REDIS_PREFIX: redis.prefix,
+    });
+    for (let i = 0; i < 40; i++) {
       await t.admin({ op: 'machines.add', name: `storm-${i}`, password: `storm-${i}-password` });
     }
+  }, 180_000);
+  afterAll(async () => {
+    await t.close();
+    await redis.close();
   });
-  afterAll(() => t.close());
 
-  // 100 ms: far above what /health and a lookup take on an idle loop (a few ms), far below one bcrypt (~100 ms
-  // of CPU, more on a loaded machine), let alone the 40 queued here: a single bcrypt on the loop breaks it.
-  it('keeps /health and bouncer lookups under 100 ms during 20 registrations + 20 logins', async () => {
-    const bouncer = await t.bouncer('storm-bouncer');
-    // The first lookup records the bouncer's sighting; the storm measures the steady path.
-    expect((await t.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.1', headers: bouncer })).statusCode).toBe(
-      200,
-    );
-    const slowest = { health: 0, lookup: 0 };
-    let storming = true;
-
-    const poll = async (kind: keyof typeof slowest, request: () => Promise<{ statusCode: number }>) => {
-      while (storming) {
-        const started = performance.now();
-        expect((await request()).statusCode).toBe(200);
-        slowest[kind] = Math.max(slowest[kind], performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    const pollers = [
-      poll('health', () => t.inject({ method: 'GET', url: '/health' })),
-      poll('lookup', () => t.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.1', headers: bouncer })),
-    ];
-    const storm = await Promise.all([
-      ...Array.from({ length: 20 }, (_, i) => register(t, `storm-new-${i}`, 'a-password', `192.0.2.${i + 1}`)),
-      ...Array.from({ length: 20 }, (_, i) => login(t, `storm-${i}`, `storm-${i}-password`, `192.0.2.${i + 101}`)),
+  const storm = (round: string, logins: number[]) =>
+    Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => register(t, `${round}-new-${i}`, 'a-password', `192.0.2.${i + 1}`)),
+      ...logins.map((i) => login(t, `storm-${i}`, `storm-${i}-password`, `192.0.2.${i + 101}`)),
     ]);
-    storming = false;
-    await Promise.all(pollers);
-    expect(storm.map((r) => r.statusCode).sort()).toEqual([...Array(20).fill(200), ...Array(20).fill(201)]);
-    expect(slowest.health).toBeLessThan(100);
-    expect(slowest.lookup).toBeLessThan(100);
-  });
+
+  it('spends on the event loop a small part of the CPU 20 registrations + 20 logins take', async () => {
+    const started = eventLoopCpuMs();
+    bcrypt.hashSync('one bcrypt on the event loop', 10);
+    const oneBcryptMs = Math.max(10, eventLoopCpuMs() - started);
+    const before = eventLoopCpuMs();
+    const answers = await storm('cpu', [...Array(20).keys()]);
+    const loopMs = eventLoopCpuMs() - before;
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([...Array(20).fill(200), ...Array(20).fill(201)]);
+    // On the loop, the 40 operations would take 40 × oneBcryptMs; off it, only the requests' own work is left.
+    expect({ loopMs, oneBcryptMs, ratio: loopMs / oneBcryptMs < 8 }).toEqual({
+      loopMs,
+      oneBcryptMs,
+      ratio: true,
+    });
+  }, 180_000);
+
+  // Wall-clock times mean nothing on a host whose cores are oversubscribed by other work (the CPU test above is
+  // the check that holds everywhere): there this one is skipped, and says so.
+  const quietHost = loadavg()[0] < availableParallelism();
+  if (!quietHost) {
+    process.stderr.write(`load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores: latency test skipped\n`);
+  }
+  // 100 ms: far above what /health and a lookup take on an idle loop (a few ms), below one bcrypt on the loop
+  // (~100 ms of CPU, more on a loaded host): a bcrypt run on the loop, or chunks of one, show above it.
+  (quietHost ? it : it.skip)(
+    'keeps /health and bouncer lookups under 100 ms during 20 registrations + 20 logins',
+    async () => {
+      const bouncer = await t.bouncer('storm-bouncer');
+      // The first lookup records the bouncer's sighting; the storm measures the steady path.
+      expect((await t.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.1', headers: bouncer })).statusCode).toBe(
+        200,
+      );
+      const slowest = { health: 0, lookup: 0 };
+      let storming = true;
+      const poll = async (kind: keyof typeof slowest, request: () => Promise<{ statusCode: number }>) => {
+        while (storming) {
+          const started = performance.now();
+          expect((await request()).statusCode).toBe(200);
+          slowest[kind] = Math.max(slowest[kind], performance.now() - started);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const pollers = [
+        poll('health', () => t.inject({ method: 'GET', url: '/health' })),
+        poll('lookup', () => t.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.1', headers: bouncer })),
+      ];
+      const answers = await storm(
+        'latency',
+        [...Array(20).keys()].map((i) => i + 20),
+      );
+      storming = false;
+      await Promise.all(pollers);
+      expect(answers.map((r) => r.statusCode).sort()).toEqual([...Array(20).fill(200), ...Array(20).fill(201)]);
+      expect(slowest.health).toBeLessThan(100);
+      expect(slowest.lookup).toBeLessThan(100);
+    },
+    180_000,
+  );
 });
 
 describe('bcrypt queue overflow (item 5)', () => {
