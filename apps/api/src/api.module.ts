@@ -3,6 +3,7 @@ import {
   RETENTION_POLICY,
   type Clock,
   type DecisionReader,
+  type PasswordHasher,
   type ProfileEngine,
   type ProjectionBarrier,
   type RetentionPolicy,
@@ -46,6 +47,7 @@ export class ApiModule {
     /** During a rotation: tokens it signed are still accepted. */
     jwtSecretPrevious?: string;
     loginThrottle: LoginThrottle;
+    passwordHasher: PasswordHasher;
     api: ApiOptions;
     profiles: ProfileEngine;
     clock?: Clock;
@@ -65,6 +67,7 @@ export class ApiModule {
           profiles: options.profiles,
           clock: options.clock,
           cluster: options.cluster,
+          passwordHasher: options.passwordHasher,
         }),
       ],
       controllers,

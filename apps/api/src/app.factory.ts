@@ -1,5 +1,6 @@
-import { systemClock, type Clock } from '@lapi/application';
+import { BcryptWorkerPool, systemClock, type Clock } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
+import { printable } from '@lapi/domain';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
 import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -40,8 +41,19 @@ const NEST_LEVELS: Record<AppConfig['logLevel'], NestLogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
 
+/** Messages carry client-chosen text (machine names, user agents, paths): a pretty line shows its controls escaped. */
+class PrintableConsoleLogger extends ConsoleLogger {
+  protected override colorize(message: string, logLevel: NestLogLevel): string {
+    return super.colorize(printable(message), logLevel);
+  }
+}
+
 export const createLogger = (config: AppConfig): ConsoleLogger =>
-  new ConsoleLogger({ json: config.logFormat === 'json', logLevels: NEST_LEVELS[config.logLevel], prefix: 'lapi' });
+  new PrintableConsoleLogger({
+    json: config.logFormat === 'json',
+    logLevels: NEST_LEVELS[config.logLevel],
+    prefix: 'lapi',
+  });
 
 /** Opens and migrates the store, then builds the HTTP app (not yet listening). */
 export async function createApiApp(
@@ -70,6 +82,7 @@ export async function createApiApp(
       jwtSecretPrevious: config.jwtSecretPrevious,
       // Shared by the replicas in a cluster; this process's own otherwise.
       loginThrottle: new LoginThrottle(cluster?.loginFailures ?? new MemoryFailureCounter(), config.loginThrottle),
+      passwordHasher: new BcryptWorkerPool({ maxQueued: config.bcryptMaxQueued }),
       api: {
         disableRemoteRegistration: config.disableRemoteRegistration,
         autoRegistration: config.autoRegistration,

@@ -1,7 +1,8 @@
-import { instanceStreamKey, type Bouncer, type Machine } from '@lapi/domain';
+import { instanceStreamKey, printable, type Bouncer, type Machine } from '@lapi/domain';
 
-/** A plain text table, the way cscli prints lists. */
-export function table(headers: string[], rows: string[][]): string {
+/** A plain text table, the way cscli prints lists; cells show control characters escaped (names are clients'). */
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells

@@ -1,6 +1,6 @@
 import { generatePassword } from '@lapi/application';
 import { ConfigError, loadConfig, type AppConfig } from '@lapi/config';
-import { NANOS_PER_MS, parseGoDuration, type Bouncer, type Machine } from '@lapi/domain';
+import { clientNameProblem, NANOS_PER_MS, parseGoDuration, printable, type Bouncer, type Machine } from '@lapi/domain';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import 'reflect-metadata';
@@ -12,13 +12,19 @@ import { notificationsStatus } from './notifications-status';
 import { projectionsRebuild } from './projections-rebuild';
 import { projectionsStatus } from './projections-status';
 
-// Names go into URLs, YAML files and stream ids: keep them to what cscli users type.
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
-const name = (value: string): string => {
-  if (!NAME.test(value)) {
-    throw new InvalidArgumentError(
-      'use 1 to 128 letters, digits, dots, dashes, underscores or @, starting with a letter or digit',
-    );
+/** A name for a new machine or bouncer: the domain's rule. */
+const newName = (value: string): string => {
+  const problem = clientNameProblem(value);
+  if (problem !== null) {
+    throw new InvalidArgumentError(problem);
+  }
+  return value;
+};
+
+/** An existing machine or bouncer: any name, so that one taken before the rule can still be validated or deleted. */
+const existingName = (value: string): string => {
+  if (value.length === 0) {
+    throw new InvalidArgumentError('the name must not be empty');
   }
   return value;
 };
@@ -40,7 +46,7 @@ const machines = program.command('machines').description('manage machines (agent
 
 machines
   .command('add')
-  .argument('<name>', 'machine id', name)
+  .argument('<name>', 'machine id', newName)
   .option('--password <password>', 'password of the machine')
   .option('-a, --auto', 'generate a random password')
   .option('-f, --file <path>', 'write a cscli credentials file (url, login, password) there; "-" for stdout')
@@ -83,20 +89,20 @@ machines
 
 machines
   .command('validate')
-  .argument('<name>', 'machine id', name)
+  .argument('<name>', 'machine id', existingName)
   .description('validate a machine that registered itself')
   .action(async (machineId: string) => {
     await sendAdminRequest(getConfig(), { op: 'machines.validate', name: machineId });
-    out(`machine '${machineId}' validated successfully`);
+    out(`machine '${printable(machineId)}' validated successfully`);
   });
 
 machines
   .command('delete')
-  .argument('<name>', 'machine id', name)
+  .argument('<name>', 'machine id', existingName)
   .description('delete a machine')
   .action(async (machineId: string) => {
     await sendAdminRequest(getConfig(), { op: 'machines.delete', name: machineId });
-    out(`machine '${machineId}' deleted successfully`);
+    out(`machine '${printable(machineId)}' deleted successfully`);
   });
 
 // `cscli machines prune` asks before going below this; a script cannot answer, so it is refused.
@@ -132,9 +138,11 @@ machines
     if (pruned.length === 0) {
       out('No machines to prune.');
     } else if (opts.force) {
-      out(`successfully deleted ${pruned.length} machines: ${pruned.join(', ')}`);
+      out(`successfully deleted ${pruned.length} machines: ${pruned.map(printable).join(', ')}`);
     } else {
-      out(`${pruned.length} machines to prune: ${pruned.join(', ')}\nrun again with --force to delete them`);
+      out(
+        `${pruned.length} machines to prune: ${pruned.map(printable).join(', ')}\nrun again with --force to delete them`,
+      );
     }
   });
 
@@ -142,7 +150,7 @@ const bouncers = program.command('bouncers').description('manage bouncers');
 
 bouncers
   .command('add')
-  .argument('<name>', 'bouncer name', name)
+  .argument('<name>', 'bouncer name', newName)
   .option('-k, --key <key>', 'API key to use instead of a generated one')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['human', 'raw', 'json']).default('human'))
   .description('add a bouncer and print its API key (shown only once)')
@@ -174,11 +182,11 @@ bouncers
 
 bouncers
   .command('delete')
-  .argument('<name>', 'bouncer name', name)
+  .argument('<name>', 'bouncer name', existingName)
   .description('delete a bouncer')
   .action(async (bouncerName: string) => {
     await sendAdminRequest(getConfig(), { op: 'bouncers.delete', name: bouncerName });
-    out(`bouncer '${bouncerName}' deleted successfully`);
+    out(`bouncer '${printable(bouncerName)}' deleted successfully`);
   });
 
 const projections = program.command('projections').description('the read models the cluster keeps in Redis');
@@ -314,6 +322,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     error instanceof ConfigError || error instanceof AdminError || error instanceof Error
       ? error.message
       : String(error);
-  process.stderr.write(`lapi: ${message}\n`);
+  // Line breaks kept (configuration errors list one problem a line); other controls, from names, escaped.
+  process.stderr.write(`lapi: ${message.split('\n').map(printable).join('\n')}\n`);
   process.exitCode = 1;
 });

@@ -15,6 +15,7 @@ import {
 import { decisionHandlers } from './decisions/decision.handlers';
 import { sqlDecisionReader } from './decisions/sql-decision-reader';
 import { machineHandlers } from './machines/machine.handlers';
+import { BcryptWorkerPool, PASSWORD_HASHER, type PasswordHasher } from './machines/password-hasher';
 import { PruneMachinesHandler } from './machines/prune-machines';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
 
@@ -30,6 +31,8 @@ export class ApplicationModule {
     profiles?: ProfileEngine;
     /** Cluster mode: bouncers read the Redis-fed replica, and writes wait for it. */
     cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
+    /** The API's, bounded by its config; by default unbounded (the CLI runs one command at a time). */
+    passwordHasher?: PasswordHasher;
   }): DynamicModule {
     return {
       module: ApplicationModule,
@@ -42,6 +45,10 @@ export class ApplicationModule {
         { provide: PROFILE_ENGINE, useValue: options.profiles ?? noProfiles },
         { provide: DECISION_READER, useValue: options.cluster?.reader ?? sqlDecisionReader(options.database) },
         { provide: PROJECTION_BARRIER, useValue: options.cluster?.barrier ?? inlineBarrier },
+        {
+          provide: PASSWORD_HASHER,
+          useValue: options.passwordHasher ?? new BcryptWorkerPool({ maxQueued: Number.POSITIVE_INFINITY }),
+        },
         ...machineHandlers,
         PruneMachinesHandler,
         ...bouncerHandlers,

@@ -11,6 +11,7 @@ export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './decisions/import-decisions';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
+export * from './machines/password-hasher';
 export * from './machines/prune-machines';
 export * from './notifications/load-notification-configs';
 export * from './profiles/load-profiles';

@@ -139,6 +139,12 @@ describe('loadConfig: hardening', () => {
     expect(() => loadConfig({ LAPI_LOGIN_FAILURE_WINDOW: '500ms' })).toThrow(/LAPI_LOGIN_FAILURE_WINDOW/);
   });
 
+  it('bounds the bcrypt queue: 64 waiting by default, a positive count otherwise', () => {
+    expect(loadConfig({}).bcryptMaxQueued).toBe(64);
+    expect(loadConfig({ LAPI_BCRYPT_MAX_QUEUED: '500' }).bcryptMaxQueued).toBe(500);
+    expect(() => loadConfig({ LAPI_BCRYPT_MAX_QUEUED: '0' })).toThrow(/LAPI_BCRYPT_MAX_QUEUED/);
+  });
+
   it('takes a previous JWT secret of at least 64 bytes', () => {
     expect(loadConfig({ CS_LAPI_SECRET_PREVIOUS: SECRET }).jwtSecretPrevious).toBe(SECRET);
     expect(() => loadConfig({ CS_LAPI_SECRET_PREVIOUS: 'short' })).toThrow(/CS_LAPI_SECRET_PREVIOUS/);

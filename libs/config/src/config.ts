@@ -24,6 +24,8 @@ export interface AppConfig {
   readonly trustedProxies: readonly string[] | undefined;
   /** Failed machine logins allowed per client IP and per machine id in each window, then 429. */
   readonly loginThrottle: { readonly maxPerIp: number; readonly maxPerMachine: number; readonly windowMs: number };
+  /** bcrypt operations (logins, registrations) waiting for a thread, beyond which new ones get a 503. */
+  readonly bcryptMaxQueued: number;
   readonly trustedIps: readonly string[];
   readonly profilesPath: string | undefined;
   readonly logLevel: LogLevel;
@@ -153,6 +155,9 @@ const envSchema = z.object({
   LAPI_LOGIN_MAX_FAILURES_PER_IP: positiveInt.default('10'),
   LAPI_LOGIN_MAX_FAILURES_PER_MACHINE: positiveInt.default('5'),
   LAPI_LOGIN_FAILURE_WINDOW: loginFailureWindow.default('1m'),
+  // With one bcrypt thread per core at ~0.1 s an operation, 64 waiting is a few seconds: a fleet restarting at once
+  // gets in, a storm gets 503s (agents retry) instead of a queue that grows for minutes.
+  LAPI_BCRYPT_MAX_QUEUED: positiveInt.default('64'),
   LAPI_PROFILES_PATH: z.string().min(1).optional(),
   LAPI_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LAPI_NOTIFICATIONS_DIR: z.string().min(1).optional(),
@@ -275,6 +280,7 @@ export function loadConfig(
       maxPerMachine: e.LAPI_LOGIN_MAX_FAILURES_PER_MACHINE,
       windowMs: e.LAPI_LOGIN_FAILURE_WINDOW,
     }),
+    bcryptMaxQueued: e.LAPI_BCRYPT_MAX_QUEUED,
     trustedIps: Object.freeze(e.LAPI_TRUSTED_IPS),
     profilesPath: e.LAPI_PROFILES_PATH,
     logLevel: e.LAPI_LOG_LEVEL,

@@ -3,7 +3,12 @@ import type { AlertRequest } from '@lapi/lapi-contract';
 
 /** A validated alert body → the domain's input: scopes normalised, unparsable times replaced by now (reference). */
 export function toAlertInput(a: AlertRequest, now: Date): AlertInput {
-  const time = (t: string) => (Number.isNaN(Date.parse(t)) ? now.toISOString() : t);
+  // A year written other than in 4 digits (`+010000-…`) is rewritten so that the domain's range check sees it and
+  // PostgreSQL can read it.
+  const time = (t: string) => {
+    const ms = Date.parse(t);
+    return Number.isNaN(ms) ? now.toISOString() : /^\d{4}-/.test(t) ? t : new Date(ms).toISOString();
+  };
   const decisions = a.decisions?.length
     ? a.decisions.map((d) => ({
         duration: d.duration,

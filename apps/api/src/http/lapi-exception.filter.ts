@@ -1,3 +1,4 @@
+import { PasswordHashingBusyError } from '@lapi/application';
 import { DomainError } from '@lapi/domain';
 import { ConcurrencyError, isStorageFull } from '@lapi/event-store';
 import {
@@ -20,12 +21,15 @@ const DOMAIN_STATUS: Record<string, number> = {
   'MACHINE.INVALID_CREDENTIALS': 401,
   'MACHINE.AUTH_TYPE_MISMATCH': 401,
   'MACHINE.AUTO_REGISTRATION_REFUSED': 401,
+  // Well-formed JSON whose name or password no machine may have.
+  'MACHINE.INVALID_REGISTRATION': 422,
   'BOUNCER.ALREADY_EXISTS': 403,
   'BOUNCER.NOT_FOUND': 404,
   'BOUNCER.KEY_IN_USE': 403,
   'DECISION.INVALID': 400,
   'DECISION.NOT_FOUND': 404,
   'ALERT.NOT_FOUND': 404,
+  'ALERT.INVALID': 400,
   // A profile could not evaluate this alert (the reference answers 500 with the same text).
   'PROFILE.EVALUATION': 422,
   VALIDATION: 400,
@@ -56,6 +60,10 @@ export class LapiExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof DomainError) {
       void reply.code(DOMAIN_STATUS[exception.code] ?? 400).send({ message: exception.message });
+      return;
+    }
+    if (exception instanceof PasswordHashingBusyError) {
+      void reply.code(503).header('retry-after', String(exception.retryAfterS)).send({ message: exception.message });
       return;
     }
     if (exception instanceof ConcurrencyError) {

@@ -1,5 +1,5 @@
 import { CLOCK, DeleteMachine, LogInMachine, RecordHeartbeat, RegisterMachine, type Clock } from '@lapi/application';
-import { autoRegistrationAccepted, DomainError, MachineNotFoundError } from '@lapi/domain';
+import { autoRegistrationAccepted, DomainError, MachineAlreadyExistsError, MachineNotFoundError } from '@lapi/domain';
 import {
   watcherAuthRequest,
   watcherRegistrationRequest,
@@ -53,15 +53,26 @@ export class WatchersController {
       throw new LapiHttpError(403, 'access forbidden');
     }
     const validated = autoRegistrationAccepted(this.options.autoRegistration, body.registration_token, ip);
-    await this.commands.execute(
-      new RegisterMachine(
-        body.machine_id,
-        body.password,
-        ip,
-        validated,
-        requestContext(request, { kind: 'machine', id: body.machine_id }),
-      ),
-    );
+    // Registering an existing name checks its password: it is a login attempt, under the same limits and 429,
+    // or it would answer the guesses login refuses.
+    await this.throttle.check(ip, body.machine_id);
+    try {
+      await this.commands.execute(
+        new RegisterMachine(
+          body.machine_id,
+          body.password,
+          ip,
+          validated,
+          requestContext(request, { kind: 'machine', id: body.machine_id }),
+        ),
+      );
+    } catch (error) {
+      await (error instanceof MachineAlreadyExistsError
+        ? this.throttle.failed(ip, body.machine_id)
+        : this.throttle.givenBack(ip, body.machine_id));
+      throw error;
+    }
+    await this.throttle.givenBack(ip, body.machine_id);
     void reply.status(validated ? 202 : 201);
   }
 

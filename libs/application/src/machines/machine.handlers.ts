@@ -1,4 +1,13 @@
-import { decideMachine, machineStreamId, type Machine, type MachineCommand } from '@lapi/domain';
+import {
+  assertRegistrableMachine,
+  decideMachine,
+  MachineNotFoundError,
+  machineStreamId,
+  MAX_LOOKED_UP_NAME_LENGTH,
+  passwordTooLong,
+  type Machine,
+  type MachineCommand,
+} from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { listMachines, loadMachineAggregate } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
@@ -15,7 +24,7 @@ import {
   RegisterMachine,
   ValidateMachine,
 } from './machine.commands';
-import { hashPassword, passwordMatches } from './password';
+import { PASSWORD_HASHER, type PasswordHasher } from './password-hasher';
 
 /** The one path every machine command takes: load the machine, decide, append. */
 abstract class MachineCommandHandler {
@@ -39,11 +48,16 @@ abstract class MachineCommandHandler {
 
 @CommandHandler(RegisterMachine)
 export class RegisterMachineHandler extends MachineCommandHandler implements ICommandHandler<RegisterMachine> {
+  @Inject(PASSWORD_HASHER) private readonly hasher!: PasswordHasher;
+
   async execute(c: RegisterMachine): Promise<void> {
-    const passwordHash = await hashPassword(c.password);
+    // Before any bcrypt or database work: a bad name or an over-long password costs nothing.
+    assertRegistrableMachine(c.machineId, c.password);
     const { state } = await loadMachineAggregate(this.database.db, c.machineId);
-    // bcrypt once, outside the pure decision: whether this is the existing machine registering again.
-    const sameCredentials = state !== null && (await passwordMatches(c.password, state.passwordHash));
+    // bcrypt outside the pure decision: whether this is the existing machine registering again. Another
+    // machine's name is refused without hashing a password it will never store.
+    const sameCredentials = state !== null && (await this.hasher.matches(c.password, state.passwordHash));
+    const passwordHash = state === null ? await this.hasher.hash(c.password) : state.passwordHash;
     await this.run(
       c.machineId,
       {
@@ -64,10 +78,17 @@ export class ValidateMachineHandler extends MachineCommandHandler implements ICo
 
 @CommandHandler(LogInMachine)
 export class LogInMachineHandler extends MachineCommandHandler implements ICommandHandler<LogInMachine> {
+  @Inject(PASSWORD_HASHER) private readonly hasher!: PasswordHasher;
+
   async execute(c: LogInMachine): Promise<string> {
+    if (c.machineId.length > MAX_LOOKED_UP_NAME_LENGTH) {
+      throw new MachineNotFoundError(`${c.machineId.slice(0, 64)}…`);
+    }
     const { state } = await loadMachineAggregate(this.database.db, c.machineId);
     // bcrypt is slow on purpose: compare once, outside the pure decision, then let decide() order the checks.
-    const matches = state !== null && (await passwordMatches(c.password, state.passwordHash));
+    // Past 72 bytes bcrypt would compare only the start: such a password matches nothing.
+    const matches =
+      state !== null && !passwordTooLong(c.password) && (await this.hasher.matches(c.password, state.passwordHash));
     await this.run(
       c.machineId,
       {

@@ -1,12 +1,4 @@
-import bcrypt from 'bcryptjs';
 import { randomBytes } from 'node:crypto';
-
-// The reference hashes machine passwords with bcrypt cost 10 ($2a$10$…).
-const BCRYPT_COST = 10;
-
-export const hashPassword = (password: string): Promise<string> => bcrypt.hash(password, BCRYPT_COST);
-
-export const passwordMatches = (password: string, hash: string): Promise<boolean> => bcrypt.compare(password, hash);
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -1,5 +1,6 @@
 import { DomainError } from '../shared/errors';
 import { NANOS_PER_MS, parseGoDuration } from '../shared/go-duration';
+import { isStorableTime } from '../shared/go-time';
 import { parseIpRange } from '../shared/ip-range';
 import { isIpScope } from '../shared/scope';
 import type { AlertInput, DecisionInput } from './alert';
@@ -7,6 +8,10 @@ import type { AlertNotify, AlertReceived, StoredDecision } from './alert.events'
 
 export class InvalidDecisionError extends DomainError {
   readonly code = 'DECISION.INVALID';
+}
+
+export class InvalidAlertError extends DomainError {
+  readonly code = 'ALERT.INVALID';
 }
 
 /** Ids allocated for one alert before it is decided (sequences live outside the domain). */
@@ -32,6 +37,14 @@ export function receiveAlert(
   if (ids.decisionIds.length < decisions.length || ids.decisionUuids.length < decisions.length) {
     throw new Error('not enough decision ids allocated');
   }
+  for (const [field, time] of [
+    ['start_at', alert.startAt],
+    ['stop_at', alert.stopAt],
+  ] as const) {
+    if (!isStorableTime(Date.parse(time))) {
+      throw new InvalidAlertError(`${field} '${time}' is out of range (years 1 to 9999)`);
+    }
+  }
   const stopAt = Date.parse(alert.stopAt);
   const stored = decisions.map((d, i): StoredDecision => {
     const duration = parseGoDuration(d.duration);
@@ -46,7 +59,7 @@ export function receiveAlert(
       );
     }
     const until = stopAt + Number(duration / NANOS_PER_MS);
-    if (!Number.isFinite(until) || Math.abs(until) > 8.64e15) {
+    if (!isStorableTime(until)) {
       throw new InvalidDecisionError(`decision duration '${d.duration}' is out of range`);
     }
     return {
