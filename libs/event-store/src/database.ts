@@ -1,4 +1,3 @@
-import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '@lapi/config';
 import { Kysely, Migrator } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
@@ -8,6 +7,7 @@ import postgres from 'postgres';
 import type { DB } from './db';
 import { migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
+import { PGliteThread } from './pglite-thread';
 
 export type Database = Kysely<DB>;
 
@@ -52,7 +52,8 @@ export async function openDatabase(
   if (path) {
     mkdirSync(path, { recursive: true });
   }
-  const pglite = await PGlite.create(path);
+  const pglite = new PGliteThread(path);
+  await pglite.waitReady;
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return { db, kind: 'embedded', concurrent: false, close: () => db.destroy() };
 }
