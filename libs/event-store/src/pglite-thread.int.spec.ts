@@ -54,3 +54,10 @@ describe('PGlite in a worker thread', () => {
     expect(results[4].rows).toEqual([{ n: 0 }]);
   });
 });
+
+it('fails to open a data directory it cannot use, and ends its thread', async () => {
+  const pg = new PGliteThread('/proc/lapi-cannot-create-this');
+  await expect(pg.waitReady).rejects.toThrow();
+  expect(pg.closed).toBe(true);
+  await expect(pg.query('select 1', [])).rejects.toThrow();
+});

@@ -67,6 +67,11 @@ export class PGliteThread implements EmbeddedPostgres {
         reject,
       }),
     );
+    // A database that cannot open leaves no thread behind to keep the process alive.
+    this.waitReady.catch(() => {
+      this.ended = true;
+      void this.worker.terminate();
+    });
     this.worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
