@@ -1,13 +1,13 @@
-import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '@lapi/config';
 import { Kysely, Migrator } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DB } from './db';
-import { openPGliteFiles } from './durable-pglite';
 import { migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
+import { PGliteThread } from './pglite-thread';
 import { makeDataDirPrivate } from './private-data-dir';
 
 export type Database = Kysely<DB>;
@@ -48,14 +48,23 @@ export async function openDatabase(
     return { db, kind: 'postgres', concurrent: true, url: config.url, close };
   }
   // ':memory:' keeps PGlite in memory (tests); anything else is a directory.
-  const pglite = config.dataDir === ':memory:' ? await PGlite.create() : await openPrivateFiles(config);
+  const pglite =
+    config.dataDir === ':memory:' ? await openPGlite(undefined, { fsync: false }) : await openPrivateFiles(config);
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return { db, kind: 'embedded', concurrent: false, close: () => db.destroy() };
 }
 
-async function openPrivateFiles(config: Extract<DatabaseConfig, { kind: 'embedded' }>): Promise<PGlite> {
+async function openPGlite(path: string | undefined, options: { fsync: boolean }): Promise<PGliteThread> {
+  const pglite = new PGliteThread(path, options);
+  await pglite.waitReady;
+  return pglite;
+}
+
+async function openPrivateFiles(config: Extract<DatabaseConfig, { kind: 'embedded' }>): Promise<PGliteThread> {
   makeDataDirPrivate(config.dataDir);
-  const pglite = await openPGliteFiles(embeddedDatabasePath(config.dataDir), { fsync: config.fsync ?? true });
+  const path = embeddedDatabasePath(config.dataDir);
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const pglite = await openPGlite(path, { fsync: config.fsync ?? true });
   try {
     makeDataDirPrivate(config.dataDir); // the files PGlite wrote for a new database
   } catch (error) {

@@ -43,16 +43,18 @@ export class PostgresEventStore implements EventStore {
     if (appends.length === 0 || appends.some((a) => a.events.length === 0)) {
       throw new Error('every append needs at least one event');
     }
+    // The stored text is parsed back here rather than returned by the server: an alert carrying thousands of
+    // decisions would otherwise cross the connection twice. Both before the transaction: on a big alert they take
+    // a while, and an open transaction holds the embedded database's single connection.
+    const texts = appends.map((a) => a.events.map((e) => JSON.stringify(e.data)));
+    const copies = texts.map((t) => t.map((text) => JSON.parse(text) as object));
     return this.db.transaction().execute(async (trx) => {
       const results: AppendResult[] = [];
       const recorded: RecordedEvent[] = [];
-      for (const { streamId, events, expectedVersion, metadata } of appends) {
+      for (const [n, { streamId, events, expectedVersion, metadata }] of appends.entries()) {
         const last = await this.advanceStream(trx, streamId, BigInt(events.length), expectedVersion);
         const first = last - BigInt(events.length) + 1n;
         const meta = metadata ?? options.metadata;
-        // The stored text is parsed back here rather than returned by the server: an alert carrying thousands of
-        // decisions would otherwise cross the connection twice.
-        const texts = events.map((e) => JSON.stringify(e.data));
         const rows = await trx
           .insertInto('events')
           .values(
@@ -60,7 +62,7 @@ export class PostgresEventStore implements EventStore {
               stream_id: streamId,
               stream_version: String(first + BigInt(i)),
               type: e.type,
-              data: jsonbText(texts[i]),
+              data: jsonbText(texts[n][i]),
               metadata: jsonb(meta),
             })),
           )
@@ -68,7 +70,7 @@ export class PostgresEventStore implements EventStore {
           .execute();
         const stored = rows.map((row, i): RecordedEvent => ({
           type: events[i].type,
-          data: JSON.parse(texts[i]) as object,
+          data: copies[n][i],
           metadata: meta,
           streamId,
           streamVersion: BigInt(row.stream_version),

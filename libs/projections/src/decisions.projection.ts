@@ -2,8 +2,8 @@ import { ALERT_EVENT_TYPES, isIpScope, parseIpRange, type DecisionLogEvent, type
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import { sql, type Transaction } from 'kysely';
 
-// Postgres takes at most 65,535 bind parameters per statement; a decision row binds 13.
-const DECISION_ROWS_PER_INSERT = 4000;
+// Rows per insert statement: big enough that statements are few, small enough that one stays a short step.
+const DECISION_ROWS_PER_INSERT = 10_000;
 
 /** Keeps the `alerts` and `decisions` tables from the alert log, in the transaction that appends it. */
 export const alertsProjection: InlineProjection = {
@@ -87,30 +87,61 @@ async function insertAlert(trx: Transaction<DB>, data: Extract<DecisionLogEvent,
     })
     .execute();
   for (let i = 0; i < data.decisions.length; i += DECISION_ROWS_PER_INSERT) {
-    const chunk = data.decisions.slice(i, i + DECISION_ROWS_PER_INSERT);
-    await trx
-      .insertInto('decisions')
-      .values(chunk.map((d) => decisionRow(d, data.alertId, data.createdAt)))
-      .execute();
+    await insertDecisions(trx, data.decisions.slice(i, i + DECISION_ROWS_PER_INSERT), data.alertId, data.createdAt);
   }
 }
 
-const decisionRow = (d: StoredDecision, alertId: number, createdAt: string) => {
-  const range = isIpScope(d.scope) ? parseIpRange(d.value) : null;
-  return {
-    id: String(d.id),
-    uuid: d.uuid,
-    alert_id: String(alertId),
-    origin: d.origin,
-    type: d.type,
-    scope: d.scope,
-    value: d.value,
-    scenario: d.scenario,
-    simulated: d.simulated,
-    until: d.until,
-    created_at: createdAt,
-    ip_family: range ? range.family : null,
-    ip_start: range ? range.start.toString() : null,
-    ip_end: range ? range.end.toString() : null,
+/**
+ * One statement per slice, with one array parameter per column: one bind parameter per cell (13 a row) cost the
+ * driver and PGlite far more to encode and plan than the insert itself (a 100k-decision alert spent most of its
+ * transaction there), and held the single embedded connection that long. Numbers and booleans are sent as text:
+ * postgres.js types an array of them as one value (the casts then fail) and writes a string as false in a
+ * boolean[].
+ */
+async function insertDecisions(
+  trx: Transaction<DB>,
+  decisions: readonly StoredDecision[],
+  alertId: number,
+  createdAt: string,
+) {
+  const c = {
+    id: [] as string[],
+    uuid: [] as string[],
+    origin: [] as string[],
+    type: [] as string[],
+    scope: [] as string[],
+    value: [] as string[],
+    scenario: [] as string[],
+    simulated: [] as string[],
+    until: [] as string[],
+    family: [] as (string | null)[],
+    start: [] as (string | null)[],
+    end: [] as (string | null)[],
   };
-};
+  for (const d of decisions) {
+    const range = isIpScope(d.scope) ? parseIpRange(d.value) : null;
+    c.id.push(String(d.id));
+    c.uuid.push(d.uuid);
+    c.origin.push(d.origin);
+    c.type.push(d.type);
+    c.scope.push(d.scope);
+    c.value.push(d.value);
+    c.scenario.push(d.scenario);
+    c.simulated.push(String(d.simulated));
+    c.until.push(d.until);
+    c.family.push(range ? String(range.family) : null);
+    c.start.push(range ? range.start.toString() : null);
+    c.end.push(range ? range.end.toString() : null);
+  }
+  await sql`
+    insert into decisions
+      (id, uuid, alert_id, origin, type, scope, value, scenario, simulated, until, created_at, ip_family, ip_start, ip_end)
+    select id, uuid, ${String(alertId)}::bigint, origin, type, scope, value, scenario, simulated::boolean, until,
+      ${createdAt}::timestamptz, ip_family, ip_start, ip_end
+    from unnest(
+      ${c.id}::bigint[], ${c.uuid}::text[], ${c.origin}::text[], ${c.type}::text[], ${c.scope}::text[],
+      ${c.value}::text[], ${c.scenario}::text[], ${c.simulated}::text[], ${c.until}::timestamptz[],
+      ${c.family}::smallint[], ${c.start}::numeric[], ${c.end}::numeric[]
+    ) as d(id, uuid, origin, type, scope, value, scenario, simulated, until, ip_family, ip_start, ip_end)
+  `.execute(trx);
+}

@@ -1,0 +1,103 @@
+// One big write against the embedded server: how long do /health and a bouncer lookup wait meanwhile?
+// Starts the built server (npm run build first) on a fresh data directory, adds a machine and a bouncer, pushes one
+// alert with N decisions and probes GET /health and GET /v1/decisions?ip= every 20 ms until the push has answered.
+//   node bench/big-write.mjs [decisions=100000]      CPU_PROF=1 also writes a V8 profile of the server to ./prof
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { alertBody, decisionsFor } from './lib/dataset.mjs';
+import { UA } from './lib/servers.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COUNT = Number(process.argv[2] ?? 100_000);
+const PORT = 18000 + Math.floor(Math.random() * 1000);
+const URL = `http://127.0.0.1:${PORT}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'lapi-big-write-'));
+const env = { ...process.env, LAPI_DATA_DIR: dataDir, LAPI_LISTEN_URI: `127.0.0.1:${PORT}`, LAPI_LOG_LEVEL: 'warn' };
+delete env.DATABASE_URL;
+delete env.REDIS_URL;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const prof = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`] : [];
+const server = spawn(process.execPath, [...prof, join(ROOT, 'dist/apps/api/src/main.js')], { env, stdio: 'inherit' });
+try {
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${URL}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (i > 300) throw new Error('server did not start');
+    await sleep(200);
+  }
+  const cli = (...args) => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/lapi.js'), ...args], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lapi ${args.join(' ')}: ${r.stderr}`);
+  };
+  cli('machines', 'add', 'big-writer', '--password', 'big-writer-password-123');
+  cli('bouncers', 'add', 'big-reader', '--key', 'big-reader-key-0123456789');
+  const login = await fetch(`${URL}/v1/watchers/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': UA },
+    body: JSON.stringify({ machine_id: 'big-writer', password: 'big-writer-password-123', scenarios: [] }),
+  });
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
+  const { token } = await login.json();
+  const body = JSON.stringify([
+    alertBody({
+      scenario: 'bench/big-write',
+      source: { scope: 'Ip', value: '192.0.2.1' },
+      decisions: decisionsFor(0, COUNT),
+    }),
+  ]);
+
+  let pushing = true;
+  const probe = async (path, headers) => {
+    const worst = { ms: 0, count: 0 };
+    while (pushing) {
+      const started = performance.now();
+      const res = await fetch(`${URL}${path}`, { headers });
+      await res.text();
+      worst.ms = Math.max(worst.ms, performance.now() - started);
+      worst.count++;
+      await sleep(20);
+    }
+    return worst;
+  };
+  const started = performance.now();
+  const push = fetch(`${URL}/v1/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': UA },
+    body,
+  }).then(async (r) => {
+    const text = await r.text();
+    pushing = false;
+    if (r.status !== 201) throw new Error(`push: ${r.status} ${text.slice(0, 300)}`);
+    return performance.now() - started;
+  });
+  const [pushMs, health, lookup] = await Promise.all([
+    push,
+    probe('/health', {}),
+    probe('/v1/decisions?ip=11.0.1.7', { 'x-api-key': 'big-reader-key-0123456789' }),
+  ]);
+  const found = await fetch(`${URL}/v1/decisions?ip=11.0.1.7`, {
+    headers: { 'x-api-key': 'big-reader-key-0123456789' },
+  }).then((r) => r.json());
+  console.log(
+    JSON.stringify({
+      decisions: COUNT,
+      bodyMB: +(body.length / 1e6).toFixed(1),
+      pushMs: Math.round(pushMs),
+      worstHealthMs: Math.round(health.ms),
+      healthProbes: health.count,
+      worstLookupMs: Math.round(lookup.ms),
+      lookupProbes: lookup.count,
+      visibleAfter: Array.isArray(found) ? found.length : found,
+    }),
+  );
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}

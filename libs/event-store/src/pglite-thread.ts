@@ -1,0 +1,174 @@
+import { Worker } from 'node:worker_threads';
+
+/** What the Kysely driver needs of PGlite: one connection that runs one statement at a time. */
+export interface EmbeddedPostgres {
+  readonly waitReady: Promise<void>;
+  readonly closed: boolean;
+  query<R>(sql: string, params: readonly unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  close(): Promise<void>;
+}
+
+type Request = { op: 'query'; sql: string; params: readonly unknown[] } | { op: 'close' };
+type Reply =
+  | { id: number; ok: true; rows?: unknown[]; affectedRows?: number }
+  | { id: number; ok: false; error: Record<string, unknown> };
+
+// Runs in the thread. Given as source rather than a file so that the built server and the tests (TypeScript run by
+// Jest) start the same code; PGlite is required by absolute path, resolved here.
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { PGlite } = require(workerData.pglite);
+const ready = open(workerData);
+// See PGliteThread's options.fsync.
+function open({ dataDir, fsync, nodefs }) {
+  if (dataDir === undefined || !fsync) {
+    return PGlite.create(dataDir);
+  }
+  const { NodeFS } = require(nodefs);
+  const { fsyncSync } = require('node:fs');
+  class SyncingNodeFS extends NodeFS {
+    async init(...args) {
+      const { emscriptenOpts } = await super.init(...args);
+      const installFsync = (mod) => {
+        const nodefs = mod.NODEFS;
+        if (!nodefs || !nodefs.stream_ops || typeof nodefs.tryFSOperation !== 'function') {
+          // A PGlite upgrade changed Emscripten's NODEFS: refuse rather than run without durable commits.
+          throw new Error('PGlite: Emscripten NODEFS has no stream_ops/tryFSOperation, cannot make commits durable');
+        }
+        const tryFSOperation = nodefs.tryFSOperation.bind(nodefs);
+        nodefs.stream_ops.fsync = (stream) => {
+          tryFSOperation(() => fsyncSync(stream.nfd));
+          return 0;
+        };
+      };
+      return { emscriptenOpts: { ...emscriptenOpts, preRun: [...(emscriptenOpts.preRun || []), installFsync] } };
+    }
+  }
+  return PGlite.create({
+    fs: new SyncingNodeFS(dataDir),
+    startParams: [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync'],
+  });
+}
+ready.then(() => parentPort.postMessage({ id: 0, ok: true }), (e) => parentPort.postMessage({ id: 0, ok: false, error: plain(e) }));
+function plain(e) {
+  const out = { ...e, message: e && e.message ? e.message : String(e), name: e && e.name ? e.name : 'Error' };
+  for (const k of Object.keys(out)) if (typeof out[k] === 'function' || typeof out[k] === 'object' && out[k] !== null && !Array.isArray(out[k])) delete out[k];
+  return out;
+}
+parentPort.on('message', async (m) => {
+  try {
+    const pg = await ready;
+    if (m.op === 'close') {
+      await pg.close();
+      parentPort.postMessage({ id: m.id, ok: true });
+      return;
+    }
+    const r = await pg.query(m.sql, m.params);
+    parentPort.postMessage({ id: m.id, ok: true, rows: r.rows, affectedRows: r.affectedRows });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, error: plain(e) });
+  }
+});
+`;
+
+/**
+ * PGlite in a worker thread. Postgres compiled to WebAssembly runs synchronously: on the main thread one big
+ * statement (a 100k-decision alert's event is ~20 MB of JSON) stopped every request for seconds, /health included.
+ * Here the main thread only posts statements and awaits answers. Statements run one after the other, in the order
+ * sent, so a transaction the driver holds stays atomic and serialized exactly as before.
+ */
+export class PGliteThread implements EmbeddedPostgres {
+  readonly waitReady: Promise<void>;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(reply: Reply): void; reject(error: Error): void }>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private ended = false;
+
+  /**
+   * `dataDir` undefined: in memory. `fsync`: PGlite runs PostgreSQL with fsync off (-F), and the Emscripten file
+   * system under it (NODEFS) has no fsync either, so a commit returns once it is in the OS page cache: an OS crash or
+   * power loss loses it, or leaves the database corrupt. With `fsync`, PostgreSQL runs with fsync on and flushes the
+   * WAL with fsync() at each commit (Emscripten's fdatasync() does nothing, so not the default fdatasync), and
+   * NODEFS's fsync calls the real one: a commit has returned only once it is on disk, as on a PostgreSQL server.
+   */
+  constructor(dataDir: string | undefined, options: { fsync: boolean } = { fsync: false }) {
+    this.worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: {
+        pglite: require.resolve('@electric-sql/pglite'),
+        nodefs: require.resolve('@electric-sql/pglite/nodefs'),
+        dataDir,
+        fsync: options.fsync,
+      },
+    });
+    this.waitReady = new Promise<void>((resolve, reject) =>
+      this.pending.set(0, {
+        resolve: (reply) => (reply.ok ? resolve() : reject(toError(reply.error))),
+        reject,
+      }),
+    );
+    // A database that cannot open leaves no thread behind to keep the process alive.
+    this.waitReady.catch(() => {
+      this.ended = true;
+      void this.worker.terminate();
+    });
+    this.worker.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      waiting?.resolve(reply);
+    });
+    const fail = (error: Error) => {
+      this.failure ??= error;
+      for (const waiting of this.pending.values()) {
+        waiting.reject(this.failure);
+      }
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the PGlite thread exited (code ${code})`)));
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  async query<R>(sql: string, params: readonly unknown[]): Promise<{ rows: R[]; affectedRows?: number }> {
+    const reply = await this.send({ op: 'query', sql, params });
+    return { rows: (reply.rows ?? []) as R[], affectedRows: reply.affectedRows };
+  }
+
+  async close(): Promise<void> {
+    if (this.ended) {
+      return;
+    }
+    this.ended = true;
+    try {
+      await this.send({ op: 'close' });
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private async send(request: Request): Promise<Reply & { ok: true }> {
+    if (this.failure) {
+      throw this.failure;
+    }
+    const id = this.nextId++;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+    if (!reply.ok) {
+      throw toError(reply.error);
+    }
+    return reply;
+  }
+}
+
+/** The thread's error as an Error again, with the fields PGlite gives it (code, detail, constraint…). */
+function toError(fields: Record<string, unknown>): Error {
+  const error = new Error(typeof fields.message === 'string' ? fields.message : 'PGlite error');
+  Object.assign(error, fields);
+  return error;
+}
