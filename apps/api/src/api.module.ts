@@ -2,6 +2,7 @@ import {
   ApplicationModule,
   RETENTION_POLICY,
   type Clock,
+  type CredentialChanges,
   type DecisionReader,
   type PasswordHasher,
   type ProfileEngine,
@@ -51,7 +52,7 @@ export class ApiModule {
     api: ApiOptions;
     profiles: ProfileEngine;
     clock?: Clock;
-    cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
+    cluster?: { reader: DecisionReader; barrier: ProjectionBarrier; credentialChanges: CredentialChanges };
     /** Runs the retention in this process (no worker without Redis). */
     retention?: RetentionPolicy;
     /** Prometheus metrics: the decisions controller counts lookups and stream sizes. */
@@ -67,6 +68,7 @@ export class ApiModule {
           profiles: options.profiles,
           clock: options.clock,
           cluster: options.cluster,
+          credentialChanges: options.cluster?.credentialChanges,
           passwordHasher: options.passwordHasher,
         }),
       ],

@@ -1,8 +1,16 @@
-import { ApplicationModule, runAdminRequest, type AdminRequest } from '@lapi/application';
+import {
+  ApplicationModule,
+  RedisCredentialChanges,
+  runAdminRequest,
+  type AdminRequest,
+  type CredentialChanges,
+} from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { acquireDataDirLock, adminSocketPath, migrateToLatest, openDatabase } from '@lapi/event-store';
+import { redisKeys } from '@lapi/projections';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import Redis from 'ioredis';
 import { request } from 'node:http';
 
 /** An admin request failed for a reason the user should read (unknown machine, duplicate name…). */
@@ -43,16 +51,18 @@ async function runDirect(config: AppConfig, req: AdminRequest | { op: 'migrate' 
       if (req.op === 'migrate') {
         return { migrated };
       }
-      const context = await NestFactory.createApplicationContext(ApplicationModule.register({ database }), {
-        logger: false,
-        abortOnError: false,
-      });
+      const cluster = clusterCredentialChanges(config);
+      const context = await NestFactory.createApplicationContext(
+        ApplicationModule.register({ database, credentialChanges: cluster?.changes }),
+        { logger: false, abortOnError: false },
+      );
       try {
         return await runAdminRequest(req, { commands: context.get(CommandBus), queries: context.get(QueryBus) });
       } catch (error) {
         throw toAdminError(error);
       } finally {
         await context.close();
+        cluster?.redis.disconnect();
       }
     } finally {
       await database.close();
@@ -60,6 +70,23 @@ async function runDirect(config: AppConfig, req: AdminRequest | { op: 'migrate' 
   } finally {
     lock?.release();
   }
+}
+
+/**
+ * In cluster mode the API replicas cache credentials: the machines and bouncers deleted here are announced to them
+ * over Redis (connected only when one is). Without Redis, no API process caches what this one changes.
+ */
+function clusterCredentialChanges(config: AppConfig): { changes: CredentialChanges; redis: Redis } | undefined {
+  if (!config.redisUrl || config.database.kind !== 'postgres') {
+    return undefined;
+  }
+  // One attempt: a command-line run reports an unreachable Redis rather than waiting for it.
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined); // the failed announcement says it
+  const changes = new RedisCredentialChanges(redis, redisKeys(config.redisPrefix).credentialChanges, (message) =>
+    process.stderr.write(`warning: ${message}\n`),
+  );
+  return { changes, redis };
 }
 
 const toAdminError = (error: unknown): unknown => {

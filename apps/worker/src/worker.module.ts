@@ -1,8 +1,8 @@
-import { ApplicationModule, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
+import { ApplicationModule, RedisCredentialChanges, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
 import type { HttpNotificationConfig } from '@lapi/domain';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { redisKeys } from '@lapi/projections';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { JobsService } from './jobs/jobs.service';
 import { RetentionJobsService } from './jobs/retention-jobs.service';
@@ -34,9 +34,15 @@ export class WorkerModule {
     /** How long the decisions read model keeps decisions that ended (ms); unset: 24h. */
     projectionRetentionMs?: number;
   }): DynamicModule {
+    // The retention's deletions reach the API replicas' caches at once.
+    const credentialChanges = new RedisCredentialChanges(
+      options.redis,
+      redisKeys(options.redisPrefix).credentialChanges,
+      (message) => new Logger('CredentialChanges').warn(message),
+    );
     return {
       module: WorkerModule,
-      imports: [ApplicationModule.register({ database: options.database })],
+      imports: [ApplicationModule.register({ database: options.database, credentialChanges })],
       providers: [
         { provide: REDIS, useValue: options.redis },
         { provide: REDIS_KEYS, useValue: redisKeys(options.redisPrefix) },

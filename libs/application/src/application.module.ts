@@ -17,6 +17,7 @@ import { sqlDecisionReader } from './decisions/sql-decision-reader';
 import { machineHandlers } from './machines/machine.handlers';
 import { BcryptWorkerPool, PASSWORD_HASHER, type PasswordHasher } from './machines/password-hasher';
 import { PruneMachinesHandler } from './machines/prune-machines';
+import { CREDENTIAL_CHANGES, LocalCredentialChanges, type CredentialChanges } from './shared/credential-changes';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
 
 /** Inline projections: read models that commit with the events they follow. */
@@ -33,6 +34,8 @@ export class ApplicationModule {
     cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
     /** The API's, bounded by its config; by default unbounded (the CLI runs one command at a time). */
     passwordHasher?: PasswordHasher;
+    /** Where deletions are announced; by default to this process only (Redis pub/sub in a cluster). */
+    credentialChanges?: CredentialChanges;
   }): DynamicModule {
     return {
       module: ApplicationModule,
@@ -42,6 +45,7 @@ export class ApplicationModule {
         { provide: DATABASE, useValue: options.database },
         { provide: CLOCK, useValue: options.clock ?? systemClock },
         { provide: EVENT_STORE, useValue: new PostgresEventStore(options.database.db, inlineProjections) },
+        { provide: CREDENTIAL_CHANGES, useValue: options.credentialChanges ?? new LocalCredentialChanges() },
         { provide: PROFILE_ENGINE, useValue: options.profiles ?? noProfiles },
         { provide: DECISION_READER, useValue: options.cluster?.reader ?? sqlDecisionReader(options.database) },
         { provide: PROJECTION_BARRIER, useValue: options.cluster?.barrier ?? inlineBarrier },
@@ -55,7 +59,7 @@ export class ApplicationModule {
         ...alertHandlers,
         ...decisionHandlers,
       ],
-      exports: [DATABASE, CLOCK, EVENT_STORE, CqrsModule],
+      exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, CqrsModule],
     };
   }
 }

@@ -16,4 +16,5 @@ export * from './machines/prune-machines';
 export * from './notifications/load-notification-configs';
 export * from './profiles/load-profiles';
 export * from './retention/retention';
+export * from './shared/credential-changes';
 export * from './shared/ports';

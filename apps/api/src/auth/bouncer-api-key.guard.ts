@@ -1,4 +1,4 @@
-import { RecordBouncerSighting } from '@lapi/application';
+import { CREDENTIAL_CHANGES, RecordBouncerSighting, type CredentialChanges } from '@lapi/application';
 import {
   bouncerInstanceName,
   INSTANCE_ID,
@@ -30,7 +30,11 @@ export class BouncerApiKeyGuard implements CanActivate {
     private readonly keys: BouncerKeys,
     private readonly commands: CommandBus,
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
-  ) {}
+    @Inject(CREDENTIAL_CHANGES) credentials: CredentialChanges,
+  ) {
+    // Deletions are rare: dropping every key is simpler than finding the deleted bouncer's, and as safe.
+    credentials.follow((change) => change.kind === 'bouncer-deleted' && this.forgetKeys());
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestWithBouncer>();
@@ -74,7 +78,7 @@ export class BouncerApiKeyGuard implements CanActivate {
     return true;
   }
 
-  /** Drops every cached key (after an admin change in this process). */
+  /** Drops every cached key (after an admin change in this process, or a bouncer deleted anywhere). */
   forgetKeys(): void {
     this.keys.clear();
     this.certificateBouncers.clear();

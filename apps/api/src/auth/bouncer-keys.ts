@@ -5,7 +5,8 @@ import { QueryBus } from '@nestjs/cqrs';
 import { BOUNCER_CACHE_TTL_MS, ExpiringCache } from './expiring-cache';
 
 /**
- * A deleted bouncer is refused by every replica within BOUNCER_CACHE_TTL_MS; an unknown key is asked again sooner,
+ * A deleted bouncer is refused by every replica at once (its deletion is announced), and within BOUNCER_CACHE_TTL_MS
+ * if the announcement is lost; an unknown key is asked again sooner,
  * and only the most recent unknown keys are remembered: each is worth one query a second, not the process's memory.
  */
 export const KEY_CACHE_POLICY = {

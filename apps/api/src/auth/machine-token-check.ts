@@ -1,4 +1,4 @@
-import { CLOCK, FindMachine, type Clock } from '@lapi/application';
+import { CLOCK, CREDENTIAL_CHANGES, FindMachine, type Clock, type CredentialChanges } from '@lapi/application';
 import type { Machine } from '@lapi/domain';
 import { Inject, Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
@@ -53,7 +53,8 @@ export function tokenRefusal(
 /**
  * Whether a valid JWT's machine still honours it, for every machine route and /v1/refresh_token (the reference
  * never checks: a deleted machine's token kept its full hour). Machines are cached MACHINE_CACHE_TTL_MS, so an
- * agent's pushes cost no database round trip; a change made through this process is seen at once (forget).
+ * agent's pushes cost no database round trip. A deletion announced by any process (CredentialChanges) is seen at
+ * once; a login or validation through this process too (forget).
  */
 @Injectable()
 export class MachineTokenCheck {
@@ -63,7 +64,10 @@ export class MachineTokenCheck {
     private readonly queries: QueryBus,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
-  ) {}
+    @Inject(CREDENTIAL_CHANGES) credentials: CredentialChanges,
+  ) {
+    credentials.follow((change) => change.kind === 'machine-deleted' && this.forget(change.machineId));
+  }
 
   /** Throws the 401 when the token must be refused. */
   async assertHonoured(claims: VerifiedClaims): Promise<void> {
@@ -79,7 +83,7 @@ export class MachineTokenCheck {
     }
   }
 
-  /** After this process logged in, deleted or validated the machine. */
+  /** After this process logged in or validated the machine (or anyone deleted it). */
   forget(machineId: string): void {
     this.machines.delete(machineId);
   }

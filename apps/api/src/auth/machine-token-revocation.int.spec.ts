@@ -1,15 +1,23 @@
-import { adminSocketPath } from '@lapi/event-store';
-import { openTestRedis, TEST_BACKENDS, TEST_JWT_SECRET } from '@lapi/testing';
+import { autodeleteClients, inlineBarrier, inlineProjections, RedisCredentialChanges } from '@lapi/application';
+import { loadConfig } from '@lapi/config';
+import { adminSocketPath, PostgresEventStore } from '@lapi/event-store';
+import { redisKeys } from '@lapi/projections';
+import { openTestRedis, TEST_BACKENDS, TEST_JWT_SECRET, testServerUrl } from '@lapi/testing';
+import Redis from 'ioredis';
 import jwt from 'jsonwebtoken';
+import { sql } from 'kysely';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sendAdminRequest } from '../../../cli/src/admin-client';
 import { AGENT_UA, startTestApi, type TestApi } from '../../test/api-harness';
 import { startAdminSocket } from '../admin/admin-socket';
+import { JwtAuthError } from '../http/http-errors';
 import { RetentionTimer } from '../retention/retention-timer';
 import { MACHINE_CACHE_TTL_MS } from './expiring-cache';
-import { MAX_REFRESH_S, TOKEN_LIFETIME_S, type MachineClaims } from './token.service';
+import { MachineTokenCheck } from './machine-token-check';
+import { MAX_REFRESH_S, TOKEN_LIFETIME_S, TokenService, type MachineClaims } from './token.service';
 
 const HOUR_MS = 3_600_000;
 // Not loopback: pruning spares machines on the LAPI's host.
@@ -71,6 +79,50 @@ const claimsOf = (token: string) => jwt.decode(token) as MachineClaims;
 
 const REVOKED = { code: 401, message: 'token revoked: machine deleted' };
 
+// Well under the caches' lifetime (5 s): a replica that only forgets on expiry fails these.
+const ANNOUNCED_MS = 500;
+
+/** Whether `status` answers `refused` within `ms` (asked every 20 ms), with no clock moved. */
+async function refusedWithin(ms: number, status: () => Promise<number>, refused = 401): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if ((await status()) === refused) {
+      return true;
+    }
+    if (Date.now() > deadline) {
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * What replica `t`'s own token check answers (200 or 401). Passport keeps one strategy per name for the whole
+ * process, so in these in-process replicas every HTTP request is checked by the replica started last: the others'
+ * caches are asked directly.
+ */
+const checkedBy = (t: TestApi, token: string): Promise<number> =>
+  t.api.app
+    .get(MachineTokenCheck)
+    .assertHonoured(t.api.app.get(TokenService).claimsOf(claimsOf(token)))
+    .then(
+      () => 200,
+      (error: unknown) => {
+        if (error instanceof JwtAuthError) {
+          return 401;
+        }
+        throw error;
+      },
+    );
+
+/** `lapi`'s configuration in cluster mode: straight to the replicas' PostgreSQL database. */
+async function cliConfig(t: TestApi, env: Record<string, string>) {
+  const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(t.api.database.db);
+  const url = new URL(testServerUrl());
+  url.pathname = `/${rows[0].name}`;
+  return loadConfig({ DATABASE_URL: url.toString(), CS_LAPI_SECRET: TEST_JWT_SECRET, ...env });
+}
+
 describe.each(TEST_BACKENDS)('machine tokens are revoked with their machine (%s)', (backend) => {
   let t: TestApi;
   let dataDir: string;
@@ -122,15 +174,20 @@ describe.each(TEST_BACKENDS)('machine tokens are revoked with their machine (%s)
     expect(await heartbeat(t, token)).toBe(401);
   });
 
-  it('refuses it within the cache lifetime when another process deleted the machine', async () => {
-    // As `lapi machines delete` does in cluster mode: straight to the database, no server told.
-    const name = unique('elsewhere');
-    const token = await agent(t, name);
-    expect(await heartbeat(t, token)).toBe(200);
-    await t.admin({ op: 'machines.delete', name });
-    t.clock.advance(MACHINE_CACHE_TTL_MS);
-    expect(await heartbeat(t, token)).toBe(401);
-  });
+  // PGlite has one process: nothing else can write to it.
+  (backend === 'postgres' ? it : it.skip)(
+    'refuses it within the cache lifetime when a process without Redis deleted the machine',
+    async () => {
+      // `lapi machines delete` straight to PostgreSQL with no Redis configured: no server can be told.
+      const name = unique('elsewhere');
+      const token = await agent(t, name);
+      expect(await heartbeat(t, token)).toBe(200);
+      await sendAdminRequest(await cliConfig(t, {}), { op: 'machines.delete', name });
+      expect(await heartbeat(t, token)).toBe(200); // still cached: the bound is the cache's lifetime
+      t.clock.advance(MACHINE_CACHE_TTL_MS);
+      expect(await heartbeat(t, token)).toBe(401);
+    },
+  );
 
   it('refuses the old token of a name deleted and registered again; the new machine’s works at once', async () => {
     const name = unique('reborn');
@@ -229,10 +286,11 @@ describe('machine tokens are revoked on every replica (cluster)', () => {
   let redis: ReturnType<typeof openTestRedis>;
   let a: TestApi;
   let b: TestApi;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     redis = openTestRedis();
-    const env = { REDIS_URL: process.env.TEST_REDIS_URL!, LAPI_REDIS_PREFIX: redis.prefix };
+    env = { REDIS_URL: process.env.TEST_REDIS_URL!, LAPI_REDIS_PREFIX: redis.prefix };
     a = await startTestApi('postgres', env);
     b = await startTestApi('postgres', env, a);
   }, 180_000);
@@ -242,10 +300,10 @@ describe('machine tokens are revoked on every replica (cluster)', () => {
     await redis?.close();
   });
 
-  it('refuses a machine’s token on the replica that deleted it at once, on the others within the cache lifetime', async () => {
+  it('refuses a machine’s token on the replica that deleted it and on the others at once', async () => {
     const token = await agent(a, unique('replicated'));
-    expect(await heartbeat(a, token)).toBe(200);
     expect(await heartbeat(b, token)).toBe(200);
+    expect(await checkedBy(a, token)).toBe(200); // now cached by a
     const gone = await b.inject({
       method: 'DELETE',
       url: '/v1/watchers/self',
@@ -253,8 +311,83 @@ describe('machine tokens are revoked on every replica (cluster)', () => {
     });
     expect(gone.statusCode).toBe(204);
     expect(await heartbeat(b, token)).toBe(401);
-    a.clock.advance(MACHINE_CACHE_TTL_MS);
-    expect(await heartbeat(a, token)).toBe(401);
+    // No clock moved: a's cache entry is fresh, only the announcement can end it.
+    expect(await refusedWithin(ANNOUNCED_MS, () => checkedBy(a, token))).toBe(true);
+  });
+
+  it('refuses a machine’s token on every replica at once when `lapi` deletes it in the database', async () => {
+    const name = unique('cli-deleted');
+    const token = await agent(a, name);
+    expect(await heartbeat(b, token)).toBe(200);
+    expect(await checkedBy(a, token)).toBe(200); // now cached by a
+    await sendAdminRequest(await cliConfig(a, env), { op: 'machines.delete', name });
+    expect(await refusedWithin(ANNOUNCED_MS, () => checkedBy(a, token))).toBe(true);
+    expect(await refusedWithin(ANNOUNCED_MS, () => checkedBy(b, token))).toBe(true);
+  });
+
+  it('refuses a machine’s token on every replica at once when the worker’s autodelete deletes it', async () => {
+    const token = await agent(a, unique('worker-deleted'));
+    expect(await heartbeat(b, token)).toBe(200);
+    expect(await checkedBy(a, token)).toBe(200); // now cached by a
+    // The deps the worker's retention job runs with (RetentionJobsService), its announcements included.
+    const workerRedis = new Redis(process.env.TEST_REDIS_URL!, { maxRetriesPerRequest: null });
+    try {
+      const r = await autodeleteClients(
+        {
+          database: a.api.database,
+          store: new PostgresEventStore(a.api.database.db, inlineProjections),
+          barrier: inlineBarrier,
+          credentials: new RedisCredentialChanges(workerRedis, redisKeys(redis.prefix).credentialChanges, () => {}),
+        },
+        { machines: { password: 1 }, bouncers: {} },
+        new Date(Date.now() + HOUR_MS),
+      );
+      expect(r.machines.length).toBeGreaterThan(0);
+    } finally {
+      workerRedis.disconnect();
+    }
+    expect(await refusedWithin(ANNOUNCED_MS, () => checkedBy(a, token))).toBe(true);
+    expect(await refusedWithin(ANNOUNCED_MS, () => checkedBy(b, token))).toBe(true);
+  });
+
+  it('refuses a deleted bouncer’s key on every replica at once, whoever deleted it', async () => {
+    const pull = (t: TestApi, headers: Record<string, string>) => async () =>
+      (await t.inject({ method: 'GET', url: '/v1/decisions', headers })).statusCode;
+    const viaReplica = unique('bouncer-a');
+    const viaCli = unique('bouncer-cli');
+    const keys = { [viaReplica]: await a.bouncer(viaReplica), [viaCli]: await a.bouncer(viaCli) };
+    for (const headers of Object.values(keys)) {
+      expect(await pull(a, headers)()).toBe(200);
+      expect(await pull(b, headers)()).toBe(200);
+    }
+    await a.admin({ op: 'bouncers.delete', name: viaReplica });
+    await sendAdminRequest(await cliConfig(a, env), { op: 'bouncers.delete', name: viaCli });
+    for (const headers of Object.values(keys)) {
+      expect(await refusedWithin(ANNOUNCED_MS, pull(a, headers), 403)).toBe(true);
+      expect(await refusedWithin(ANNOUNCED_MS, pull(b, headers), 403)).toBe(true);
+    }
+  });
+
+  it('deletes a machine all the same when Redis cannot be reached to announce it', async () => {
+    const name = unique('unannounced');
+    await a.admin({ op: 'machines.add', name, password: `${name}-password` });
+    const warnings: string[] = [];
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((text) => {
+      warnings.push(String(text));
+      return true;
+    });
+    try {
+      // Nothing listens on port 1.
+      await sendAdminRequest(await cliConfig(a, { ...env, REDIS_URL: 'redis://127.0.0.1:1' }), {
+        op: 'machines.delete',
+        name,
+      });
+    } finally {
+      stderr.mockRestore();
+    }
+    const machines = (await a.admin({ op: 'machines.list' })) as { machineId: string }[];
+    expect(machines.map((m) => m.machineId)).not.toContain(name);
+    expect(warnings.join('')).toContain(`could not announce machine ${name} deleted`);
   });
 
   it('refuses the old token of a name registered again, on every replica', async () => {

@@ -1,4 +1,4 @@
-import type { DecisionReader } from '@lapi/application';
+import { RedisCredentialChanges, type DecisionReader } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import type { Checkpoint } from '@lapi/event-store';
 import {
@@ -25,6 +25,8 @@ export interface ClusterMode {
   readonly barrier: RedisProjectionBarrier;
   /** Failed logins, counted for all replicas. */
   readonly loginFailures: FailureCounter;
+  /** Deletions announced to, and followed from, every process of the cluster. */
+  readonly credentialChanges: RedisCredentialChanges;
   /** For the metrics: what this replica holds, and the live generation's head. */
   readonly replica: DecisionReplica;
   readonly generations: DecisionGenerations;
@@ -67,6 +69,10 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   // Every save is published: each replica knows every bouncer's latest position, to put it back if Redis is emptied.
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   await cursors.listen(subscriber);
+  const credentialChanges = new RedisCredentialChanges(redis, keys.credentialChanges, (message) =>
+    new Logger('ClusterMode').warn(message),
+  );
+  await credentialChanges.listen(subscriber);
   // And mirrors them all (positions saved before it started), putting back those Redis lost or holds older.
   const logger = new Logger('ClusterMode');
   const mirror = setInterval(() => {
@@ -87,6 +93,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
     reader: clusterDecisionReader(replica, cursors),
     barrier,
     loginFailures: new RedisFailureCounter(redis, `${config.redisPrefix}login-failures:`),
+    credentialChanges,
     replica,
     generations,
     projection: async () => {

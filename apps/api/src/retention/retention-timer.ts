@@ -1,18 +1,19 @@
 import {
   autodeleteClients,
   CLOCK,
+  CREDENTIAL_CHANGES,
   DATABASE,
   flushAlerts,
   inlineBarrier,
   RETENTION_POLICY,
   type Clock,
+  type CredentialChanges,
   type RetentionDeps,
   type RetentionPolicy,
 } from '@lapi/application';
 import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MachineTokenCheck } from '../auth/machine-token-check';
 
 // The reference's flush scheduler runs both jobs every minute (database/flush.go).
 export const RETENTION_EVERY_MS = 60_000;
@@ -32,7 +33,7 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RETENTION_POLICY) private readonly policy: RetentionPolicy,
-    private readonly tokenCheck: MachineTokenCheck,
+    @Inject(CREDENTIAL_CHANGES) private readonly credentials: CredentialChanges,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -56,7 +57,12 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async run(): Promise<void> {
-    const deps: RetentionDeps = { database: this.database, store: this.store, barrier: inlineBarrier };
+    const deps: RetentionDeps = {
+      database: this.database,
+      store: this.store,
+      barrier: inlineBarrier,
+      credentials: this.credentials,
+    };
     try {
       if (flushEnabled(this.policy.flush)) {
         const r = await flushAlerts(deps, this.policy.flush, this.clock.now());
@@ -66,7 +72,6 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
       }
       if (autodeleteEnabled(this.policy.autodelete)) {
         const r = await autodeleteClients(deps, this.policy.autodelete, this.clock.now());
-        r.machines.forEach((machineId) => this.tokenCheck.forget(machineId));
         if (r.machines.length + r.bouncers.length > 0) {
           this.logger.log(
             `deleted expired machines [${r.machines.join(', ')}] and bouncers [${r.bouncers.join(', ')}]`,

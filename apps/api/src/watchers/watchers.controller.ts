@@ -166,9 +166,7 @@ export class WatchersController {
     try {
       await this.commands.execute(
         new DeleteMachine(machine.machineId, requestContext(request, { kind: 'machine', id: machine.machineId })),
-      );
-      // Its tokens are refused here from now on; elsewhere once the replica's cache entry expires.
-      this.tokenCheck.forget(machine.machineId);
+      ); // announced: its tokens are refused here and on every replica (MachineTokenCheck follows deletions)
     } catch (error) {
       if (error instanceof MachineNotFoundError) {
         // The reference answers 500 here; a token for a machine deleted since is the client's state, not a crash.

@@ -1,4 +1,10 @@
-import { ApplicationModule, inlineProjections, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
+import {
+  ApplicationModule,
+  inlineProjections,
+  LocalCredentialChanges,
+  RETENTION_POLICY,
+  type RetentionPolicy,
+} from '@lapi/application';
 import { receiveAlert, type DomainEvent, type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { JobName, QueueName } from '@lapi/jobs';
@@ -173,7 +179,7 @@ describe('retention jobs in the worker', () => {
         await w.push(...Array.from({ length: 500 }, (_, j) => alertEvent(i + j + 1, HOUR)));
       }
       const key = `${redisKeys(w.redis.prefix).retentionLease}${JobName.FlushAlerts}`;
-      const deps = { database: w.db, store: w.store, barrier: w.barrier };
+      const deps = { database: w.db, store: w.store, barrier: w.barrier, credentials: new LocalCredentialChanges() };
       const run = (owner: string) =>
         flushAlertsJob(new RedisLease(w.redis.redis, key, owner, 60_000), deps, { maxItems: 1 }, new Date(), quiet);
 

@@ -1,4 +1,11 @@
-import { DATABASE, RETENTION_POLICY, type RetentionDeps, type RetentionPolicy } from '@lapi/application';
+import {
+  CREDENTIAL_CHANGES,
+  DATABASE,
+  RETENTION_POLICY,
+  type CredentialChanges,
+  type RetentionDeps,
+  type RetentionPolicy,
+} from '@lapi/application';
 import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
@@ -34,6 +41,7 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(RETENTION_POLICY) private readonly policy: RetentionPolicy,
+    @Inject(CREDENTIAL_CHANGES) private readonly credentials: CredentialChanges,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -46,6 +54,7 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
         10_000,
         this.keys.projectorWake,
       ),
+      credentials: this.credentials,
     };
     const lease = (job: string) =>
       new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, WORKER_ID, LEASE_TTL_MS);

@@ -17,6 +17,7 @@ import {
 } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
 import { handleCommand } from '../shared/handle-command';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
 import { apiKeyProblem, generateApiKey, hashApiKey, sameHash } from './api-key';
@@ -69,8 +70,11 @@ export class AddBouncerHandler extends BouncerCommandHandler implements ICommand
 
 @CommandHandler(DeleteBouncer)
 export class DeleteBouncerHandler extends BouncerCommandHandler implements ICommandHandler<DeleteBouncer> {
-  execute(c: DeleteBouncer): Promise<void> {
-    return this.run(c.name, { type: 'DeleteBouncer', data: { name: c.name } }, c.context);
+  @Inject(CREDENTIAL_CHANGES) private readonly credentials!: CredentialChanges;
+
+  async execute(c: DeleteBouncer): Promise<void> {
+    await this.run(c.name, { type: 'DeleteBouncer', data: { name: c.name } }, c.context);
+    await this.credentials.announce({ kind: 'bouncer-deleted', name: c.name });
   }
 }
 

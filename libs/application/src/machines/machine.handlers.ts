@@ -12,6 +12,7 @@ import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-s
 import { listMachines, loadMachineAggregate } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
 import { handleCommand } from '../shared/handle-command';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
 import {
@@ -132,8 +133,11 @@ export class RecordHeartbeatHandler extends MachineCommandHandler implements ICo
 
 @CommandHandler(DeleteMachine)
 export class DeleteMachineHandler extends MachineCommandHandler implements ICommandHandler<DeleteMachine> {
-  execute(c: DeleteMachine): Promise<void> {
-    return this.run(c.machineId, { type: 'DeleteMachine', data: { machineId: c.machineId } }, c.context);
+  @Inject(CREDENTIAL_CHANGES) private readonly credentials!: CredentialChanges;
+
+  async execute(c: DeleteMachine): Promise<void> {
+    await this.run(c.machineId, { type: 'DeleteMachine', data: { machineId: c.machineId } }, c.context);
+    await this.credentials.announce({ kind: 'machine-deleted', machineId: c.machineId });
   }
 }
 

@@ -8,6 +8,7 @@ import { runAdminRequest, type AdminRequest } from '../admin/admin-operations';
 import { ApplicationModule, inlineProjections } from '../application.module';
 import { inlineBarrier } from '../decisions/decision-reader';
 import { autodeleteClients } from '../retention/retention';
+import { LocalCredentialChanges } from '../shared/credential-changes';
 import { cliContext } from '../shared/ports';
 import { LogInMachine, RecordHeartbeat, RegisterMachine } from './machine.commands';
 
@@ -91,6 +92,7 @@ describe.each(TEST_BACKENDS)('machine prune (%s)', (backend) => {
       database: db.handle,
       store: new PostgresEventStore(db.handle.db, inlineProjections),
       barrier: inlineBarrier,
+      credentials: new LocalCredentialChanges(),
     };
     const policy = { machines: { notSeen: 60 * MIN }, bouncers: {} };
     const result = await autodeleteClients(deps, policy, clock.now());

@@ -10,6 +10,7 @@ import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-s
 import { loadMachineAggregate, machinesNotSeenSince } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
 import { handleCommand } from '../shared/handle-command';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
 
@@ -22,6 +23,7 @@ export async function pruneMachines(
   deps: {
     readonly database: DatabaseHandle;
     readonly store: EventStore;
+    readonly credentials: CredentialChanges;
     readonly stillLeader?: () => Promise<boolean>;
   },
   rule: MachinePruneRule,
@@ -54,10 +56,10 @@ export async function pruneMachines(
 
 /**
  * Deletes a machine (a MachineDeleted event through its decider) if `stillDue` holds on its state as stored now: a
- * machine a query selected may have logged in since. True when it was deleted.
+ * machine a query selected may have logged in since. True when it was deleted (and announced).
  */
 export async function deleteMachineIf(
-  deps: { readonly database: DatabaseHandle; readonly store: EventStore },
+  deps: { readonly database: DatabaseHandle; readonly store: EventStore; readonly credentials: CredentialChanges },
   machineId: string,
   stillDue: (state: Machine) => boolean,
   now: Date,
@@ -71,7 +73,11 @@ export async function deleteMachineIf(
       state && stillDue(state) ? decideMachine({ type: 'DeleteMachine', data: { machineId } }, state, now) : [],
     metadata,
   );
-  return events.length > 0;
+  if (events.length === 0) {
+    return false;
+  }
+  await deps.credentials.announce({ kind: 'machine-deleted', machineId });
+  return true;
 }
 
 const pruneFacts = (m: Machine) => ({
@@ -98,12 +104,13 @@ export class PruneMachinesHandler implements ICommandHandler<PruneMachines> {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CREDENTIAL_CHANGES) private readonly credentials: CredentialChanges,
   ) {}
 
   async execute(c: PruneMachines): Promise<string[]> {
     const now = this.clock.now();
     const { machines } = await pruneMachines(
-      { database: this.database, store: this.store },
+      { database: this.database, store: this.store, credentials: this.credentials },
       c.rule,
       now,
       toMetadata(c.context, now),

@@ -4,6 +4,7 @@ import { findActiveDecisions, pullStream, type DecisionFilter } from '@lapi/proj
 import { anAlert, openTestDatabase, TEST_BACKENDS } from '@lapi/testing';
 import { inlineProjections } from '../application.module';
 import { inlineBarrier } from '../decisions/decision-reader';
+import { LocalCredentialChanges } from '../shared/credential-changes';
 import { autodeleteClients, FLUSH_BATCH, flushAlerts, type RetentionDeps } from './retention';
 
 const MIN = 60_000;
@@ -46,7 +47,7 @@ describe.each(TEST_BACKENDS)('retention on %s', (backend) => {
   beforeEach(async () => {
     db = await openTestDatabase(backend);
     store = new PostgresEventStore(db.handle.db, inlineProjections);
-    deps = { database: db.handle, store, barrier: inlineBarrier };
+    deps = { database: db.handle, store, barrier: inlineBarrier, credentials: new LocalCredentialChanges() };
   });
   afterEach(() => db.dispose());
 

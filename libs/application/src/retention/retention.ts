@@ -25,6 +25,7 @@ import {
 } from '@lapi/projections';
 import type { ProjectionBarrier } from '../decisions/decision-reader';
 import { deleteMachineIf, pruneMachines } from '../machines/prune-machines';
+import type { CredentialChanges } from '../shared/credential-changes';
 import { handleCommand } from '../shared/handle-command';
 
 /** The reference's db_config.flush, as configured (LAPI_FLUSH_*, LAPI_*_AUTODELETE_*). */
@@ -42,6 +43,8 @@ export interface RetentionDeps {
   readonly store: EventStore;
   /** Cluster mode: each batch waits until bouncers' read model has applied it, as API writes do. */
   readonly barrier: ProjectionBarrier;
+  /** Told each machine and bouncer deleted, for the API processes' caches. */
+  readonly credentials: CredentialChanges;
   /** Asked before every write; false ends the run (the worker lost its lease to another). */
   readonly stillLeader?: () => Promise<boolean>;
 }
@@ -198,6 +201,7 @@ export async function autodeleteClients(
       metadata,
     );
     if (events.length > 0) {
+      await deps.credentials.announce({ kind: 'bouncer-deleted', name });
       result.bouncers.push(name);
     }
   }

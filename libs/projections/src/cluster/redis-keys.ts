@@ -18,6 +18,8 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   barrierStats: `${prefix}stats:barrier`,
   /** Pub/sub channel: a write waits for the projection, wake the projector up rather than let it poll. */
   projectorWake: `${prefix}wake:projector`,
+  /** Pub/sub channel: a machine or bouncer was deleted, every API replica drops what it cached of it. */
+  credentialChanges: `${prefix}credentials:changed`,
   /** Held by the worker running a retention job, one key per job kind (append the job name). */
   retentionLease: `${prefix}lease:retention:`,
   /** The notification queues (see notificationKeys). */
