@@ -8,10 +8,15 @@ import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 describe('cluster mode while Redis is down', () => {
   let server: Awaited<ReturnType<typeof startPrivateRedis>>;
   let t: TestApi;
+  // Added while Redis is up, deleted while it is down.
+  let leaving: { authorization: string };
+  let leavingBouncer: Record<string, string>;
 
   beforeAll(async () => {
     server = await startPrivateRedis();
     t = await startTestApi('postgres', { REDIS_URL: server.url, LAPI_REDIS_PREFIX: 'lapi:' });
+    leaving = await t.machine('leaving');
+    leavingBouncer = await t.bouncer('leaving-fw');
   });
   afterAll(async () => {
     await t.close(); // Redis is already stopped by the test
@@ -58,5 +63,19 @@ describe('cluster mode while Redis is down', () => {
     const started = Date.now();
     expect((await write('192.0.2.2')).statusCode).toBe(201);
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('deletes machines and bouncers all the same, though their deletion cannot be announced', async () => {
+    // Runs after the test above stopped Redis.
+    const started = Date.now();
+    const gone = await t.inject({ method: 'DELETE', url: '/v1/watchers/self', headers: leaving });
+    expect(gone.statusCode).toBe(204);
+    await t.admin({ op: 'bouncers.delete', name: 'leaving-fw' });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    // This replica forgets them at once; the others, unannounced, within their cache lifetime.
+    const heartbeat = await t.inject({ method: 'GET', url: '/v1/heartbeat', headers: leaving });
+    expect(heartbeat.statusCode).toBe(401);
+    const pull = await t.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.1', headers: leavingBouncer });
+    expect(pull.statusCode).toBe(403);
   });
 });
