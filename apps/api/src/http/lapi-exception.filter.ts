@@ -1,5 +1,5 @@
 import { DomainError } from '@lapi/domain';
-import { ConcurrencyError } from '@lapi/event-store';
+import { ConcurrencyError, isLostDatabaseConnection } from '@lapi/event-store';
 import {
   Catch,
   HttpException,
@@ -32,6 +32,9 @@ const DOMAIN_STATUS: Record<string, number> = {
   ILLEGAL_STATE: 409,
 };
 
+/** What a client is told to wait after a request failed on a lost database connection. */
+const LOST_CONNECTION_RETRY_AFTER_S = 1;
+
 /** The one place that turns an error into the LAPI's JSON body. */
 @Catch()
 export class LapiExceptionFilter implements ExceptionFilter {
@@ -57,6 +60,18 @@ export class LapiExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof ConcurrencyError) {
       void reply.code(409).send({ message: 'the resource was changed concurrently, retry' });
+      return;
+    }
+    if (isLostDatabaseConnection(exception)) {
+      // PostgreSQL ended the session (failover, restart, pg_terminate_backend): nothing was committed by this
+      // request, unless the connection died during COMMIT; the pool reconnects, so the client retries.
+      this.logger.warn(
+        `database connection lost on ${request.method} ${request.url.split('?')[0]}: ${(exception as Error).message}`,
+      );
+      void reply
+        .code(503)
+        .header('retry-after', String(LOST_CONNECTION_RETRY_AFTER_S))
+        .send({ message: 'the database connection was lost: retry later' });
       return;
     }
     if (exception instanceof NotFoundException) {
