@@ -32,8 +32,11 @@ ENV NODE_ENV=production \
     LAPI_DATA_DIR=/var/lib/lapi
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/patch-postgres.js ./scripts/
 # --ignore-scripts: `prepare` (npm run build) would need SWC, a dev dependency; dist/ comes from the build stage.
+# The `postinstall` patch of the PostgreSQL driver is run explicitly (scripts/patch-postgres.js says why).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && node scripts/patch-postgres.js \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin

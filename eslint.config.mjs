@@ -12,6 +12,7 @@ export default tseslint.config(
       'bin/**',
       'test/run-tests.js',
       'bench/**/*.mjs', // plain Node scripts, like bin/
+      'scripts/**',
       'jest.config.js',
       'eslint.config.mjs',
     ],

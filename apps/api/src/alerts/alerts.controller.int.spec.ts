@@ -3,6 +3,8 @@ import { AGENT_UA, cscliAlert, startTestApi, type TestApi } from '../../test/api
 
 type Alert = Record<string, unknown> & { id: number; decisions: Record<string, unknown>[] | null };
 
+const AGENT_START = '2026-11-28T19:29:14Z';
+
 // The 1.4.6 agent's alert, as captured on the wire (contract §4.1), with its decisions given by cscli instead.
 const agentAlert = (ip: string) => ({
   capacity: 5,
@@ -27,7 +29,7 @@ const agentAlert = (ip: string) => ({
   simulated: false,
   source: { ip, scope: 'Ip', value: ip, as_name: 'ACME', as_number: '1234', cn: 'FR', latitude: 1.5, longitude: 0 },
   meta: [{ key: 'service', value: 'ssh' }],
-  start_at: '2026-11-28T19:29:14Z',
+  start_at: AGENT_START,
   stop_at: '2026-11-28T19:29:19.5Z',
 });
 
@@ -182,7 +184,13 @@ describe.each(TEST_BACKENDS)('alerts over HTTP (%s)', (backend) => {
     ['?decision_type=captcha', (a: Alert[]) => a.length === 0],
     ['?origin=cscli-import', (a: Alert[]) => a.length === 1],
     ['?since=1h&limit=0', (a: Alert[]) => a.length === 107], // all but the agent's, which started hours ago
-    ['?until=48h', (a: Alert[]) => a.length === 0],
+    // Those that started 48 h ago or more: the agent's (from a fixed date) once that date is that old, none else.
+    [
+      '?until=48h',
+      (a: Alert[]) =>
+        a.length === (Date.parse(AGENT_START) <= t.clock.now().getTime() - 48 * 3_600_000 ? 1 : 0) &&
+        a.every((x) => Date.parse(String(x.start_at)) === Date.parse(AGENT_START)),
+    ],
   ])('filters %s', async (query, check) => {
     expect(check((await list(query)) ?? [])).toBe(true);
   });

@@ -49,6 +49,15 @@ describe('profiles from LAPI_PROFILES_PATH', () => {
         '   duration: 4h',
         "duration_expr: Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)",
         'on_success: break',
+        '---',
+        // Nested quantifiers: catastrophic backtracking on V8's RegExp, linear on RE2.
+        'name: ssh_bf_any_namespace',
+        'filters:',
+        ' - Alert.GetScenario() matches "^([a-z0-9]+-?)+/ssh-bf$"',
+        'decisions:',
+        ' - type: ban',
+        '   duration: 2h',
+        'on_success: break',
         '',
       ].join('\n'),
     );
@@ -74,6 +83,28 @@ describe('profiles from LAPI_PROFILES_PATH', () => {
       ['192.0.2.2', 'ban', 'crowdsec', 4],
       ['192.0.2.2', 'ban', 'crowdsec', 8],
     ]);
+  });
+
+  it('evaluates a nested-quantifier filter on a hostile scenario in linear time', async () => {
+    const agent = await t.machine('agent');
+    // Remediation false: the first two profiles pass, the regexp filter is evaluated.
+    const push = (ip: string, scenario: string) =>
+      t.inject({
+        method: 'POST',
+        url: '/v1/alerts',
+        headers: agent,
+        payload: [{ ...alert(ip, scenario), remediation: false }],
+      });
+    const started = performance.now();
+    // 35 × "a" + "!": 26 s of backtracking on V8's RegExp.
+    expect((await push('192.0.2.3', `${'a'.repeat(35)}!`)).statusCode).toBe(201);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect((await push('192.0.2.4', 'crowdsecurity-x/ssh-bf')).statusCode).toBe(201);
+    const bouncer = await t.bouncer('b2');
+    const res = await t.inject({ method: 'GET', url: '/v1/decisions?scopes=Ip&dedup=false', headers: bouncer });
+    const values = res.json<{ value: string; type: string }[]>().map((d) => `${d.value} ${d.type}`);
+    expect(values).toContain('192.0.2.4 ban');
+    expect(values.some((v) => v.startsWith('192.0.2.3 '))).toBe(false);
   });
 });
 

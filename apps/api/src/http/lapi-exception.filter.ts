@@ -1,6 +1,6 @@
 import { PasswordHashingBusyError } from '@lapi/application';
 import { DomainError } from '@lapi/domain';
-import { ConcurrencyError, isStorageFull } from '@lapi/event-store';
+import { ConcurrencyError, isLostDatabaseConnection, isStorageFull } from '@lapi/event-store';
 import {
   Catch,
   HttpException,
@@ -38,6 +38,8 @@ const DOMAIN_STATUS: Record<string, number> = {
 
 // A full disk frees up (an operator acts, retention deletes): a 503 with Retry-After makes the agents retry the push.
 const STORAGE_FULL_RETRY_AFTER_S = '30';
+/** What a client is told to wait after a request failed on a lost database connection. */
+const LOST_CONNECTION_RETRY_AFTER_S = 1;
 
 /** The one place that turns an error into the LAPI's JSON body. */
 @Catch()
@@ -68,6 +70,18 @@ export class LapiExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof ConcurrencyError) {
       void reply.code(409).send({ message: 'the resource was changed concurrently, retry' });
+      return;
+    }
+    if (isLostDatabaseConnection(exception)) {
+      // PostgreSQL ended the session (failover, restart, pg_terminate_backend): nothing was committed by this
+      // request, unless the connection died during COMMIT; the pool reconnects, so the client retries.
+      this.logger.warn(
+        `database connection lost on ${request.method} ${request.url.split('?')[0]}: ${(exception as Error).message}`,
+      );
+      void reply
+        .code(503)
+        .header('retry-after', String(LOST_CONNECTION_RETRY_AFTER_S))
+        .send({ message: 'the database connection was lost: retry later' });
       return;
     }
     if (exception instanceof NotFoundException) {

@@ -1,7 +1,7 @@
 import type { ExprNode } from './ast';
 import { BUILTINS, EXPR_LANG_BUILTINS } from './builtins';
 import { ExprCompileError, UnsupportedExpressionError } from './errors';
-import { compileRe2, Re2TranslationError } from './re2';
+import { compileRe2, Re2SyntaxError } from './re2';
 import { DURATION_METHODS, T, typeName, type ExprSchema, type ExprType, type Signature } from './types';
 
 /**
@@ -384,8 +384,8 @@ class Checker {
     try {
       compileRe2(pattern);
     } catch (e) {
-      if (e instanceof Re2TranslationError) {
-        throw e.unsupported ? new UnsupportedExpressionError(e.message, pos) : new ExprCompileError(e.message, pos);
+      if (e instanceof Re2SyntaxError) {
+        throw new ExprCompileError(e.message, pos);
       }
       throw e;
     }

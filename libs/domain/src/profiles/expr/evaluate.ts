@@ -1,7 +1,7 @@
 import type { ExprNode } from './ast';
 import { BUILTINS } from './builtins';
 import { ExprRuntimeError } from './errors';
-import { compileRe2, Re2TranslationError } from './re2';
+import { compileRe2, Re2SyntaxError } from './re2';
 import { arithmetic, asBool, asString, compare, contains, equal, fetch, goTypeOf, negate } from './runtime';
 import { DURATION_METHODS, GoDuration, StructValue, type ExprEnv } from './types';
 
@@ -246,7 +246,7 @@ function matches(text: string, pattern: string): boolean {
   try {
     return compileRe2(pattern).test(text);
   } catch (e) {
-    if (e instanceof Re2TranslationError) {
+    if (e instanceof Re2SyntaxError) {
       throw new ExprRuntimeError(e.message);
     }
     throw e;
