@@ -184,12 +184,10 @@ describe.each(TEST_BACKENDS)('alerts over HTTP (%s)', (backend) => {
     ['?decision_type=captcha', (a: Alert[]) => a.length === 0],
     ['?origin=cscli-import', (a: Alert[]) => a.length === 1],
     ['?since=1h&limit=0', (a: Alert[]) => a.length === 107], // all but the agent's, which started hours ago
-    // Those that started 48 h ago or more: the agent's (from a fixed date) once that date is that old, none else.
+    // Those that started 48 h ago or more: the agent's (captured on 2026-11-28), none of those made now.
     [
       '?until=48h',
-      (a: Alert[]) =>
-        a.length === (Date.parse(AGENT_START) <= t.clock.now().getTime() - 48 * 3_600_000 ? 1 : 0) &&
-        a.every((x) => Date.parse(String(x.start_at)) === Date.parse(AGENT_START)),
+      (a: Alert[]) => a.length > 0 && a.every((x) => Date.parse(String(x.start_at)) === Date.parse(AGENT_START)),
     ],
   ])('filters %s', async (query, check) => {
     expect(check((await list(query)) ?? [])).toBe(true);
