@@ -238,6 +238,17 @@ describe('malformed and unusual credentials', () => {
     }
   });
 
+  it('refuses a server-signed token naming a machine no database can hold: 401, not a database error', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const id of ['\u0000agent', 'a'.repeat(2_000), '\ud800']) {
+      const token = jwt.sign({ id, orig_iat: now, exp: now + 3600 }, TEST_JWT_SECRET, { algorithm: 'HS256' });
+      for (const url of ['/v1/heartbeat', '/v1/refresh_token']) {
+        const res = await t.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+        expect([url, res.statusCode]).toEqual([url, 401]);
+      }
+    }
+  });
+
   it('refuses an API key longer than any key without looking it up or keeping it', async () => {
     const keys = t.api.app.get(BouncerKeys);
     keys.clear();

@@ -1,9 +1,9 @@
 import {
   assertRegistrableMachine,
+  couldBeMachineName,
   decideMachine,
   MachineNotFoundError,
   machineStreamId,
-  MAX_LOOKED_UP_NAME_LENGTH,
   passwordTooLong,
   type Machine,
   type MachineCommand,
@@ -82,7 +82,7 @@ export class LogInMachineHandler extends MachineCommandHandler implements IComma
   @Inject(PASSWORD_HASHER) private readonly hasher!: PasswordHasher;
 
   async execute(c: LogInMachine): Promise<string> {
-    if (c.machineId.length > MAX_LOOKED_UP_NAME_LENGTH) {
+    if (!couldBeMachineName(c.machineId)) {
       throw new MachineNotFoundError(`${c.machineId.slice(0, 64)}…`);
     }
     const { state } = await loadMachineAggregate(this.database.db, c.machineId);
@@ -153,6 +153,10 @@ export class ListMachinesHandler implements IQueryHandler<ListMachines> {
 export class FindMachineHandler implements IQueryHandler<FindMachine> {
   constructor(@Inject(DATABASE) private readonly database: DatabaseHandle) {}
   async execute(q: FindMachine): Promise<Machine | null> {
+    // A token's id (a machine token check) may be any text: one no machine can have is not asked for.
+    if (!couldBeMachineName(q.machineId)) {
+      return null;
+    }
     return (await loadMachineAggregate(this.database.db, q.machineId)).state;
   }
 }

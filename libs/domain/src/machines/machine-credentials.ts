@@ -12,6 +12,10 @@ export const MAX_CLIENT_NAME_LENGTH = 128;
  */
 export const MAX_LOOKED_UP_NAME_LENGTH = 1024;
 
+/** Whether some stored machine could have this name: not too long to look up, and text PostgreSQL can hold. */
+export const couldBeMachineName = (name: string): boolean =>
+  name.length <= MAX_LOOKED_UP_NAME_LENGTH && !name.includes('\u0000') && name.isWellFormed();
+
 /** bcrypt reads only the first 72 bytes: a longer password would log in with any tail (Go's bcrypt refuses it). */
 export const MAX_PASSWORD_BYTES = 72;
 

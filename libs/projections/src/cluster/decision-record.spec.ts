@@ -14,7 +14,12 @@ const recorded = <E extends { type: string; data: object }>(e: E): RecordedEvent
 
 describe('decisionOps', () => {
   it('puts each decision of a received alert with until in ms', () => {
-    const alert = { stopAt: '2026-11-28T20:00:00Z', simulated: true, decisions: null } as unknown as AlertInput;
+    const alert = {
+      startAt: '2026-11-28T19:59:00Z',
+      stopAt: '2026-11-28T20:00:00Z',
+      simulated: true,
+      decisions: null,
+    } as unknown as AlertInput;
     const event = receiveAlert(
       alert,
       [{ duration: '1h', origin: 'cscli', scenario: 's', scope: 'Ip', type: 'ban', value: '192.0.2.1' }],
