@@ -2,7 +2,7 @@
 // Patches postgres.js (the PostgreSQL driver) in node_modules, run by `npm ci` / `npm install` ("postinstall")
 // and by the Dockerfile after its `npm ci --ignore-scripts`.
 //
-// postgres.js 3.4.9 (and 3.4.10; 4.x is an ESM-only rewrite that kysely-postgres-js 3 does not accept) crashes
+// postgres.js 3.4.9 (and 3.4.10; 4.x is an ESM-only rewrite) crashes
 // the process when PostgreSQL closes a connection under write load (pg_terminate_backend, a failover, a
 // PgBouncer reset, idle_session_timeout): a query sent on the dead connection (kysely's ROLLBACK) queues a
 // write that runs from setImmediate on a null socket, a TypeError no caller can catch (porsager/postgres#1066,
