@@ -19,7 +19,9 @@ import type { ParameterOrJSON, RowList, Sql, TransactionSql } from 'postgres';
  * Kysely over a postgres.js pool without reserved connections (sql.reserve(), which kysely-postgres-js takes for
  * every query, loses or wedges reserved connections when the server ends them): a query outside a transaction
  * goes to the pool, which retries nothing and reconnects on its own; a transaction is one sql.begin() held open
- * until Kysely commits or rolls back, and postgres.js rejects it when its connection is lost.
+ * until Kysely commits or rolls back, and postgres.js rejects it when its connection is lost. Hence outside a
+ * transaction two queries may run on two sessions: db.connection() pins none (session state needs a transaction),
+ * and there are no savepoints or streamed results.
  */
 export class PostgresJSPoolDialect implements Dialect {
   constructor(private readonly sql: Sql) {}
