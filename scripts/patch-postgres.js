@@ -2,20 +2,17 @@
 // Patches postgres.js (the PostgreSQL driver) in node_modules, run by `npm ci` / `npm install` ("postinstall")
 // and by the Dockerfile after its `npm ci --ignore-scripts`.
 //
-// postgres.js 3.4.9 (and 3.4.10; 4.x is an ESM-only rewrite that kysely-postgres-js 3 does not accept) crashes
+// postgres.js 3.4.9 (and 3.4.10; 4.x is an ESM-only rewrite) crashes
 // the process when PostgreSQL closes a connection under write load (pg_terminate_backend, a failover, a
 // PgBouncer reset, idle_session_timeout): a query sent on the dead connection (kysely's ROLLBACK) queues a
 // write that runs from setImmediate on a null socket, a TypeError no caller can catch (porsager/postgres#1066,
-// #1154, #1208; fix proposed in #1168, unreleased). A reserved connection that died is also handed back to the
-// pool as open, where it would swallow every later query. The edits:
+// #1154, #1208; fix proposed in #1168, unreleased). The edits:
 //   1. execute(): a query on a closed connection is rejected (CONNECTION_CLOSED) instead of written to nothing;
 //   2. nextWrite(): no write without a socket (any other late write);
 //   3. closed()/terminate(): drop the pending write timer and bytes, the failed query and the server's error
-//      (57P01), which would otherwise stall the connection's next socket or fail its first query;
-//   4. reserve().release(): a connection that closed while reserved stays with the closed ones (it reconnects on
-//      demand) instead of joining the open ones;
-//   5. onclose(): a waiting reserve request (each Kysely query takes one) that the closed connection reconnects
-//      for stays queued; it was dropped, and its caller waited forever.
+//      (57P01), which would otherwise stall the connection's next socket or fail its first query.
+// sql.reserve() also loses or wedges reserved connections that the server ends: the app does not use it (Kysely
+// runs on libs/event-store/src/postgres-js-dialect.ts, over the pool and sql.begin()).
 // Idempotent (a marker comment); fails loudly when the driver's code no longer has the expected shape, so that
 // an upgrade makes someone review this file (drop it once a release has the fix).
 'use strict';
@@ -32,8 +29,8 @@ const EDITS = [
     'connection.js',
     "    if (terminated)\n      return queryError(q, Errors.connection('CONNECTION_DESTROYED', options))\n",
     "    if (terminated)\n      return queryError(q, Errors.connection('CONNECTION_DESTROYED', options))\n\n" +
-      // true: the callers must not move the closed connection to another queue (reserve()'s handler would move it
-      // to \`full\`, from where release() hands it back as open).
+      // true: the callers must not move the closed connection to another queue (sql.begin()'s handler would move
+      // it to \`full\`, out of the closed ones that the pool reconnects).
       `    if (!socket) ${MARKER}\n      return queryError(q, Errors.connection('CONNECTION_CLOSED', options)), true\n`,
     1,
   ],
@@ -55,21 +52,6 @@ const EDITS = [
     "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
     "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n" +
       `    query = errorResponse = null ${MARKER}\n`,
-    1,
-  ],
-  [
-    'index.js',
-    '    sql.release = () => {\n      c.reserved = null\n      onopen(c)\n    }\n',
-    '    sql.release = () => {\n      c.reserved = null\n' +
-      `      c.queue === closed || c.queue === connecting || onopen(c) ${MARKER}\n    }\n`,
-    1,
-  ],
-  [
-    'index.js',
-    '    queries.length && connect(c, queries.shift())\n',
-    // A reserve request stays queued, and the connection opens without it: a connection drops a reserve request
-    // it was given to open with (it fetches the array types first), and onopen() hands it from the queue.
-    `    queries.length && connect(c, (q => q.reserve ? (queries.push(q), null) : q)(queries.shift())) ${MARKER}\n`,
     1,
   ],
 ];
@@ -94,7 +76,7 @@ function patchPostgres(root) {
     if (!existsSync(join(root, variant))) {
       continue;
     }
-    for (const file of ['connection.js', 'index.js']) {
+    for (const file of ['connection.js']) {
       const path = join(root, variant, file);
       const original = readFileSync(path, 'utf8');
       const patched = original.includes(MARKER);

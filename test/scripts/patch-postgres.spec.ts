@@ -9,7 +9,7 @@ const { patchPostgres, MARKER } = require('../../scripts/patch-postgres.js') as 
 };
 
 const INSTALLED = resolve(__dirname, '..', '..', 'node_modules', 'postgres');
-const FILES = ['src', 'cjs/src', 'cf/src'].flatMap((v) => [`${v}/connection.js`, `${v}/index.js`]);
+const FILES = ['src', 'cjs/src', 'cf/src'].map((v) => `${v}/connection.js`);
 
 /** A scratch copy of the installed (patched) driver. */
 function installedCopy(): string {

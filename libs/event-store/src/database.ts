@@ -1,6 +1,5 @@
 import type { DatabaseConfig } from '@lapi/config';
-import { CompiledQuery, Kysely, Migrator, type DatabaseConnection } from 'kysely';
-import { PostgresJSDialect, PostgresJSDriver } from 'kysely-postgres-js';
+import { Kysely, Migrator } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
@@ -8,6 +7,7 @@ import type { DB } from './db';
 import { migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
 import { PGliteThread } from './pglite-thread';
+import { PostgresJSPoolDialect } from './postgres-js-dialect';
 import { makeDataDirPrivate } from './private-data-dir';
 
 export type Database = Kysely<DB>;
@@ -38,7 +38,7 @@ export async function openDatabase(
       // int8 as string keeps positions exact beyond 2^53; adapters turn them into bigint.
       types: {},
     });
-    const db = new Kysely<DB>({ dialect: new LostConnectionAwareDialect({ postgres: sql }) });
+    const db = new Kysely<DB>({ dialect: new PostgresJSPoolDialect(sql) });
     const close = async () => {
       // A query stuck on a connection the server ended (PostgreSQL restarted) would hold end() forever: give the
       // queries in flight a few seconds, then drop the connections.
@@ -98,34 +98,6 @@ export function isLostDatabaseConnection(error: unknown): boolean {
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
   // SQLSTATE class 08: connection exceptions.
   return typeof code === 'string' && (LOST_CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code));
-}
-
-/**
- * kysely's PostgresDriver answers a failed ROLLBACK by calling a hook of its own `pg` connection, which
- * kysely-postgres-js's connection lacks: the TypeError would replace the query's error. A ROLLBACK that failed
- * because the connection is gone is moot (the server rolled the transaction back when the session ended), so the
- * caller gets the query's own error; postgres.js drops the dead connection (scripts/patch-postgres.js).
- */
-class LostConnectionAwareDriver extends PostgresJSDriver {
-  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await connection.executeQuery(CompiledQuery.raw('rollback'));
-    } catch (error) {
-      if (!isLostDatabaseConnection(error)) {
-        throw error;
-      }
-    }
-  }
-}
-
-class LostConnectionAwareDialect extends PostgresJSDialect {
-  constructor(private readonly config: ConstructorParameters<typeof PostgresJSDialect>[0]) {
-    super(config);
-  }
-
-  override createDriver(): PostgresJSDriver {
-    return new LostConnectionAwareDriver(this.config);
-  }
 }
 
 /** Brings the schema up to date; safe to run from several replicas at once (Kysely takes a lock). */

@@ -233,5 +233,5 @@ const toRecorded = (row: Selectable<EventsTable>): RecordedEvent => ({
 const jsonb = (value: unknown) => jsonbText(JSON.stringify(value));
 const jsonbText = (text: string) => sql<string>`cast(${text} as text)::jsonb`;
 
-// postgres.js through kysely-postgres-js hands back jsonb already parsed; PGlite too, but be lenient.
+// postgres.js hands back jsonb already parsed; PGlite too, but be lenient.
 const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);

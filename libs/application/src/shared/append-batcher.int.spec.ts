@@ -67,4 +67,30 @@ describe.each(TEST_BACKENDS)('AppendBatcher on %s', (backend) => {
     }
     expect(await store.readStream(taken)).toHaveLength(1);
   });
+
+  it('fails the whole batch, without retrying it, when its connection was lost (it may have committed)', async () => {
+    // The connection can die after COMMIT reached the server: the batch is stored, and its caller sees 57P01.
+    let lost = 0;
+    const ambiguous = Object.create(store) as PostgresEventStore;
+    ambiguous.appendToStreams = async (...args: Parameters<PostgresEventStore['appendToStreams']>) => {
+      const results = await store.appendToStreams(...args);
+      if (args[0].length > 1 && lost++ === 0) {
+        throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      }
+      return results;
+    };
+    const batcher = new AppendBatcher(ambiguous);
+    const streams = Array.from({ length: 6 }, stream);
+    const outcomes = await Promise.allSettled(
+      streams.map((s, i) => batcher.append([{ streamId: s, events: [ev(i)], expectedVersion: 'no_stream' }], meta(i))),
+    );
+    expect(lost).toBe(1);
+    const reasons = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as { code?: string }] : []));
+    // The first request went alone; the batch of the others failed as one, with the lost connection's error.
+    expect(reasons).toHaveLength(5);
+    expect(reasons.map((r) => r.code)).toEqual(Array(5).fill('57P01'));
+    for (const s of streams) {
+      expect(await store.readStream(s)).toHaveLength(1);
+    }
+  });
 });

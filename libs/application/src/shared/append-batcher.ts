@@ -1,5 +1,5 @@
 import type { DomainEvent, EventMetadata } from '@lapi/domain';
-import type { AppendResult, EventStore, ExpectedVersion } from '@lapi/event-store';
+import { isLostDatabaseConnection, type AppendResult, type EventStore, type ExpectedVersion } from '@lapi/event-store';
 
 export interface StreamAppend {
   readonly streamId: string;
@@ -18,7 +18,9 @@ interface Waiting {
  * Group commit: the requests that arrive while a transaction is being written share the next one, each keeping
  * its own metadata. Agents push alerts one per request: with many of them, one commit (one WAL flush) and one
  * projection wait now serve a whole batch instead of one alert. A batch that fails is retried request by request,
- * so only the request at fault fails, with its own error.
+ * so only the request at fault fails, with its own error; except when the database connection was lost: the batch
+ * may have committed (the connection can die after COMMIT reached the server), and a retry would store it twice or
+ * fail on the streams it created, so every request of the batch gets that error.
  */
 export class AppendBatcher {
   private queue: Waiting[] = [];
@@ -53,7 +55,11 @@ export class AppendBatcher {
             batch.flatMap((w) => w.appends.map((a) => ({ ...a, metadata: w.metadata }))),
             { metadata: batch[0].metadata },
           );
-        } catch {
+        } catch (error) {
+          if (isLostDatabaseConnection(error)) {
+            batch.forEach((w) => w.reject(error));
+            continue;
+          }
           for (const w of batch) {
             await this.alone(w);
           }
