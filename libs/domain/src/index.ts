@@ -22,3 +22,4 @@ export * from './shared/go-time';
 export * from './shared/ip-range';
 export * from './shared/printable';
 export * from './shared/scope';
+export * from './shared/storable-text';

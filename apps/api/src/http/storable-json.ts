@@ -1,4 +1,4 @@
-const storable = (text: string): boolean => !text.includes('\u0000') && text.isWellFormed();
+import { storableText } from '@lapi/domain';
 
 /**
  * Whether parsed JSON holds a string PostgreSQL cannot store (a NUL character, or a lone UTF-16 surrogate, which
@@ -10,7 +10,7 @@ export function unstorableString(json: unknown): boolean {
   while (pending.length > 0) {
     const value = pending.pop();
     if (typeof value === 'string') {
-      if (!storable(value)) {
+      if (!storableText(value)) {
         return true;
       }
     } else if (Array.isArray(value)) {
@@ -19,7 +19,7 @@ export function unstorableString(json: unknown): boolean {
       }
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, item] of Object.entries(value)) {
-        if (!storable(key)) {
+        if (!storableText(key)) {
           return true;
         }
         pending.push(item);

@@ -1,5 +1,6 @@
 import { DomainError } from '../shared/errors';
 import { parseIp } from '../shared/ip-range';
+import { storableText } from '../shared/storable-text';
 
 // Names go into URLs, YAML files, stream ids and the admin's terminal: what cscli generates (48 letters and
 // digits) and what users type (`agent-1`, `node.example.com`). The reference stores any text.
@@ -14,7 +15,7 @@ export const MAX_LOOKED_UP_NAME_LENGTH = 1024;
 
 /** Whether some stored machine could have this name: not too long to look up, and text PostgreSQL can hold. */
 export const couldBeMachineName = (name: string): boolean =>
-  name.length <= MAX_LOOKED_UP_NAME_LENGTH && !name.includes('\u0000') && name.isWellFormed();
+  name.length <= MAX_LOOKED_UP_NAME_LENGTH && storableText(name);
 
 /** bcrypt reads only the first 72 bytes: a longer password would log in with any tail (Go's bcrypt refuses it). */
 export const MAX_PASSWORD_BYTES = 72;
