@@ -37,9 +37,14 @@ const DOMAIN_STATUS: Record<string, number> = {
 };
 
 // A full disk frees up (an operator acts, retention deletes): a 503 with Retry-After makes the agents retry the push.
-const STORAGE_FULL_RETRY_AFTER_S = '30';
+const STORAGE_FULL_RETRY_AFTER_S = 30;
 /** What a client is told to wait after a request failed on a lost database connection. */
 const LOST_CONNECTION_RETRY_AFTER_S = 1;
+
+/** The server cannot take the request now but will: agents retry a 503 after Retry-After. */
+const unavailable = (reply: FastifyReply, retryAfterS: number, message: string): void => {
+  void reply.code(503).header('retry-after', String(retryAfterS)).send({ message });
+};
 
 /** The one place that turns an error into the LAPI's JSON body. */
 @Catch()
@@ -65,7 +70,7 @@ export class LapiExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof PasswordHashingBusyError) {
-      void reply.code(503).header('retry-after', String(exception.retryAfterS)).send({ message: exception.message });
+      unavailable(reply, exception.retryAfterS, exception.message);
       return;
     }
     if (exception instanceof ConcurrencyError) {
@@ -78,10 +83,7 @@ export class LapiExceptionFilter implements ExceptionFilter {
       this.logger.warn(
         `database connection lost on ${request.method} ${request.url.split('?')[0]}: ${(exception as Error).message}`,
       );
-      void reply
-        .code(503)
-        .header('retry-after', String(LOST_CONNECTION_RETRY_AFTER_S))
-        .send({ message: 'the database connection was lost: retry later' });
+      unavailable(reply, LOST_CONNECTION_RETRY_AFTER_S, 'the database connection was lost: retry later');
       return;
     }
     if (exception instanceof NotFoundException) {
@@ -110,7 +112,7 @@ export class LapiExceptionFilter implements ExceptionFilter {
       this.logger.error(
         `storage full on ${request.method} ${request.url.split('?')[0]} (request ${String(request.id)}): ${exception instanceof Error ? exception.message : String(exception)}`,
       );
-      void reply.code(503).header('retry-after', STORAGE_FULL_RETRY_AFTER_S).send({ message: 'storage full' });
+      unavailable(reply, STORAGE_FULL_RETRY_AFTER_S, 'storage full');
       return;
     }
     this.logger.error(
