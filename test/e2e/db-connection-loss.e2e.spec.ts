@@ -2,7 +2,7 @@
 // failover, a PgBouncer reset or idle_session_timeout would). postgres.js 3.4.9 crashed the process on this
 // (scripts/patch-postgres.js); the API must live on, answer the writes in flight 503, lose no acknowledged alert,
 // and serve later writes.
-import { createScratchDatabase, testServerUrl } from '@lapi/testing';
+import { agentAlertBody as alert, createScratchDatabase, testServerUrl } from '@lapi/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,24 +16,6 @@ const WRITERS = 6;
 const KILLS = 3;
 const REQUEST_TIMEOUT_MS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const alert = (ip: string) => ({
-  capacity: 5,
-  decisions: null,
-  events: [],
-  events_count: 6,
-  labels: null,
-  leakspeed: '10s',
-  message: '',
-  remediation: true,
-  scenario: 'crowdsecurity/ssh-bf',
-  scenario_hash: '',
-  scenario_version: '',
-  simulated: false,
-  source: { ip, scope: 'Ip', value: ip },
-  start_at: new Date().toISOString(),
-  stop_at: new Date().toISOString(),
-});
 
 interface Outcome {
   status: number | 'no answer';

@@ -1,29 +1,11 @@
 import { loadConfig } from '@lapi/config';
 import { parseGoDuration } from '@lapi/domain';
-import { openTestDatabase, TEST_JWT_SECRET } from '@lapi/testing';
+import { agentAlertBody as alert, openTestDatabase, TEST_JWT_SECRET } from '@lapi/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApi, type TestApi } from '../../test/api-harness';
 import { createApiApp } from '../app.factory';
-
-const alert = (ip: string, scenario: string) => ({
-  capacity: 5,
-  decisions: null,
-  events: [],
-  events_count: 6,
-  labels: null,
-  leakspeed: '10s',
-  message: '',
-  remediation: true,
-  scenario,
-  scenario_hash: '',
-  scenario_version: '',
-  simulated: false,
-  source: { ip, scope: 'Ip', value: ip },
-  start_at: new Date().toISOString(),
-  stop_at: new Date().toISOString(),
-});
 
 describe('profiles from LAPI_PROFILES_PATH', () => {
   let dir: string;
