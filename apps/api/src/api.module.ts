@@ -52,7 +52,10 @@ export class ApiModule {
     api: ApiOptions;
     profiles: ProfileEngine;
     clock?: Clock;
-    cluster?: { reader: DecisionReader; barrier: ProjectionBarrier; credentialChanges: CredentialChanges };
+    /** Where bouncers read decisions and what writes wait for (see ApplicationModule). */
+    decisions: { reader: DecisionReader; barrier: ProjectionBarrier };
+    /** Cluster mode: deletions of machines and bouncers announced to every replica. */
+    credentialChanges?: CredentialChanges;
     /** Runs the retention in this process (no worker without Redis). */
     retention?: RetentionPolicy;
     /** Prometheus metrics: the decisions controller counts lookups and stream sizes. */
@@ -67,8 +70,8 @@ export class ApiModule {
           database: options.database,
           profiles: options.profiles,
           clock: options.clock,
-          cluster: options.cluster,
-          credentialChanges: options.cluster?.credentialChanges,
+          decisions: options.decisions,
+          credentialChanges: options.credentialChanges,
           passwordHasher: options.passwordHasher,
         }),
       ],

@@ -20,6 +20,7 @@ import { LapiExceptionFilter } from './http/lapi-exception.filter';
 import type { RouteTable } from './http/route-table';
 import { StorableQueryPipe } from './http/storable-query.pipe';
 import { loadTlsServer } from './http/tls-server';
+import { startMemoryMode } from './memory/memory-mode';
 import { instrumentHttp } from './metrics/http-instrumentation';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { metricsSources } from './metrics/metrics-sources';
@@ -65,12 +66,15 @@ export async function createApiApp(
   await migrateToLatest(db.db);
   const jwtSecret = resolveJwtSecret(config);
   const cluster = await startClusterMode(config);
+  const memory = cluster
+    ? undefined
+    : await startMemoryMode(config, db, () => (options.clock ?? systemClock).now().getTime());
   const tls = config.tls && loadTlsServer(config.tls, (message) => createLogger(config).error(message, 'TlsAuth'));
   const { adapter, routes, bodyLimit } = createFastifyAdapter({
     trustedProxies: trustedProxies(config.trustedProxies),
     https: tls?.https,
   });
-  const metrics = new LapiMetrics(metricsSources(db, options.clock ?? systemClock, cluster));
+  const metrics = new LapiMetrics(metricsSources(db, options.clock ?? systemClock, cluster, memory?.decisions));
   if (cluster) {
     cluster.barrier.onWait = (ms) => metrics.writeWaited(ms);
   }
@@ -91,7 +95,8 @@ export async function createApiApp(
       },
       profiles: createProfileEngine(config.profilesPath, config.notificationsDir),
       clock: options.clock,
-      cluster,
+      decisions: cluster ?? memory!,
+      credentialChanges: cluster?.credentialChanges,
       // In a cluster the workers run it.
       retention: cluster ? undefined : config.retention,
       readiness: new Readiness(readinessSources(db, cluster?.projection), config.readyMaxLagMs),
@@ -115,6 +120,7 @@ export async function createApiApp(
       await drainHttp(app.getHttpServer());
       await app.close();
       await cluster?.close();
+      await memory?.close();
       if (!database) {
         await db.close();
       }

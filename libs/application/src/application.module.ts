@@ -30,8 +30,11 @@ export class ApplicationModule {
     database: DatabaseHandle;
     clock?: Clock;
     profiles?: ProfileEngine;
-    /** Cluster mode: bouncers read the Redis-fed replica, and writes wait for it. */
-    cluster?: { reader: DecisionReader; barrier: ProjectionBarrier };
+    /**
+     * Where bouncers read decisions, and what writes wait for: the API's in-memory index (fed from Redis in a
+     * cluster, straight from the log otherwise). By default the database's tables (processes serving no bouncer).
+     */
+    decisions?: { reader: DecisionReader; barrier: ProjectionBarrier };
     /** The API's, bounded by its config; by default unbounded (the CLI runs one command at a time). */
     passwordHasher?: PasswordHasher;
     /** Where deletions are announced; by default to this process only (Redis pub/sub in a cluster). */
@@ -47,8 +50,8 @@ export class ApplicationModule {
         { provide: EVENT_STORE, useValue: new PostgresEventStore(options.database.db, inlineProjections) },
         { provide: CREDENTIAL_CHANGES, useValue: options.credentialChanges ?? new LocalCredentialChanges() },
         { provide: PROFILE_ENGINE, useValue: options.profiles ?? noProfiles },
-        { provide: DECISION_READER, useValue: options.cluster?.reader ?? sqlDecisionReader(options.database) },
-        { provide: PROJECTION_BARRIER, useValue: options.cluster?.barrier ?? inlineBarrier },
+        { provide: DECISION_READER, useValue: options.decisions?.reader ?? sqlDecisionReader(options.database) },
+        { provide: PROJECTION_BARRIER, useValue: options.decisions?.barrier ?? inlineBarrier },
         {
           provide: PASSWORD_HASHER,
           useValue: options.passwordHasher ?? new BcryptWorkerPool({ maxQueued: Number.POSITIVE_INFINITY }),
@@ -59,7 +62,7 @@ export class ApplicationModule {
         ...alertHandlers,
         ...decisionHandlers,
       ],
-      exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, CqrsModule],
+      exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
     };
   }
 }

@@ -9,6 +9,7 @@ export * from './decisions/decision-reader';
 export * from './decisions/decision.commands';
 export { DecisionNotFoundError } from './decisions/decision.handlers';
 export * from './decisions/import-decisions';
+export * from './decisions/memory-decision-reader';
 export * from './machines/machine.commands';
 export { generatePassword } from './machines/password';
 export * from './machines/password-hasher';

@@ -6,6 +6,7 @@ import {
   parseCheckpoint,
   type DecisionGenerations,
   type DecisionReplica,
+  type MemoryDecisions,
   type RedisProjectionBarrier,
 } from '@lapi/projections';
 import type { MetricsSources } from './lapi-metrics';
@@ -37,13 +38,13 @@ export function cached<T>(maxAgeMs: number, read: () => Promise<T>, now: () => n
 }
 
 /**
- * The gauges' sources. Active decisions come from the replica's memory in a cluster (a pass over it, no I/O) and
- * from an index range of the decisions table otherwise; alert counts and the log's head from the database, cached.
+ * The gauges' sources. Active decisions come from this process's in-memory index (a pass over it, no I/O); alert counts and the log's head from the database, cached.
  */
 export function metricsSources(
   database: DatabaseHandle,
   clock: Clock,
   cluster?: { replica: DecisionReplica; generations: DecisionGenerations; barrier: RedisProjectionBarrier },
+  memory?: MemoryDecisions,
 ): MetricsSources {
   const store = new PostgresEventStore(database.db);
   const activeDecisions = cluster
@@ -52,7 +53,9 @@ export function metricsSources(
         await cluster.replica.sync().catch(() => undefined);
         return cluster.replica.countActive(clock.now().getTime());
       })
-    : cached(DECISIONS_MAX_AGE_MS, () => countActiveDecisions(database.db, clock.now()));
+    : memory
+      ? cached(DECISIONS_MAX_AGE_MS, () => Promise.resolve(memory.countActive(clock.now().getTime())))
+      : cached(DECISIONS_MAX_AGE_MS, () => countActiveDecisions(database.db, clock.now()));
   const projectionLags = cluster
     ? cached(LOG_MAX_AGE_MS, async () => {
         const head = await cluster.generations.head();

@@ -4,10 +4,11 @@ import {
   CREDENTIAL_CHANGES,
   DATABASE,
   flushAlerts,
-  inlineBarrier,
+  PROJECTION_BARRIER,
   RETENTION_POLICY,
   type Clock,
   type CredentialChanges,
+  type ProjectionBarrier,
   type RetentionDeps,
   type RetentionPolicy,
 } from '@lapi/application';
@@ -20,7 +21,7 @@ export const RETENTION_EVERY_MS = 60_000;
 
 /**
  * Without Redis there is no worker: the API process runs the retention itself, as the reference's LAPI does, one
- * run at a time (gocron's singleton mode). Read models are inline there, so no projection is waited for.
+ * run at a time (gocron's singleton mode); each batch waits for the in-memory decisions index to apply it.
  */
 @Injectable()
 export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -34,6 +35,7 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RETENTION_POLICY) private readonly policy: RetentionPolicy,
     @Inject(CREDENTIAL_CHANGES) private readonly credentials: CredentialChanges,
+    @Inject(PROJECTION_BARRIER) private readonly barrier: ProjectionBarrier,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -60,7 +62,7 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
     const deps: RetentionDeps = {
       database: this.database,
       store: this.store,
-      barrier: inlineBarrier,
+      barrier: this.barrier,
       credentials: this.credentials,
     };
     try {

@@ -87,6 +87,29 @@ export class DecisionIndex {
     }
   }
 
+  /**
+   * The decision as the index holds it, as a record of alert `alertId` (the index does not keep alert ids: callers
+   * that change a decision know its alert, or do not need it). Undefined when unknown or compacted away.
+   */
+  current(id: number, alertId = 0): DecisionRecord | undefined {
+    const e = this.byId.get(id);
+    return (
+      e && {
+        id: e.id,
+        uuid: e.uuid,
+        alertId,
+        origin: e.origin,
+        type: e.type,
+        scope: e.scope,
+        value: e.value,
+        scenario: e.scenario,
+        simulated: e.simulated,
+        until: e.until,
+        removed: e.removed,
+      }
+    );
+  }
+
   /** A snapshot taken at `seq` was applied: the changes up to it are all in (whatever their records' own seqs). */
   skipTo(seq: number): void {
     this.lastSeq = Math.max(this.lastSeq, seq);

@@ -1,0 +1,37 @@
+import type { MemoryDecisions, SqlStreamPositions } from '@lapi/projections';
+import type { DecisionReader } from './decision-reader';
+
+/**
+ * Bouncers read the in-memory index this process projects from the event log (embedded mode, or PostgreSQL
+ * without Redis). `followLog`: other processes may write the log (PostgreSQL), so each read first catches up with
+ * it; otherwise this process makes every write and its writes wait for the index, so reads touch no database.
+ */
+export const memoryDecisionReader = (
+  decisions: MemoryDecisions,
+  positions: SqlStreamPositions,
+  options: { followLog: boolean },
+): DecisionReader => ({
+  async find(filter, now) {
+    if (options.followLog) {
+      await decisions.sync();
+    }
+    return decisions.find(filter, now.getTime());
+  },
+  async pull(bouncer, filter, { startup, dedup }, now) {
+    // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
+    const cursor = startup ? null : await positions.load(bouncer);
+    if (options.followLog) {
+      await decisions.sync();
+    }
+    // Never judged before the previous pull: the expiries it reported are not reported again.
+    const at = Math.max(now().getTime(), cursor?.pulledAt ?? 0);
+    const page = decisions.pull(filter, dedup, cursor, at);
+    const changed = page.full || page.new.length > 0 || page.deleted.length > 0 || page.next.seq !== cursor?.seq;
+    return {
+      new: page.new,
+      deleted: page.deleted,
+      commit: () => positions.save(bouncer, page.next, changed),
+      release: () => Promise.resolve(),
+    };
+  },
+});

@@ -1,0 +1,176 @@
+import { START, type Checkpoint, type EventStore } from '@lapi/event-store';
+import { decisionOps } from '../cluster/decision-record';
+import type { DecisionFilter } from '../decision-queries';
+import { DecisionIndex, type IndexCursor, type IndexPage } from '../index/decision-index';
+import { decisionChanges, type DecisionState } from './model';
+
+// Events read per round trip: alerts can carry 100k decisions each, so pages stay short.
+const PAGE = 200;
+// Compaction runs at most this often: a pass looks at every decision.
+const COMPACT_EVERY_MS = 60_000;
+
+export interface MemoryDecisionsOptions {
+  /** Decisions that ended longer ago than this (ms of log time) are dropped, as in the cluster's read model. */
+  readonly retentionMs: number;
+  /** How long a write waits for the index to apply it before answering anyway (a transaction open elsewhere). */
+  readonly barrierTimeoutMs?: number;
+}
+
+/** A stream pull's answer: `full` when it was answered as a first pull (no usable position). */
+export interface MemoryPage extends IndexPage {
+  readonly full: boolean;
+}
+
+/**
+ * The decisions read model in this process's memory, projected straight from the event log: what bouncers read
+ * in embedded mode and on PostgreSQL without Redis. The log is read from its start when the process starts and
+ * followed after; changes are numbered as they are applied, by the rules in `model.ts`, so a restart numbers them
+ * again the same way and bouncer positions (change numbers) stay valid.
+ *
+ * Writes of this process wait for it (`waitFor`): the next bouncer request sees them, with no database read.
+ */
+export class MemoryDecisions {
+  private readonly index = new DecisionIndex();
+  /** Alert → the ids of its decisions still kept: what a deletion of the alert ends. */
+  private readonly alerts = new Map<number, number[]>();
+  private checkpoint: Checkpoint = START;
+  private syncing: Promise<void> | undefined;
+  /** Log time (ms): the latest created_at applied; compaction measures its window on it. */
+  private logClock = 0;
+  /** Decisions that ended before this (ms) were dropped: a position older than it gets a full answer. */
+  private compacted = 0;
+  private nextCompaction = 0;
+  private readonly state: DecisionState = {
+    get: (id) => this.index.current(id),
+    idsOfAlert: (alertId) => this.alerts.get(alertId) ?? [],
+  };
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly options: MemoryDecisionsOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The number of the last change applied (0 when none). */
+  get seq(): number {
+    return this.index.seq;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** Brings the index up to what the log can give now; concurrent callers share one catch-up. */
+  sync(): Promise<void> {
+    this.syncing ??= this.catchUp().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  /** Read-your-writes: returns once the index has applied these appends (or the wait timed out). */
+  async waitFor(appended: readonly { transactionId: bigint; lastPosition: bigint }[]): Promise<void> {
+    const deadline = this.now() + (this.options.barrierTimeoutMs ?? 2_000);
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      // A sync already running may have read the log before these appends: go round until one covers them.
+      await this.sync();
+      if (
+        appended.every((a) => !after({ transactionId: a.transactionId, position: a.lastPosition }, this.checkpoint))
+      ) {
+        return;
+      }
+      if (this.now() >= deadline) {
+        return; // another transaction holds the log back (see readAll): the change arrives with a later sync
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  find(filter: DecisionFilter, now: number) {
+    return this.index.find(filter, now);
+  }
+
+  countActive(now: number) {
+    return this.index.countActive(now);
+  }
+
+  /**
+   * One stream pull. Without a position, or with one this index cannot continue (from another log, ahead of it,
+   * or older than what compaction dropped): every decision, as on startup.
+   */
+  pull(filter: DecisionFilter, dedup: boolean, cursor: IndexCursor | null, now: number): MemoryPage {
+    if (cursor && cursor.seq <= this.index.seq && cursor.pulledAt >= this.compacted) {
+      return { ...this.index.delta(filter, dedup, cursor, now), full: false };
+    }
+    return { ...this.index.startup(filter, dedup, now), full: true };
+  }
+
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const page = await this.store.readAll(this.checkpoint, PAGE);
+      for (const event of page.events) {
+        this.apply(decisionOps(event));
+        this.logClock = Math.max(this.logClock, event.createdAt.getTime());
+      }
+      this.checkpoint = page.checkpoint;
+      if (page.events.length < PAGE) {
+        break;
+      }
+      // Long catch-ups (the whole log at start) let requests in between pages.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.compactIfDue();
+  }
+
+  private apply(ops: ReturnType<typeof decisionOps>): void {
+    for (const { record, created } of decisionChanges(ops, this.state)) {
+      this.index.apply(record, this.index.seq + 1);
+      if (created) {
+        const ids = this.alerts.get(record.alertId);
+        if (ids) {
+          ids.push(record.id);
+        } else {
+          this.alerts.set(record.alertId, [record.id]);
+        }
+      }
+    }
+    for (const op of ops) {
+      if (op.op === 'removeAlerts') {
+        for (const alertId of op.alertIds) {
+          this.alerts.delete(alertId);
+        }
+      }
+    }
+  }
+
+  /**
+   * Drops the decisions that ended more than the window before the log's time (capped by now), as the cluster's
+   * compaction does: measured on the log, a restart drops what this run dropped at that point of the log.
+   */
+  private compactIfDue(): void {
+    const now = this.now();
+    if (now < this.nextCompaction || this.logClock === 0) {
+      return;
+    }
+    this.nextCompaction = now + COMPACT_EVERY_MS;
+    const t = Math.min(this.logClock, now) - this.options.retentionMs;
+    const cutoff = t - (t % 1000);
+    if (cutoff <= this.compacted) {
+      return;
+    }
+    if (this.index.compact(cutoff) > 0) {
+      for (const [alertId, ids] of this.alerts) {
+        const kept = ids.filter((id) => this.index.current(id) !== undefined);
+        if (kept.length === 0) {
+          this.alerts.delete(alertId);
+        } else if (kept.length < ids.length) {
+          this.alerts.set(alertId, kept);
+        }
+      }
+    }
+    this.compacted = cutoff;
+  }
+}
+
+const after = (a: Checkpoint, b: Checkpoint): boolean =>
+  a.transactionId > b.transactionId || (a.transactionId === b.transactionId && a.position > b.position);

@@ -1,0 +1,87 @@
+import type { DB } from '@lapi/event-store';
+import { sql, type Kysely } from 'kysely';
+import type { IndexCursor } from '../index/decision-index';
+
+// Positions kept in the `snapshot` column, tagged so that a position of the former SQL stream reads as none.
+const TAG = 'index:';
+// How often the times of positions that answered nothing new are written (a bouncer's last pull).
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Bouncers' stream positions in memory mode, in the `bouncer_cursors` table. A pull that answered something moves
+ * the position (one write); a pull that answered nothing new writes nothing: the later time is only noted, and
+ * written with the others once a minute (for `lapi bouncers list` and autodelete) — a position whose time is older
+ * than the answers it gave only re-checks expiries that were none.
+ *
+ * `cached`: this process is the database's only user (embedded mode), so positions are read once and then kept.
+ */
+export class SqlStreamPositions {
+  private readonly cache = new Map<string, IndexCursor | null>();
+  /** Positions whose time moved without a write: written by `flush`. */
+  private readonly touched = new Map<string, IndexCursor>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly cached: boolean,
+  ) {}
+
+  async load(bouncer: string): Promise<IndexCursor | null> {
+    if (this.cached && this.cache.has(bouncer)) {
+      return this.cache.get(bouncer)!;
+    }
+    const row = await this.db
+      .selectFrom('bouncer_cursors')
+      .select(['snapshot', 'pulled_at'])
+      .where('bouncer', '=', bouncer)
+      .executeTakeFirst();
+    const seq = row?.snapshot.startsWith(TAG) ? Number(row.snapshot.slice(TAG.length)) : NaN;
+    const cursor = Number.isSafeInteger(seq) ? { seq, pulledAt: new Date(row!.pulled_at).getTime() } : null;
+    if (this.cached) {
+      this.cache.set(bouncer, cursor);
+    }
+    return cursor;
+  }
+
+  /** After an answer reached the bouncer: `changed` when it held something or the position moved. */
+  async save(bouncer: string, cursor: IndexCursor, changed: boolean): Promise<void> {
+    if (!changed) {
+      this.touched.set(bouncer, cursor);
+      this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), TOUCH_EVERY_MS).unref();
+      if (this.cached) {
+        this.cache.set(bouncer, cursor);
+      }
+      return;
+    }
+    this.touched.delete(bouncer);
+    const values = { bouncer, snapshot: `${TAG}${cursor.seq}`, pulled_at: new Date(cursor.pulledAt) };
+    await this.db
+      .insertInto('bouncer_cursors')
+      .values(values)
+      .onConflict((oc) => oc.column('bouncer').doUpdateSet({ snapshot: values.snapshot, pulled_at: values.pulled_at }))
+      .execute();
+    if (this.cached) {
+      this.cache.set(bouncer, cursor);
+    }
+  }
+
+  /** Writes the times noted since the last flush; a position another pull moved meanwhile is left as it is. */
+  async flush(): Promise<void> {
+    this.timer = undefined;
+    const touched = [...this.touched];
+    this.touched.clear();
+    for (const [bouncer, cursor] of touched) {
+      await this.db
+        .updateTable('bouncer_cursors')
+        .set({ pulled_at: sql`greatest(pulled_at, ${new Date(cursor.pulledAt)}::timestamptz)` })
+        .where('bouncer', '=', bouncer)
+        .where('snapshot', '=', `${TAG}${cursor.seq}`)
+        .execute();
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.flush();
+  }
+}
