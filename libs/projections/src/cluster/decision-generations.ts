@@ -122,6 +122,7 @@ export class DecisionGenerations {
       k.clock,
       k.marks,
       k.compacted,
+      k.progress,
     );
   }
 

@@ -1,6 +1,6 @@
 import type { Checkpoint, RecordedEvent } from '@lapi/event-store';
 import type Redis from 'ioredis';
-import { decisionOps, type DecisionRecord } from './decision-record';
+import { decisionOps, type DecisionOp, type DecisionRecord } from './decision-record';
 import { formatCheckpoint, parseCheckpoint, type ProjectionTarget } from './projector';
 
 /** The keys of one build of the decisions read model; all share a prefix so a rebuild can live beside the old one. */
@@ -27,21 +27,37 @@ export const decisionKeys = (prefix: string) => ({
   marks: `${prefix}marks`,
   /** Records with until before this (ms) are dropped, and deltas from cursors pulled before it are not answered. */
   compacted: `${prefix}compacted`,
+  /** `<checkpoint>#<step>`: how far the batch after that checkpoint was applied (see APPLY). */
+  progress: `${prefix}progress`,
 });
 export type DecisionKeys = ReturnType<typeof decisionKeys>;
 
-// One script per batch: the checkpoint compare-and-set and every write commit together or not at all, so a crash
-// or a replay can never apply an event twice. Records are rewritten whole and appended to the change log.
+// A batch is applied in steps of at most STEP_CHANGES changes each (a 100k-decision alert, or the deletion of
+// 100k decisions, would otherwise hold Redis in one script for seconds: every replica's reads fail BUSY). Each step
+// is one script: it checks the checkpoint and the batch's progress (`progress` = "<from>#<step>"), writes its
+// changes and moves the progress, all or nothing; the last one moves the checkpoint. So a crash or a replay never
+// applies a step twice, and a projector that takes over resumes at the next step. Steps are cut per event (never
+// across two), so the steps of the events after a checkpoint are the same whatever the batch size.
 //
 // Deterministic numbering: the projector reads the log in one fixed order ((transaction id, position) below xmin,
 // so nothing can later appear before the checkpoint) and this script emits a number of changes, in an order, that
-// only depend on the events and on what it built before (alert members are sorted, not taken in set order). So a
-// rebuild from the start gives every change the same seq as before: replicas and bouncer cursors stay valid when
-// Redis is emptied. Each change also extends a hash chain (field h, key hash) over (id, uuid, until, removed) that
-// lets a replica or a cursor check it is on the same log at a given seq, not on one numbered differently.
+// only depend on the events and on what it built before (alert members are taken by ascending id, not in set
+// order). So a rebuild from the start gives every change the same seq as before: replicas and bouncer cursors stay
+// valid when Redis is emptied. Each change also extends a hash chain (field h, key hash) over (id, uuid, until,
+// removed) that lets a replica or a cursor check it is on the same log at a given seq, not on one numbered
+// differently.
 const APPLY = `
 local p = ARGV[1]
 if (redis.call('GET', p .. 'checkpoint') or '') ~= ARGV[2] then return -1 end
+local progress = redis.call('GET', p .. 'progress')
+local step = 0
+if progress then
+  local from, n = string.match(progress, '^(.*)#(%d+)$')
+  if from == ARGV[2] then step = tonumber(n) end
+end
+if step ~= tonumber(ARGV[6]) then return -1 end
+local limit = tonumber(ARGV[8])
+local done = true
 if ARGV[2] == '' then redis.call('SET', p .. 'building', '1') end
 local hash = redis.call('GET', p .. 'hash') or ''
 -- A stored record with the seqs of its first and last change (records written before they were kept have none).
@@ -85,11 +101,15 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
       end
     end
   elseif op.op == 'removeAlerts' then
+    -- One alert per step; at most 'limit' of its members per script, smallest ids first, each leaving the set
+    -- once done: the step is repeated until the set is empty.
     for _, alertId in ipairs(op.alertIds) do
       local key = p .. 'alert:' .. string.format('%d', alertId)
       local ids = redis.call('SMEMBERS', key)
       table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
-      for _, id in ipairs(ids) do
+      local n = math.min(#ids, limit)
+      for i = 1, n do
+        local id = ids[i]
         local rec, first = load(id)
         if rec and not rec.removed and rec['until'] > op.at then
           rec['until'] = op.at
@@ -98,8 +118,13 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
         elseif rec then
           redis.call('ZREM', p .. 'expiry', id)
         end
+        redis.call('SREM', key, id)
       end
-      redis.call('DEL', key)
+      if n < #ids then
+        done = false
+      else
+        redis.call('DEL', key)
+      end
     end
   elseif op.op == 'expired' then
     for _, id in ipairs(op.ids) do
@@ -108,12 +133,19 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
   end
 end
 redis.call('SET', p .. 'hash', hash)
-redis.call('SET', p .. 'checkpoint', ARGV[3])
+if done then
+  if ARGV[7] == '1' then
+    redis.call('SET', p .. 'checkpoint', ARGV[3])
+    redis.call('DEL', p .. 'progress')
+  else
+    redis.call('SET', p .. 'progress', ARGV[2] .. '#' .. string.format('%d', step + 1))
+  end
+end
 local clock = math.max(tonumber(redis.call('GET', p .. 'clock') or '0'), tonumber(ARGV[5]))
 redis.call('SET', p .. 'clock', string.format('%d', clock))
 local seq = tonumber(redis.call('GET', p .. 'seq') or '0')
 if seq > 0 then redis.call('ZADD', p .. 'marks', 'GT', seq, string.format('%d', math.floor(clock / 60000))) end
-return seq`;
+return done and 1 or 0`;
 
 // Drops, at most ARGV[4] at a time, the records that ended before the cutoff: the window (ARGV[3] ms) back from
 // the log time, or from now if the log is ahead of this clock. Measured on the log, a build from the start (Redis
@@ -151,6 +183,45 @@ end
 if last > 0 then redis.call('XTRIM', p .. 'changes', 'MINID', string.format('%d', last + 1) .. '-0') end
 return {#ids, cutoff}`;
 
+// Changes one APPLY script makes at most: a few tens of milliseconds of Redis.
+const STEP_CHANGES = 2_000;
+
+/**
+ * The batch's ops cut into steps of at most STEP_CHANGES changes, per event (see APPLY): puts and ids in slices,
+ * one alert per step for alert deletions (its members are taken in slices by the script).
+ */
+function applySteps(events: readonly RecordedEvent[]): DecisionOp[][] {
+  const steps: DecisionOp[][] = [];
+  for (const event of events) {
+    let puts: DecisionOp[] = [];
+    for (const op of decisionOps(event)) {
+      if (op.op === 'put') {
+        puts.push(op);
+        if (puts.length === STEP_CHANGES) {
+          steps.push(puts);
+          puts = [];
+        }
+        continue;
+      }
+      if (puts.length > 0) {
+        steps.push(puts);
+        puts = [];
+      }
+      if (op.op === 'removeAlerts') {
+        steps.push(...op.alertIds.map((alertId) => [{ ...op, alertIds: [alertId] }]));
+      } else {
+        for (let i = 0; i < op.ids.length; i += STEP_CHANGES) {
+          steps.push([{ ...op, ids: op.ids.slice(i, i + STEP_CHANGES) }]);
+        }
+      }
+    }
+    if (puts.length > 0) {
+      steps.push(puts);
+    }
+  }
+  return steps;
+}
+
 /** The cluster's decisions read model in Redis, fed by the Projector from the event log. */
 export class RedisDecisionsTarget implements ProjectionTarget {
   readonly name = 'decisions';
@@ -165,17 +236,35 @@ export class RedisDecisionsTarget implements ProjectionTarget {
   }
 
   async apply(events: readonly RecordedEvent[], from: Checkpoint | null, to: Checkpoint): Promise<boolean> {
-    const ops = events.flatMap(decisionOps);
-    const result = await this.redis.eval(
-      APPLY,
-      0,
-      this.keys.prefix,
-      from ? formatCheckpoint(from) : '',
-      formatCheckpoint(to),
-      JSON.stringify(ops),
-      String(Math.max(0, ...events.map((e) => e.createdAt.getTime()))),
-    );
-    return result !== -1;
+    const fromText = from ? formatCheckpoint(from) : '';
+    const steps = applySteps(events);
+    const progress = await this.redis.get(this.keys.progress);
+    const resumed = progress?.startsWith(`${fromText}#`) ? Number(progress.slice(fromText.length + 1)) : 0;
+    const clock = String(Math.max(0, ...events.map((e) => e.createdAt.getTime())));
+    // The last step is always an empty one: it moves the checkpoint (a batch may hold no decision at all).
+    for (let step = resumed; step <= steps.length; step++) {
+      for (;;) {
+        const result = await this.redis.eval(
+          APPLY,
+          0,
+          this.keys.prefix,
+          fromText,
+          formatCheckpoint(to),
+          JSON.stringify(steps[step] ?? []),
+          clock,
+          String(step),
+          step === steps.length ? '1' : '0',
+          String(STEP_CHANGES),
+        );
+        if (result === -1) {
+          return false;
+        }
+        if (result === 1) {
+          break; // otherwise an alert's deletion goes on with its next members
+        }
+      }
+    }
+    return true;
   }
 
   /**

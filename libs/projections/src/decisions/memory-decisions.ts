@@ -6,6 +6,8 @@ import { decisionChanges, type DecisionState } from './model';
 
 // Events read per round trip: alerts can carry 100k decisions each, so pages stay short.
 const PAGE = 200;
+// Changes applied between two yields to the event loop.
+const SLICE = 2_000;
 // Compaction runs at most this often: a pass looks at every decision.
 const COMPACT_EVERY_MS = 60_000;
 
@@ -109,7 +111,7 @@ export class MemoryDecisions {
     for (;;) {
       const page = await this.store.readAll(this.checkpoint, PAGE);
       for (const event of page.events) {
-        this.apply(decisionOps(event));
+        await this.apply(decisionOps(event));
         this.logClock = Math.max(this.logClock, event.createdAt.getTime());
       }
       this.checkpoint = page.checkpoint;
@@ -122,8 +124,14 @@ export class MemoryDecisions {
     this.compactIfDue();
   }
 
-  private apply(ops: ReturnType<typeof decisionOps>): void {
+  private async apply(ops: ReturnType<typeof decisionOps>): Promise<void> {
+    let applied = 0;
     for (const { record, created } of decisionChanges(ops, this.state)) {
+      // A 100k-decision alert is applied in slices: lookups and pulls are answered in between (from the changes
+      // applied so far: each answer is still exactly the log up to a change number).
+      if (++applied % SLICE === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       this.index.apply(record, this.index.seq + 1);
       if (created) {
         const ids = this.alerts.get(record.alertId);
