@@ -1,5 +1,5 @@
-import { TEST_BACKENDS } from '@lapi/testing';
-import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
+import { cscliAlert, type TestApi } from '../../test/api-harness';
+import { DECISION_MODES, startApiIn } from '../../test/decision-modes';
 
 type Decision = {
   id: number;
@@ -13,7 +13,9 @@ type Decision = {
 type Stream = { new: Decision[] | null; deleted: Decision[] | null };
 const MIN = 60_000;
 
-describe.each(TEST_BACKENDS)('decisions for bouncers (%s)', (backend) => {
+// What bouncers see, the contract of every decision reader: run against each mode's (embedded and PostgreSQL alone
+// read the in-memory index projected in-process; cluster mode reads the replica of the Redis read model).
+describe.each(DECISION_MODES)('decisions for bouncers (%s)', (mode) => {
   let t: TestApi;
   let agent: Record<string, string>;
   const push = async (alerts: unknown[]) => {
@@ -29,7 +31,7 @@ describe.each(TEST_BACKENDS)('decisions for bouncers (%s)', (backend) => {
   const values = (list: Decision[] | null) => (list ?? []).map((d) => d.value).sort();
 
   beforeAll(async () => {
-    t = await startTestApi(backend);
+    t = await startApiIn(mode);
     agent = await t.machine('cscli-machine');
   });
   afterAll(() => t.close());
