@@ -1,0 +1,101 @@
+import { TEST_BACKENDS } from '@lapi/testing';
+import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
+
+type Decision = { id: number; value: string };
+type Stream = { new: Decision[] | null; deleted: Decision[] | null };
+type Row = { bouncer: string; snapshot: string; pulled_at: Date };
+
+// Without Redis, bouncers read an index the API process projects from the log: rebuilt from the whole log at each
+// start, numbered the same way, so a bouncer's position outlives a restart; and a poll with nothing new writes
+// nothing.
+describe.each(TEST_BACKENDS)('decisions index in the API process (%s)', (backend) => {
+  let first: TestApi;
+  let restarted: TestApi | undefined;
+  let agent: Record<string, string>;
+  let bouncer: Record<string, string>;
+  let lastIdlePoll: Date;
+
+  const pull = async (api: TestApi, query = '') => {
+    const res = await api.inject({ method: 'GET', url: `/v1/decisions/stream${query}`, headers: bouncer });
+    expect(res.statusCode).toBe(200);
+    return res.json<Stream>();
+  };
+  const push = async (api: TestApi, values: string[]) => {
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts',
+      headers: agent,
+      payload: [
+        cscliAlert(
+          values.map((value) => ({ value })),
+          { stopAt: api.clock.now() },
+        ),
+      ],
+    });
+    expect(res.statusCode).toBe(201);
+  };
+  const positions = async (api: TestApi) =>
+    (await api.api.database.db.selectFrom('bouncer_cursors').selectAll().orderBy('bouncer').execute()) as Row[];
+  const eventCount = async (api: TestApi) =>
+    Number(
+      (
+        await api.api.database.db
+          .selectFrom('events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  beforeAll(async () => {
+    first = await startTestApi(backend);
+    agent = await first.machine('agent');
+    bouncer = await first.bouncer('fw');
+  });
+
+  afterAll(async () => {
+    await restarted?.api.close();
+    await first.close();
+  });
+
+  it('sees a write in the very next request', async () => {
+    expect(await pull(first, '?startup=true')).toEqual({ new: null, deleted: null });
+    await push(first, ['192.0.2.1', '192.0.2.2']);
+    expect((await pull(first)).new!.map((d) => d.value)).toEqual(['192.0.2.1', '192.0.2.2']);
+    const lookup = await first.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.2', headers: bouncer });
+    expect(lookup.json<Decision[]>().map((d) => d.value)).toEqual(['192.0.2.2']);
+  });
+
+  it('writes nothing for polls with nothing new', async () => {
+    // The bouncer's sighting was recorded by the first pull (at most one a minute): only the positions could move.
+    // A position is saved once its answer is on the network, after inject returned: let the last one land.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = { rows: await positions(first), events: await eventCount(first) };
+    for (let i = 0; i < 5; i++) {
+      first.clock.advance(1_000);
+      expect(await pull(first)).toEqual({ new: null, deleted: null });
+    }
+    expect(await positions(first)).toEqual(before.rows);
+    expect(await eventCount(first)).toBe(before.events);
+    lastIdlePoll = first.clock.now();
+  });
+
+  it('continues every bouncer from its position after a restart, without sending anything again', async () => {
+    await push(first, ['192.0.2.3']);
+    // Stopped (its database stays), then started again on the same database: the index is built from the log.
+    await first.api.close();
+    // The time of the last poll (that answered nothing) was written on the way out: the bouncer's last pull.
+    expect((await positions(first))[0].pulled_at).toEqual(lastIdlePoll);
+    restarted = await startTestApi(backend, {}, { api: first.api });
+    await push(restarted, ['192.0.2.4']);
+    expect(await pull(restarted)).toEqual({
+      new: [expect.objectContaining({ value: '192.0.2.3' }), expect.objectContaining({ value: '192.0.2.4' })],
+      deleted: null,
+    });
+    const deleted = await restarted.inject({ method: 'DELETE', url: '/v1/decisions?ip=192.0.2.1', headers: agent });
+    expect(deleted.json()).toEqual({ nbDeleted: '1' });
+    expect(await pull(restarted)).toEqual({
+      new: null,
+      deleted: [expect.objectContaining({ value: '192.0.2.1' })],
+    });
+  });
+});
