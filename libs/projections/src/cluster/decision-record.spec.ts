@@ -1,6 +1,6 @@
 import { receiveAlert, type AlertInput } from '@lapi/domain';
 import type { RecordedEvent } from '@lapi/event-store';
-import { decisionOps, removedWithAlert, type DecisionRecord } from './decision-record';
+import { decisionOps } from './decision-record';
 
 const recorded = <E extends { type: string; data: object }>(e: E): RecordedEvent => ({
   ...e,
@@ -56,16 +56,5 @@ describe('decisionOps', () => {
       { op: 'removeAlerts', alertIds: [5], at: Date.parse(at) },
     ]);
     expect(decisionOps(recorded({ type: 'MachineRegistered', data: {} }))).toEqual([]);
-  });
-});
-
-describe('removedWithAlert', () => {
-  const r = { id: 1, until: 2000, removed: false } as DecisionRecord;
-  it('ends an active decision at the deletion time', () => {
-    expect(removedWithAlert(r, 1500)).toEqual({ ...r, until: 1500, removed: true });
-  });
-  it('changes nothing for a decision that had already ended or was removed', () => {
-    expect(removedWithAlert(r, 2000)).toBeNull();
-    expect(removedWithAlert({ ...r, removed: true, until: 1500 }, 1000)).toBeNull();
   });
 });

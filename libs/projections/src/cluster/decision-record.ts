@@ -55,11 +55,3 @@ export function decisionOps(event: RecordedEvent): DecisionOp[] {
       return [];
   }
 }
-
-/**
- * The change a deletion of its alert at `at` makes to a decision (as APPLY's removeAlerts and the SQL projection
- * do): none when it had already ended by then — it was announced when it did, so readers see nothing twice.
- */
-export function removedWithAlert(r: DecisionRecord, at: number): DecisionRecord | null {
-  return r.removed || r.until <= at ? null : { ...r, until: at, removed: true };
-}

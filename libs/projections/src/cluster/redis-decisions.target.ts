@@ -1,5 +1,6 @@
 import type { Checkpoint, RecordedEvent } from '@lapi/event-store';
 import type Redis from 'ioredis';
+import { decisionChanges } from '../decisions/model';
 import { decisionOps, type DecisionOp, type DecisionRecord } from './decision-record';
 import { formatCheckpoint, parseCheckpoint, type ProjectionTarget } from './projector';
 
@@ -32,20 +33,27 @@ export const decisionKeys = (prefix: string) => ({
 });
 export type DecisionKeys = ReturnType<typeof decisionKeys>;
 
-// A batch is applied in steps of at most STEP_CHANGES changes each (a 100k-decision alert, or the deletion of
-// 100k decisions, would otherwise hold Redis in one script for seconds: every replica's reads fail BUSY). Each step
-// is one script: it checks the checkpoint and the batch's progress (`progress` = "<from>#<step>"), writes its
-// changes and moves the progress, all or nothing; the last one moves the checkpoint. So a crash or a replay never
-// applies a step twice, and a projector that takes over resumes at the next step. Steps are cut per event (never
-// across two), so the steps of the events after a checkpoint are the same whatever the batch size.
+// What each event does to the decisions is computed in TypeScript by the rules of decisions/model.ts, from the
+// records this read model holds; this script only writes it. A batch is applied in steps of at most STEP_CHANGES
+// changes (a 100k-decision alert, or the deletion of 100k decisions, would otherwise hold Redis in one script for
+// seconds: every replica's reads fail BUSY). Each step is one script: it checks the checkpoint and the batch's
+// progress (`progress` = "<from>#<step>"), writes the step's changes and moves the progress, all or nothing; the
+// last one moves the checkpoint. So a crash or a replay never applies a step twice, and a projector that takes over
+// resumes at the next step, whose records it reads again. Steps are cut per event (never across two), so the steps
+// of the events after a checkpoint are the same whatever the batch size. Records read before a step cannot change
+// before it commits: the checkpoint and progress fence off any other projector, and compaction drops only records
+// that ended long before any change an event can make.
 //
 // Deterministic numbering: the projector reads the log in one fixed order ((transaction id, position) below xmin,
-// so nothing can later appear before the checkpoint) and this script emits a number of changes, in an order, that
-// only depend on the events and on what it built before (alert members are taken by ascending id, not in set
-// order). So a rebuild from the start gives every change the same seq as before: replicas and bouncer cursors stay
-// valid when Redis is emptied. Each change also extends a hash chain (field h, key hash) over (id, uuid, until,
-// removed) that lets a replica or a cursor check it is on the same log at a given seq, not on one numbered
-// differently.
+// so nothing can later appear before the checkpoint) and the rules yield a number of changes, in an order, that
+// only depend on the events and on what was built before (alert members are taken by ascending id). So a rebuild
+// from the start gives every change the same seq as before: replicas and bouncer cursors stay valid when Redis is
+// emptied. Each change also extends a hash chain (field h, key hash) over (id, uuid, until, removed) that lets a
+// replica or a cursor check it is on the same log at a given seq, not on one numbered differently.
+//
+// ARGV[4]: {c = changes [id, uuid, until, removed 0|1, created 0|1, alertId, record JSON], u = ids that leave the
+// expiry index without a change, a = alerts [alertId, members that leave its set, 1 when the whole set goes],
+// d = the step is done (false: an alert deletion goes on with the next members)}.
 const APPLY = `
 local p = ARGV[1]
 if (redis.call('GET', p .. 'checkpoint') or '') ~= ARGV[2] then return -1 end
@@ -56,84 +64,45 @@ if progress then
   if from == ARGV[2] then step = tonumber(n) end
 end
 if step ~= tonumber(ARGV[6]) then return -1 end
-local limit = tonumber(ARGV[8])
-local done = true
 if ARGV[2] == '' then redis.call('SET', p .. 'building', '1') end
+local w = cjson.decode(ARGV[4])
 local hash = redis.call('GET', p .. 'hash') or ''
--- A stored record with the seqs of its first and last change (records written before they were kept have none).
-local function load(id)
-  local value = redis.call('HGET', p .. 'records', id)
-  if not value then return nil end
-  local first, json = string.match(value, '^(%d+):%d+:(.*)$')
-  if first then return cjson.decode(json), first end
-  return cjson.decode(value), nil
-end
--- A new decision waits in the expiry index until the sweep records its expiry; a deleted one leaves it.
-local function emit(rec, expires, first)
+for _, c in ipairs(w.c) do
+  local id = c[1]
   local seq = string.format('%d', redis.call('INCR', p .. 'seq'))
-  local json = cjson.encode(rec)
-  local id = string.format('%d', rec.id)
-  hash = redis.sha1hex(hash .. '|' .. id .. ':' .. rec.uuid .. ':' .. string.format('%d', rec['until']) .. ':' .. (rec.removed and '1' or '0'))
-  redis.call('HSET', p .. 'records', id, (first or seq) .. ':' .. seq .. ':' .. json)
-  redis.call('ZADD', p .. 'ends', rec['until'], id)
-  if expires then
-    redis.call('ZADD', p .. 'expiry', rec['until'], id)
+  -- A record keeps the seq of its first change (records written before they carried it have none).
+  local first = seq
+  if c[5] == 0 then
+    local stored = redis.call('HGET', p .. 'records', id)
+    first = (stored and string.match(stored, '^(%d+):%d+:')) or seq
+  end
+  hash = redis.sha1hex(hash .. '|' .. id .. ':' .. c[2] .. ':' .. c[3] .. ':' .. c[4])
+  redis.call('HSET', p .. 'records', id, first .. ':' .. seq .. ':' .. c[7])
+  redis.call('ZADD', p .. 'ends', c[3], id)
+  -- A new decision waits in the expiry index until the sweep records its expiry; one that ended early leaves it.
+  if c[5] == 1 then
+    redis.call('ZADD', p .. 'expiry', c[3], id)
+    redis.call('SADD', p .. 'alert:' .. c[6], id)
   else
     redis.call('ZREM', p .. 'expiry', id)
   end
-  redis.call('XADD', p .. 'changes', seq .. '-0', 'r', json, 'h', hash)
+  redis.call('XADD', p .. 'changes', seq .. '-0', 'r', c[7], 'h', hash)
 end
--- A deletion changes nothing for a decision that had already ended by then: it was announced when it did, so
--- readers see each end once, and compaction (which drops only long-ended records) never changes what is emitted.
-for _, op in ipairs(cjson.decode(ARGV[4])) do
-  if op.op == 'put' then
-    emit(op.record, true, nil)
-    redis.call('SADD', p .. 'alert:' .. string.format('%d', op.record.alertId), string.format('%d', op.record.id))
-  elseif op.op == 'expire' then
-    for _, n in ipairs(op.ids) do
-      local id = string.format('%d', n)
-      local rec, first = load(id)
-      if rec and rec['until'] > op.at then
-        rec['until'] = op.at
-        emit(rec, false, first)
-      elseif rec then
-        redis.call('ZREM', p .. 'expiry', id)
-      end
-    end
-  elseif op.op == 'removeAlerts' then
-    -- One alert per step; at most 'limit' of its members per script, smallest ids first, each leaving the set
-    -- once done: the step is repeated until the set is empty.
-    for _, alertId in ipairs(op.alertIds) do
-      local key = p .. 'alert:' .. string.format('%d', alertId)
-      local ids = redis.call('SMEMBERS', key)
-      table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
-      local n = math.min(#ids, limit)
-      for i = 1, n do
-        local id = ids[i]
-        local rec, first = load(id)
-        if rec and not rec.removed and rec['until'] > op.at then
-          rec['until'] = op.at
-          rec.removed = true
-          emit(rec, false, first)
-        elseif rec then
-          redis.call('ZREM', p .. 'expiry', id)
-        end
-        redis.call('SREM', key, id)
-      end
-      if n < #ids then
-        done = false
-      else
-        redis.call('DEL', key)
-      end
-    end
-  elseif op.op == 'expired' then
-    for _, id in ipairs(op.ids) do
-      redis.call('ZREM', p .. 'expiry', string.format('%d', id))
+for _, id in ipairs(w.u) do
+  redis.call('ZREM', p .. 'expiry', id)
+end
+for _, a in ipairs(w.a) do
+  local key = p .. 'alert:' .. a[1]
+  if a[3] == 1 then
+    redis.call('DEL', key)
+  else
+    for _, id in ipairs(a[2]) do
+      redis.call('SREM', key, id)
     end
   end
 end
 redis.call('SET', p .. 'hash', hash)
-if done then
+if w.d then
   if ARGV[7] == '1' then
     redis.call('SET', p .. 'checkpoint', ARGV[3])
     redis.call('DEL', p .. 'progress')
@@ -145,7 +114,7 @@ local clock = math.max(tonumber(redis.call('GET', p .. 'clock') or '0'), tonumbe
 redis.call('SET', p .. 'clock', string.format('%d', clock))
 local seq = tonumber(redis.call('GET', p .. 'seq') or '0')
 if seq > 0 then redis.call('ZADD', p .. 'marks', 'GT', seq, string.format('%d', math.floor(clock / 60000))) end
-return done and 1 or 0`;
+return w.d and 1 or 0`;
 
 // Drops, at most ARGV[4] at a time, the records that ended before the cutoff: the window (ARGV[3] ms) back from
 // the log time, or from now if the log is ahead of this clock. Measured on the log, a build from the start (Redis
@@ -186,9 +155,26 @@ return {#ids, cutoff}`;
 // Changes one APPLY script makes at most: a few tens of milliseconds of Redis.
 const STEP_CHANGES = 2_000;
 
+/** One APPLY script's input (see APPLY). */
+interface StepWrites {
+  readonly c: [
+    id: string,
+    uuid: string,
+    until: string,
+    removed: 0 | 1,
+    created: 0 | 1,
+    alertId: string,
+    json: string,
+  ][];
+  readonly u: readonly string[];
+  readonly a: [alertId: string, leaving: string[], whole: 0 | 1][];
+  readonly d: boolean;
+}
+const NO_WRITES: StepWrites = { c: [], u: [], a: [], d: true };
+
 /**
  * The batch's ops cut into steps of at most STEP_CHANGES changes, per event (see APPLY): puts and ids in slices,
- * one alert per step for alert deletions (its members are taken in slices by the script).
+ * alert deletions in slices of alerts (whose members are taken STEP_CHANGES at a time, see writesOf).
  */
 function applySteps(events: readonly RecordedEvent[]): DecisionOp[][] {
   const steps: DecisionOp[][] = [];
@@ -208,7 +194,9 @@ function applySteps(events: readonly RecordedEvent[]): DecisionOp[][] {
         puts = [];
       }
       if (op.op === 'removeAlerts') {
-        steps.push(...op.alertIds.map((alertId) => [{ ...op, alertIds: [alertId] }]));
+        for (let i = 0; i < op.alertIds.length; i += STEP_CHANGES) {
+          steps.push([{ ...op, alertIds: op.alertIds.slice(i, i + STEP_CHANGES) }]);
+        }
       } else {
         for (let i = 0; i < op.ids.length; i += STEP_CHANGES) {
           steps.push([{ ...op, ids: op.ids.slice(i, i + STEP_CHANGES) }]);
@@ -244,17 +232,17 @@ export class RedisDecisionsTarget implements ProjectionTarget {
     // The last step is always an empty one: it moves the checkpoint (a batch may hold no decision at all).
     for (let step = resumed; step <= steps.length; step++) {
       for (;;) {
+        const writes = step < steps.length ? await this.writesOf(steps[step]) : NO_WRITES;
         const result = await this.redis.eval(
           APPLY,
           0,
           this.keys.prefix,
           fromText,
           formatCheckpoint(to),
-          JSON.stringify(steps[step] ?? []),
+          JSON.stringify(writes),
           clock,
           String(step),
           step === steps.length ? '1' : '0',
-          String(STEP_CHANGES),
         );
         if (result === -1) {
           return false;
@@ -265,6 +253,71 @@ export class RedisDecisionsTarget implements ProjectionTarget {
       }
     }
     return true;
+  }
+
+  /** What one step writes: the rules applied to the records it names, as they stand now. */
+  private async writesOf(ops: readonly DecisionOp[]): Promise<StepWrites> {
+    const op = ops[0];
+    let ids: string[] = [];
+    const alerts: StepWrites['a'] = [];
+    const membersOf = new Map<number, number[]>();
+    let done = true;
+    if (op.op === 'expire' || op.op === 'expired') {
+      ids = op.ids.map(String);
+    } else if (op.op === 'removeAlerts') {
+      // The alerts in order, each one's smallest members first, at most STEP_CHANGES members a step: the step is
+      // repeated (each alert done leaves, the members done leave their alert's set) until none is left.
+      const sets = ((await this.redis
+        .pipeline(op.alertIds.map((alertId) => ['smembers', `${this.keys.prefix}alert:${alertId}`]))
+        .exec()) ?? []) as [Error | null, string[]][];
+      let budget = STEP_CHANGES;
+      for (let i = 0; i < op.alertIds.length && done; i++) {
+        const [error, members] = sets[i];
+        if (error) {
+          throw error;
+        }
+        const all = members.map(Number).sort((a, b) => a - b);
+        const taken = all.slice(0, budget);
+        budget -= taken.length;
+        membersOf.set(op.alertIds[i], taken);
+        ids.push(...taken.map(String));
+        if (taken.length === all.length) {
+          alerts.push([String(op.alertIds[i]), [], 1]);
+        } else {
+          alerts.push([String(op.alertIds[i]), taken.map(String), 0]);
+          done = false;
+        }
+      }
+    }
+    const held = new Map<number, DecisionRecord>();
+    if (ids.length > 0 && op.op !== 'expired') {
+      const stored = await this.redis.hmget(this.keys.records, ...ids);
+      for (const value of stored) {
+        if (value !== null) {
+          const { record } = parseStoredRecord(value);
+          held.set(record.id, record);
+        }
+      }
+    }
+    const changes: StepWrites['c'] = [];
+    const changed = new Set<number>();
+    const state = { get: (id: number) => held.get(id), idsOfAlert: (alertId: number) => membersOf.get(alertId) ?? [] };
+    for (const { record, created } of decisionChanges(ops, state)) {
+      held.set(record.id, record); // the ops of a step see each other's changes
+      changed.add(record.id);
+      changes.push([
+        String(record.id),
+        record.uuid,
+        String(record.until),
+        record.removed ? 1 : 0,
+        created ? 1 : 0,
+        String(record.alertId),
+        JSON.stringify(record),
+      ]);
+    }
+    // A deletion that changes nothing (the decision had ended) still takes the decision out of the expiry index.
+    const unchanged = op.op === 'expired' ? ids : ids.filter((id) => held.has(Number(id)) && !changed.has(Number(id)));
+    return { c: changes, u: unchanged, a: alerts, d: done };
   }
 
   /**

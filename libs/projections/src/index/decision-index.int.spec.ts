@@ -10,9 +10,10 @@ import {
 } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { openTestDatabase } from '@lapi/testing';
-import { removedWithAlert, type DecisionRecord } from '../cluster/decision-record';
+import type { DecisionRecord } from '../cluster/decision-record';
 import { findActiveDecisions, pullStream, type DecisionFilter, type StreamCursor } from '../decision-queries';
 import { alertsProjection } from '../decisions.projection';
+import { decisionChanges, type DecisionState } from '../decisions/model';
 import { DecisionIndex, type IndexCursor } from './decision-index';
 
 // The index must answer as the SQL queries do. Random decisions go through the real write path (events, the
@@ -138,6 +139,11 @@ class World {
   private readonly store: PostgresEventStore;
   private readonly records = new Map<number, DecisionRecord>();
   private readonly alerts = new Map<number, number[]>();
+  /** What the rules read: the records as fed so far (each change is fed as it is yielded). */
+  private readonly state: DecisionState = {
+    get: (id) => this.records.get(id),
+    idsOfAlert: (alertId) => this.alerts.get(alertId) ?? [],
+  };
   private seq = 0;
   private nextAlert = 1;
   private nextDecision = 1;
@@ -191,11 +197,8 @@ class World {
       type: 'DecisionsDeleted',
       data: { decisionIds: ids, at: new Date(at).toISOString() },
     });
-    for (const id of ids) {
-      const r = this.records.get(id);
-      if (r && r.until > at) {
-        this.feed({ ...r, until: at });
-      }
+    for (const { record } of decisionChanges([{ op: 'expire', ids, at }], this.state)) {
+      this.feed(record);
     }
   }
 
@@ -204,13 +207,10 @@ class World {
       type: 'AlertsDeleted',
       data: { alertIds, at: new Date(at).toISOString() },
     });
+    for (const { record } of decisionChanges([{ op: 'removeAlerts', alertIds, at }], this.state)) {
+      this.feed(record);
+    }
     for (const alertId of alertIds) {
-      for (const id of this.alerts.get(alertId) ?? []) {
-        const removed = removedWithAlert(this.records.get(id)!, at);
-        if (removed) {
-          this.feed(removed);
-        }
-      }
       this.alerts.delete(alertId); // a deleted alert cannot be deleted again
     }
   }
