@@ -87,3 +87,29 @@ export function cscliAlert(
     stop_at: at,
   };
 }
+
+export type StreamDecision = { id: number; value: string };
+export type StreamAnswer = { new: StreamDecision[] | null; deleted: StreamDecision[] | null };
+
+/** A bouncer's stream pull (200 expected). */
+export async function pullStream(api: TestApi, bouncer: Record<string, string>, query = ''): Promise<StreamAnswer> {
+  const res = await api.inject({ method: 'GET', url: `/v1/decisions/stream${query}`, headers: bouncer });
+  expect(res.statusCode).toBe(200);
+  return res.json<StreamAnswer>();
+}
+
+/** cscli's `decisions add` of these values in one alert (201 expected). */
+export async function pushBans(api: TestApi, agent: Record<string, string>, values: string[]): Promise<void> {
+  const res = await api.inject({
+    method: 'POST',
+    url: '/v1/alerts',
+    headers: agent,
+    payload: [
+      cscliAlert(
+        values.map((value) => ({ value })),
+        { stopAt: api.clock.now() },
+      ),
+    ],
+  });
+  expect(res.statusCode).toBe(201);
+}

@@ -1,8 +1,5 @@
-import { cscliAlert, type TestApi } from '../../test/api-harness';
+import { pullStream, pushBans, type TestApi } from '../../test/api-harness';
 import { DECISION_MODES, startApiIn } from '../../test/decision-modes';
-
-type Decision = { id: number; value: string };
-type Stream = { new: Decision[] | null; deleted: Decision[] | null };
 
 const COUNT = 100_000;
 const SCALE_TIMEOUT_MS = 240_000;
@@ -20,24 +17,9 @@ describe.each(DECISION_MODES)('deleting 100k decisions at once (%s)', (mode) => 
   let api: TestApi;
   let agent: { authorization: string };
   let bouncer: Record<string, string>;
-  const pull = async (query = '') => {
-    const res = await api.inject({ method: 'GET', url: `/v1/decisions/stream${query}`, headers: bouncer });
-    expect(res.statusCode).toBe(200);
-    return res.json<Stream>();
-  };
+  const pull = (query = '') => pullStream(api, bouncer, query);
   const push = async (values: string[]) => {
-    const res = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts',
-      headers: agent,
-      payload: [
-        cscliAlert(
-          values.map((value) => ({ value })),
-          { stopAt: api.clock.now() },
-        ),
-      ],
-    });
-    expect(res.statusCode).toBe(201);
+    await pushBans(api, agent, values);
     await settled(values[values.length - 1], true);
   };
 

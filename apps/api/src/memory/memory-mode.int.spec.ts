@@ -1,8 +1,7 @@
 import { TEST_BACKENDS } from '@lapi/testing';
-import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
+import { pullStream, pushBans, startTestApi, type TestApi } from '../../test/api-harness';
 
 type Decision = { id: number; value: string };
-type Stream = { new: Decision[] | null; deleted: Decision[] | null };
 type Row = { bouncer: string; snapshot: string; pulled_at: Date };
 
 // Without Redis, bouncers read an index the API process projects from the log: rebuilt from the whole log at each
@@ -15,25 +14,8 @@ describe.each(TEST_BACKENDS)('decisions index in the API process (%s)', (backend
   let bouncer: Record<string, string>;
   let lastIdlePoll: Date;
 
-  const pull = async (api: TestApi, query = '') => {
-    const res = await api.inject({ method: 'GET', url: `/v1/decisions/stream${query}`, headers: bouncer });
-    expect(res.statusCode).toBe(200);
-    return res.json<Stream>();
-  };
-  const push = async (api: TestApi, values: string[]) => {
-    const res = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts',
-      headers: agent,
-      payload: [
-        cscliAlert(
-          values.map((value) => ({ value })),
-          { stopAt: api.clock.now() },
-        ),
-      ],
-    });
-    expect(res.statusCode).toBe(201);
-  };
+  const pull = (api: TestApi, query = '') => pullStream(api, bouncer, query);
+  const push = (api: TestApi, values: string[]) => pushBans(api, agent, values);
   const positions = async (api: TestApi) =>
     (await api.api.database.db.selectFrom('bouncer_cursors').selectAll().orderBy('bouncer').execute()) as Row[];
   const eventCount = async (api: TestApi) =>
