@@ -137,10 +137,11 @@ describe.each(modes)('lapi bulk commands ($name, server running)', (mode) => {
     for (const m of added) {
       const login = await fetch(`${server.url}/v1/watchers/login`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // An agent's user agent: the login records the machine's version from it.
+        headers: { 'content-type': 'application/json', 'user-agent': 'crowdsec/v1.6.5-linux' },
         body: JSON.stringify({ machine_id: m.name, password: m.password, scenarios: [] }),
       });
-      expect(login.status).toBe(200);
+      expect({ status: login.status, body: await login.text() }).toMatchObject({ status: 200 });
     }
     const again = await lapi(['machines', 'add', '--from', '-'], 'agent-3\nagent-1\n');
     expect(again.code).toBe(1);

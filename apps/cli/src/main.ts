@@ -43,8 +43,9 @@ const out = (text: string) => process.stdout.write(`${text}\n`);
 function packageVersion(): string {
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
     const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    const pkg = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string }) : {};
+    if (pkg.name === 'crowdsec-lapi-cluster' && pkg.version) {
+      return pkg.version;
     }
   }
   return 'unknown';

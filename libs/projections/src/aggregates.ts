@@ -1,4 +1,7 @@
-import { bouncerStreamId, machineStreamId, type Bouncer, type BouncerState, type MachineState } from '@lapi/domain';
+import { type Bouncer, type BouncerState } from '@lapi/domain/bouncers/bouncer';
+import { bouncerStreamId } from '@lapi/domain/bouncers/bouncer.events';
+import { type MachineState } from '@lapi/domain/machines/machine';
+import { machineStreamId } from '@lapi/domain/machines/machine.events';
 import type { DB, ExpectedVersion } from '@lapi/event-store';
 import { sql, type Kysely } from 'kysely';
 import { toBouncer } from './bouncers.projection';

@@ -1,11 +1,5 @@
-import {
-  BOUNCER_EVENT_TYPES,
-  evolveBouncer,
-  type Bouncer,
-  type BouncerEvent,
-  type BouncerInstance,
-  type BouncerState,
-} from '@lapi/domain';
+import { evolveBouncer, type Bouncer, type BouncerInstance, type BouncerState } from '@lapi/domain/bouncers/bouncer';
+import { BOUNCER_EVENT_TYPES, type BouncerEvent } from '@lapi/domain/bouncers/bouncer.events';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { iso } from './machines.projection';

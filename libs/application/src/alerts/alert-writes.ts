@@ -1,12 +1,8 @@
-import {
-  alertStreamId,
-  NANOS_PER_MS,
-  parseGoDuration,
-  parseIpRange,
-  receiveAlert,
-  type AlertInput,
-  type AlertReceived,
-} from '@lapi/domain';
+import { type AlertInput } from '@lapi/domain/alerts/alert';
+import { alertStreamId, type AlertReceived } from '@lapi/domain/alerts/alert.events';
+import { receiveAlert } from '@lapi/domain/alerts/receive-alert';
+import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
+import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { countDecisions } from '@lapi/projections/decision-queries';
 import { allocateAlertIds } from '@lapi/projections/ids';

@@ -1,12 +1,9 @@
-import {
-  BouncerKeyAlreadyUsedError,
-  bouncerStreamId,
-  clientNameProblem,
-  decideBouncer,
-  ValidationError,
-  type BouncerCommand,
-  type DomainEvent,
-} from '@lapi/domain';
+import { decideBouncer, type BouncerCommand } from '@lapi/domain/bouncers/bouncer';
+import { BouncerKeyAlreadyUsedError } from '@lapi/domain/bouncers/bouncer.errors';
+import { bouncerStreamId } from '@lapi/domain/bouncers/bouncer.events';
+import { clientNameProblem } from '@lapi/domain/machines/machine-credentials';
+import { ValidationError } from '@lapi/domain/shared/errors';
+import { type DomainEvent } from '@lapi/domain/shared/event';
 import type { ExpectedVersion } from '@lapi/event-store';
 import { findBouncersByKeyHashes, loadBouncerAggregate, loadBouncerAggregates } from '@lapi/projections/aggregates';
 import { refuseOn } from '../shared/bulk';

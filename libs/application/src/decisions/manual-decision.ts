@@ -1,4 +1,8 @@
-import { normalizeScope, parseGoDuration, parseIpRange, ValidationError, type AlertInput } from '@lapi/domain';
+import { type AlertInput } from '@lapi/domain/alerts/alert';
+import { ValidationError } from '@lapi/domain/shared/errors';
+import { parseGoDuration } from '@lapi/domain/shared/go-duration';
+import { parseIpRange } from '@lapi/domain/shared/ip-range';
+import { normalizeScope } from '@lapi/domain/shared/scope';
 
 /** `cscli decisions add`'s flags: --ip, --range, or --scope with --value; the rest have cscli's defaults. */
 export interface ManualDecision {

@@ -1,11 +1,8 @@
-import {
-  assertRegistrableMachine,
-  decideMachine,
-  machineStreamId,
-  ValidationError,
-  type DomainEvent,
-  type MachineCommand,
-} from '@lapi/domain';
+import { decideMachine, type MachineCommand } from '@lapi/domain/machines/machine';
+import { assertRegistrableMachine } from '@lapi/domain/machines/machine-credentials';
+import { machineStreamId } from '@lapi/domain/machines/machine.events';
+import { ValidationError } from '@lapi/domain/shared/errors';
+import { type DomainEvent } from '@lapi/domain/shared/event';
 import type { ExpectedVersion } from '@lapi/event-store';
 import { loadMachineAggregate, loadMachineAggregates } from '@lapi/projections/aggregates';
 import { refuseOn } from '../shared/bulk';

@@ -1,4 +1,4 @@
-import { ValidationError } from '@lapi/domain';
+import { ValidationError } from '@lapi/domain/shared/errors';
 
 const MAX_PROBLEMS_SHOWN = 20;
 
