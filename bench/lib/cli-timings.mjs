@@ -62,6 +62,12 @@ let runs = 0;
 export function cliTimings(cli, { calls = 10, bulk = 1000, machines = 100, log = () => {} } = {}) {
   const run = ++runs % 250;
   const result = { name: cli.name, reference: cli.reference, commands: {}, bulk: {} };
+  if (!cli.reference) {
+    // The floor under any Node.js CLI on this machine, now: how far the load moves every figure below.
+    const floor = { name: 'node', run: () => spawnSync(process.execPath, ['-e', '0']) };
+    const samples = Array.from({ length: calls }, () => timed(floor, ['-e', '0']));
+    result.nodeFloor = median(samples);
+  }
   for (const [label, args] of COMMANDS) {
     timed(cli, args(calls, cli.reference, run)); // warm the page cache (and the server's first answer)
     const samples = [];
@@ -107,6 +113,9 @@ export function formatCliReport(results, { calls = 10 } = {}) {
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
   ];
+  lines.push(
+    `| node -e 0 (floor of any Node CLI) | ${[...ours.map((r) => fmt(r.nodeFloor)), ...(ref ? ['–'] : []), '', ''].join(' | ')} |`,
+  );
   for (const [label, , target] of COMMANDS) {
     const refMs = ref?.commands[label]?.median;
     const met = ours.every(

@@ -116,8 +116,11 @@ export async function registerMachines(
       }
     }),
   );
-  // The pool hashes on as many threads as it has, in parallel.
-  const hashes = await Promise.all(added.map((a) => hasher.hash(a.password)));
+  // A few at a time: the pool hashes on its threads in parallel, and the API's bounds its queue (logins wait there).
+  const hashes: string[] = [];
+  for (let from = 0; from < added.length; from += HASHES_IN_FLIGHT) {
+    hashes.push(...(await Promise.all(added.slice(from, from + HASHES_IN_FLIGHT).map((a) => hasher.hash(a.password)))));
+  }
   const appends: { streamId: string; events: DomainEvent[]; expectedVersion: ExpectedVersion }[] = added.map(
     (a, i) => ({
       streamId: machineStreamId(a.name),
@@ -130,6 +133,8 @@ export async function registerMachines(
   }
   return added;
 }
+
+const HASHES_IN_FLIGHT = 8;
 
 const registration = (machineId: string, passwordHash: string, sameCredentials: boolean): MachineCommand => ({
   type: 'RegisterMachine',
