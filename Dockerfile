@@ -17,9 +17,10 @@ COPY package.json package-lock.json ./
 # (@swc/core's native binary comes from its optional per-platform package, which needs no install script.)
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
-# ---- build: compile apps/ and libs/ to dist/ with SWC ---------------------------------------------------------
+# ---- build: compile apps/ and libs/ to dist/ with SWC; bundle the admin CLI with esbuild -------------------------
 FROM deps AS build
 COPY .swcrc tsconfig.json ./
+COPY scripts/bundle-cli.mjs ./scripts/
 COPY apps ./apps
 COPY libs ./libs
 RUN npm run build

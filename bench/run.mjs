@@ -4,6 +4,8 @@
 // loopback; a bare node:http server gives the ceiling. Prints a table of both figures and their ratio and writes it
 // with the machine's description to bench/results/latest.md (and a dated copy).
 //
+// It ends with the admin CLI's timings next to cscli's (bench/lib/cli-timings.mjs; alone: node bench/cli.mjs).
+//
 //   npm run bench [-- --sizes 10k,100k,1m] [--quick] [--seconds 10] [--bouncers 1000] [--soak 30m]
 //                 [--skip-reference] [--skip-embedded] [--out FILE]
 //   BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres: scratch databases are created beside it)
@@ -16,6 +18,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { cliOf, cliTimings, formatCliReport } from './lib/cli-timings.mjs';
 import { decisionValue, login, seed } from './lib/dataset.mjs';
 import { killAll, memoryOf, sleep } from './lib/proc.mjs';
 import { formatReport } from './lib/report.mjs';
@@ -310,6 +313,7 @@ async function main() {
       deltaSeconds: DELTA_SECONDS,
       importSize: IMPORT_SIZE,
     },
+    cli: [],
   };
 
   const bare = await startBare();
@@ -323,6 +327,7 @@ async function main() {
   const ours = await startOurs({ root: ROOT, mode: 'cluster', pgUrl: PG_URL, redisUrl: REDIS_URL, id: `${RUN}c` });
   try {
     results.ours = await measure(ours, { sizes: SIZES, full: true });
+    results.cli.push(cliTimings(cliOf(ours, ROOT), { log }));
     if (SOAK) results.soak = await soak(ours, SOAK);
   } finally {
     await ours.stop();
@@ -336,6 +341,7 @@ async function main() {
     });
     try {
       results.reference = await measure(ref, { sizes: SIZES, full: true });
+      results.cli.push(cliTimings(cliOf(ref, ROOT), { log }));
     } finally {
       await ref.stop();
     }
@@ -346,12 +352,13 @@ async function main() {
     const emb = await startOurs({ root: ROOT, mode: 'embedded', id: `${RUN}e` });
     try {
       results.embedded = await measure(emb, { sizes: embeddedSizes, full: false });
+      results.cli.unshift(cliTimings(cliOf(emb, ROOT), { log }));
     } finally {
       await emb.stop();
     }
   }
 
-  const report = formatReport(results);
+  const report = `${formatReport(results)}\n\n${formatCliReport(results.cli)}`;
   process.stdout.write(`${report}\n`);
   const out = option('out', join(ROOT, 'bench', 'results', 'latest.md'));
   mkdirSync(dirname(out), { recursive: true });

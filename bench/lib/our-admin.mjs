@@ -9,11 +9,10 @@ import 'reflect-metadata';
 
 const require = createRequire(import.meta.url);
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'libs');
-const { ApplicationModule, runAdminRequest } = require(join(dist, 'application/src/index.js'));
+const { ApplicationModule, nestAdminContext, runAdminRequest } = require(join(dist, 'application/src/index.js'));
 const { openDatabase, adminSocketPath } = require(join(dist, 'event-store/src/index.js'));
 const { loadConfig } = require(join(dist, 'config/src/index.js'));
 const { NestFactory } = require('@nestjs/core');
-const { CommandBus, QueryBus } = require('@nestjs/cqrs');
 
 const chunks = [];
 for await (const c of process.stdin) chunks.push(c);
@@ -48,8 +47,7 @@ if (config.database.kind === 'embedded') {
   const context = await NestFactory.createApplicationContext(ApplicationModule.register({ database }), {
     logger: false,
   });
-  const buses = { commands: context.get(CommandBus), queries: context.get(QueryBus) };
-  for (const req of requests) results.push(await runAdminRequest(req, buses));
+  for (const req of requests) results.push(await runAdminRequest(req, nestAdminContext(context)));
   await context.close();
   await database.close();
 }

@@ -361,7 +361,7 @@ check(stage('build')?.image === 'deps', 'build stage starts from deps');
 check(stage('runtime')?.image === 'node:20-bookworm-slim', 'runtime stage on node:20-bookworm-slim');
 check(has(stage('deps'), 'RUN', /\bnpm ci\b/), 'deps: npm ci');
 check(has(stage('deps'), 'COPY', /^package\.json package-lock\.json \.\/$/), 'deps: only package*.json copied before npm ci');
-for (const p of ['.swcrc', 'apps', 'libs', 'tsconfig.json'])
+for (const p of ['.swcrc', 'apps', 'libs', 'tsconfig.json', 'scripts/bundle-cli.mjs'])
   check(has(stage('build'), 'COPY', new RegExp(`(^|\\s)${p.replace('.', '\\.')}(\\s|$)`)), `build: copies ${p}`);
 check(has(stage('build'), 'RUN', /\bnpm run build\b/), 'build: npm run build');
 const rt = stage('runtime');
@@ -405,6 +405,7 @@ section "image layout, run on this machine (no Docker)"
 mkdir -p "$WORK/build" "$WORK/app"
 cp package.json package-lock.json .swcrc tsconfig.json "$WORK/build/"
 cp -R apps libs "$WORK/build/"
+mkdir -p "$WORK/build/scripts" && cp scripts/bundle-cli.mjs "$WORK/build/scripts/"
 ln -s "$ROOT/node_modules" "$WORK/build/node_modules"
 (cd "$WORK/build" && npm run -s build) || die "npm run build failed in the build-stage copy"
 ok "build stage: npm run build"

@@ -297,8 +297,16 @@ export function runProcess(
 }
 
 /** Runs the admin CLI `node bin/lapi.js <args>` with the same mode env as the server. */
-export function runLapi(args: readonly string[], env: Env, opts: { timeoutMs?: number } = {}): Promise<ProcessResult> {
-  return runProcess(process.execPath, [CLI_ENTRY, ...args], { env: childEnv(env), timeoutMs: opts.timeoutMs });
+export function runLapi(
+  args: readonly string[],
+  env: Env,
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<ProcessResult> {
+  return runProcess(process.execPath, [CLI_ENTRY, ...args], {
+    env: childEnv(env),
+    timeoutMs: opts.timeoutMs,
+    input: opts.input,
+  });
 }
 
 /** Formats a process result for assertion messages. */

@@ -1,7 +1,6 @@
-import { runAdminRequest } from '@lapi/application';
+import { nestAdminContext, runAdminRequest } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { FakeClock, openTestDatabase, TEST_JWT_SECRET, type TestBackend } from '@lapi/testing';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { createApiApp, type ApiApp } from '../src/app.factory';
 
 export const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
@@ -22,8 +21,7 @@ export async function startTestApi(backend: TestBackend, env: Record<string, str
   });
   const api: ApiApp = await createApiApp(config, db.handle, { clock });
   await api.app.getHttpAdapter().getInstance().ready();
-  const admin = (req: Parameters<typeof runAdminRequest>[0]) =>
-    runAdminRequest(req, { commands: api.app.get(CommandBus), queries: api.app.get(QueryBus) });
+  const admin = (req: Parameters<typeof runAdminRequest>[0]) => runAdminRequest(req, nestAdminContext(api.app));
   const inject = (opts: Parameters<ApiApp['app']['inject']>[0]) => api.app.inject(opts);
 
   /** A validated machine and its bearer header. */

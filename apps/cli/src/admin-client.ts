@@ -1,17 +1,10 @@
-import {
-  ApplicationModule,
-  RedisCredentialChanges,
-  runAdminRequest,
-  type AdminRequest,
-  type CredentialChanges,
-} from '@lapi/application';
+import type { AdminRequest } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
-import { acquireDataDirLock, adminSocketPath, migrateToLatest, openDatabase } from '@lapi/event-store';
-import { redisKeys } from '@lapi/projections';
-import { NestFactory } from '@nestjs/core';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import Redis from 'ioredis';
+import { adminSocketPath } from '@lapi/event-store/data-dir-lock';
 import { request } from 'node:http';
+
+// Loaded by every command: node:http only. The database, its driver and the rest come in with ./direct-admin,
+// and only when a request runs here rather than in the running server (issue #18).
 
 /** An admin request failed for a reason the user should read (unknown machine, duplicate name…). */
 export class AdminError extends Error {
@@ -39,60 +32,26 @@ export async function sendAdminRequest(
       return { result: viaSocket, via: 'server' };
     }
   }
-  return { result: await runDirect(config, req), via: 'direct' };
+  direct ??= await import('./direct-admin');
+  return { result: await direct.runDirect(config, req, keepOpen), via: 'direct' };
 }
 
-async function runDirect(config: AppConfig, req: AdminRequest | { op: 'migrate' }): Promise<unknown> {
-  const lock = config.database.kind === 'embedded' ? acquireDataDirLock(config.dataDir) : undefined;
-  try {
-    const database = await openDatabase(config.database, { maxConnections: 2 });
-    try {
-      const migrated = await migrateToLatest(database.db);
-      if (req.op === 'migrate') {
-        return { migrated };
-      }
-      const cluster = clusterCredentialChanges(config);
-      const context = await NestFactory.createApplicationContext(
-        ApplicationModule.register({ database, credentialChanges: cluster?.changes }),
-        { logger: false, abortOnError: false },
-      );
-      try {
-        return await runAdminRequest(req, { commands: context.get(CommandBus), queries: context.get(QueryBus) });
-      } catch (error) {
-        throw toAdminError(error);
-      } finally {
-        await context.close();
-        cluster?.redis.disconnect();
-      }
-    } finally {
-      await database.close();
-    }
-  } finally {
-    lock?.release();
-  }
-}
+let direct: typeof import('./direct-admin') | undefined;
+let keepOpen = false;
 
 /**
- * In cluster mode the API replicas cache credentials: the machines and bouncers deleted here are announced to them
- * over Redis (connected only when one is). Without Redis, no API process caches what this one changes.
+ * Runs `work` (a command) with the database opened once for all the requests it sends directly, rather than once
+ * per request; closed at the end.
  */
-function clusterCredentialChanges(config: AppConfig): { changes: CredentialChanges; redis: Redis } | undefined {
-  if (!config.redisUrl || config.database.kind !== 'postgres') {
-    return undefined;
+export async function adminSession<T>(work: () => Promise<T>): Promise<T> {
+  keepOpen = true;
+  try {
+    return await work();
+  } finally {
+    keepOpen = false;
+    await direct?.closeKeptSession(); // loaded only if some request ran directly
   }
-  // One attempt: a command-line run reports an unreachable Redis rather than waiting for it.
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined); // the failed announcement says it
-  const changes = new RedisCredentialChanges(redis, redisKeys(config.redisPrefix).credentialChanges, (message) =>
-    process.stderr.write(`warning: ${message}\n`),
-  );
-  return { changes, redis };
 }
-
-const toAdminError = (error: unknown): unknown => {
-  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  return error instanceof Error && typeof code === 'string' ? new AdminError(code, error.message) : error;
-};
 
 /** The server's answer, or undefined when no server listens on the socket. */
 function trySocket(socketPath: string, req: AdminRequest | { op: 'migrate' }): Promise<unknown> {

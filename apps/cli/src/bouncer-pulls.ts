@@ -1,6 +1,4 @@
 import type { AppConfig } from '@lapi/config';
-import { redisKeys, RedisStreamCursors } from '@lapi/projections';
-import Redis from 'ioredis';
 import { sendAdminRequest } from './admin-client';
 
 /**
@@ -15,6 +13,12 @@ export async function lastPulls(config: AppConfig, keys: ReadonlyMap<string, str
 
 async function positionTimes(config: AppConfig, keys: string[]): Promise<Map<string, string>> {
   if (config.redisUrl && config.database.kind === 'postgres') {
+    // Loaded here only: a list without bouncers, or outside a cluster, needs no Redis client.
+    const [{ default: Redis }, { RedisStreamCursors }, { redisKeys }] = await Promise.all([
+      import('ioredis'),
+      import('@lapi/projections/cluster/redis-stream-cursors'),
+      import('@lapi/projections/cluster/redis-keys'),
+    ]);
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await redis.connect();

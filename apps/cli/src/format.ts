@@ -1,4 +1,6 @@
-import { instanceStreamKey, printable, type Bouncer, type Machine } from '@lapi/domain';
+import { instanceStreamKey, type Bouncer } from '@lapi/domain/bouncers/bouncer';
+import { type Machine } from '@lapi/domain/machines/machine';
+import { printable } from '@lapi/domain/shared/printable';
 
 /** A plain text table, the way cscli prints lists; cells show control characters escaped (names are clients'). */
 export function table(headers: string[], rawRows: string[][]): string {

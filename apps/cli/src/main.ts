@@ -1,16 +1,18 @@
-import { generatePassword } from '@lapi/application';
-import { ConfigError, loadConfig, type AppConfig } from '@lapi/config';
-import { clientNameProblem, NANOS_PER_MS, parseGoDuration, printable, type Bouncer, type Machine } from '@lapi/domain';
+import type { AppConfig } from '@lapi/config';
+import type { Bouncer, Machine } from '@lapi/domain';
+import { clientNameProblem } from '@lapi/domain/machines/machine-credentials';
+import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
+import { printable } from '@lapi/domain/shared/printable';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
-import 'reflect-metadata';
-import { AdminError, sendAdminRequest } from './admin-client';
-import { lastPulls } from './bouncer-pulls';
-import { addDecisionsCommands } from './decisions-import';
-import { bouncerRows, bouncersTable, instanceKeys, machineJson, machinesTable, table } from './format';
-import { notificationsStatus } from './notifications-status';
-import { projectionsRebuild } from './projections-rebuild';
-import { projectionsStatus } from './projections-status';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AdminError, adminSession, sendAdminRequest } from './admin-client';
+import { readEntries } from './bulk-file';
+import { addDecisionsCommands } from './decisions-commands';
+
+// What every run loads is this file, commander and a few pure helpers: `lapi --help`, `--version` and argument
+// errors answer before any database, driver or framework code is read. Each command imports what it needs when it
+// runs (issue #18: the CLI answers in the time cscli does).
 
 /** A name for a new machine or bouncer: the domain's rule. */
 const newName = (value: string): string => {
@@ -33,57 +35,98 @@ const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['human', 'json']).default('human');
 
 let config: AppConfig | undefined;
-const getConfig = (): AppConfig => (config ??= loadConfig(undefined, { requireSecret: false }));
+const getConfig = async (): Promise<AppConfig> =>
+  (config ??= (await import('@lapi/config')).loadConfig(undefined, { requireSecret: false }));
 const out = (text: string) => process.stdout.write(`${text}\n`);
+
+/** This package's version, from the package.json above this file (the build runs from dist/, tests from src/). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    const pkg = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string }) : {};
+    if (pkg.name === 'crowdsec-lapi-cluster' && pkg.version) {
+      return pkg.version;
+    }
+  }
+  return 'unknown';
+}
 
 const program = new Command('lapi')
   .description(
     'Administer the CrowdSec LAPI: machines, bouncers, migrations. Talks to the same database as the server.',
   )
+  .version(packageVersion())
   .showHelpAfterError();
 
 const machines = program.command('machines').description('manage machines (agents, cscli)');
 
 machines
   .command('add')
-  .argument('<name>', 'machine id', newName)
+  .argument('[name]', 'machine id', newName)
   .option('--password <password>', 'password of the machine')
   .option('-a, --auto', 'generate a random password')
   .option('-f, --file <path>', 'write a cscli credentials file (url, login, password) there; "-" for stdout')
   .option('--url <url>', 'URL of this LAPI, written in the credentials file')
-  .description('add a validated machine')
-  .action(async (machineId: string, opts: { password?: string; auto?: boolean; file?: string; url?: string }) => {
-    if (opts.password !== undefined && opts.auto) {
-      throw new AdminError('USAGE', 'give either --password or --auto, not both');
-    }
-    if (opts.password === undefined && !opts.auto) {
-      throw new AdminError('USAGE', 'give --password <password> or --auto');
-    }
-    if (opts.password !== undefined && opts.password.length === 0) {
-      throw new AdminError('USAGE', 'the password must not be empty');
-    }
-    const password = opts.password ?? generatePassword();
-    await sendAdminRequest(getConfig(), { op: 'machines.add', name: machineId, password });
-    const url =
-      opts.url ??
-      `http://${getConfig().listen.host.includes(':') ? `[${getConfig().listen.host}]` : getConfig().listen.host}:${getConfig().listen.port}`;
-    const credentials = `url: ${url}\nlogin: ${machineId}\npassword: ${password}\n`;
-    if (opts.file && opts.file !== '-') {
-      writeFileSync(opts.file, credentials, { mode: 0o600 });
-      out(`Machine '${machineId}' successfully added to the local API.`);
-      out(`API credentials written to '${opts.file}'.`);
-    } else {
-      out(credentials.trimEnd());
-    }
-  });
+  .option('--from <file>', 'add the machines of a file instead, one "name [password]" a line ("-": stdin)')
+  .addOption(outputOption())
+  .description('add a validated machine, or all the machines of a file (all or none)')
+  .action(
+    async (
+      machineId: string | undefined,
+      opts: { password?: string; auto?: boolean; file?: string; url?: string; from?: string; output: string },
+    ) => {
+      if (opts.from !== undefined) {
+        if (machineId !== undefined || opts.password !== undefined || opts.auto || opts.file !== undefined) {
+          throw new AdminError('USAGE', 'give either --from <file> or a name with its options, not both');
+        }
+        const entries = readEntries(opts.from).map(([name, password]) => ({ name, password }));
+        const { result } = await sendAdminRequest(await getConfig(), { op: 'machines.addMany', entries });
+        const added = result as { name: string; password: string }[];
+        out(
+          opts.output === 'json'
+            ? JSON.stringify(added, null, 2)
+            : added.map((m) => `${printable(m.name)} ${m.password}`).join('\n'),
+        );
+        return;
+      }
+      if (machineId === undefined) {
+        throw new AdminError('USAGE', "missing required argument 'name' (or give --from <file>)");
+      }
+      if (opts.password !== undefined && opts.auto) {
+        throw new AdminError('USAGE', 'give either --password or --auto, not both');
+      }
+      if (opts.password === undefined && !opts.auto) {
+        throw new AdminError('USAGE', 'give --password <password> or --auto');
+      }
+      if (opts.password !== undefined && opts.password.length === 0) {
+        throw new AdminError('USAGE', 'the password must not be empty');
+      }
+      const { generatePassword } = await import('@lapi/application/machines/password');
+      const password = opts.password ?? generatePassword();
+      const config = await getConfig();
+      await sendAdminRequest(config, { op: 'machines.add', name: machineId, password });
+      const url =
+        opts.url ??
+        `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`;
+      const credentials = `url: ${url}\nlogin: ${machineId}\npassword: ${password}\n`;
+      if (opts.file && opts.file !== '-') {
+        writeFileSync(opts.file, credentials, { mode: 0o600 });
+        out(`Machine '${machineId}' successfully added to the local API.`);
+        out(`API credentials written to '${opts.file}'.`);
+      } else {
+        out(credentials.trimEnd());
+      }
+    },
+  );
 
 machines
   .command('list')
   .description('list machines')
   .addOption(outputOption())
   .action(async (opts: { output: string }) => {
-    const { result } = await sendAdminRequest(getConfig(), { op: 'machines.list' });
+    const { result } = await sendAdminRequest(await getConfig(), { op: 'machines.list' });
     const list = result as Machine[];
+    const { machineJson, machinesTable } = await import('./format');
     out(opts.output === 'json' ? JSON.stringify(list.map(machineJson), null, 2) : machinesTable(list));
   });
 
@@ -92,7 +135,7 @@ machines
   .argument('<name>', 'machine id', existingName)
   .description('validate a machine that registered itself')
   .action(async (machineId: string) => {
-    await sendAdminRequest(getConfig(), { op: 'machines.validate', name: machineId });
+    await sendAdminRequest(await getConfig(), { op: 'machines.validate', name: machineId });
     out(`machine '${printable(machineId)}' validated successfully`);
   });
 
@@ -101,7 +144,7 @@ machines
   .argument('<name>', 'machine id', existingName)
   .description('delete a machine')
   .action(async (machineId: string) => {
-    await sendAdminRequest(getConfig(), { op: 'machines.delete', name: machineId });
+    await sendAdminRequest(await getConfig(), { op: 'machines.delete', name: machineId });
     out(`machine '${printable(machineId)}' deleted successfully`);
   });
 
@@ -128,7 +171,7 @@ machines
   .option('--force', 'delete them (without it, only list them)')
   .description('delete machines not seen for a while (the local agent, last seen from loopback, is kept)')
   .action(async (opts: { notSeen: number; notValidatedOnly?: boolean; force?: boolean }) => {
-    const { result } = await sendAdminRequest(getConfig(), {
+    const { result } = await sendAdminRequest(await getConfig(), {
       op: 'machines.prune',
       notSeenMs: opts.notSeen,
       notValidatedOnly: opts.notValidatedOnly === true,
@@ -150,12 +193,34 @@ const bouncers = program.command('bouncers').description('manage bouncers');
 
 bouncers
   .command('add')
-  .argument('<name>', 'bouncer name', newName)
+  .argument('[name]', 'bouncer name', newName)
   .option('-k, --key <key>', 'API key to use instead of a generated one')
+  .option('--from <file>', 'add the bouncers of a file instead, one "name [key]" a line ("-": stdin)')
   .addOption(new Option('-o, --output <format>', 'output format').choices(['human', 'raw', 'json']).default('human'))
-  .description('add a bouncer and print its API key (shown only once)')
-  .action(async (bouncerName: string, opts: { key?: string; output: string }) => {
-    const { result } = await sendAdminRequest(getConfig(), { op: 'bouncers.add', name: bouncerName, key: opts.key });
+  .description('add a bouncer and print its API key (shown only once), or all the bouncers of a file (all or none)')
+  .action(async (bouncerName: string | undefined, opts: { key?: string; from?: string; output: string }) => {
+    if (opts.from !== undefined) {
+      if (bouncerName !== undefined || opts.key !== undefined) {
+        throw new AdminError('USAGE', 'give either --from <file> or a name (and --key), not both');
+      }
+      const entries = readEntries(opts.from).map(([name, key]) => ({ name, key }));
+      const { result } = await sendAdminRequest(await getConfig(), { op: 'bouncers.addMany', entries });
+      const added = result as { name: string; key: string }[];
+      out(
+        opts.output === 'json'
+          ? JSON.stringify(added, null, 2)
+          : added.map((b) => `${printable(b.name)} ${b.key}`).join('\n'),
+      );
+      return;
+    }
+    if (bouncerName === undefined) {
+      throw new AdminError('USAGE', "missing required argument 'name' (or give --from <file>)");
+    }
+    const { result } = await sendAdminRequest(await getConfig(), {
+      op: 'bouncers.add',
+      name: bouncerName,
+      key: opts.key,
+    });
     const { key } = result as { key: string };
     if (opts.output === 'raw') {
       out(key);
@@ -174,18 +239,38 @@ bouncers
   .description('list bouncers')
   .addOption(outputOption())
   .action(async (opts: { output: string }) => {
-    const { result } = await sendAdminRequest(getConfig(), { op: 'bouncers.list' });
+    const { result } = await sendAdminRequest(await getConfig(), { op: 'bouncers.list' });
     const list = result as Bouncer[];
-    const rows = bouncerRows(list, await lastPulls(getConfig(), instanceKeys(list)));
+    const [{ bouncerRows, bouncersTable, instanceKeys }, { lastPulls }] = await Promise.all([
+      import('./format'),
+      import('./bouncer-pulls'),
+    ]);
+    const rows = bouncerRows(list, await lastPulls(await getConfig(), instanceKeys(list)));
     out(opts.output === 'json' ? JSON.stringify(rows, null, 2) : bouncersTable(rows));
   });
 
 bouncers
   .command('delete')
-  .argument('<name>', 'bouncer name', existingName)
-  .description('delete a bouncer')
-  .action(async (bouncerName: string) => {
-    await sendAdminRequest(getConfig(), { op: 'bouncers.delete', name: bouncerName });
+  .argument('[name]', 'bouncer name', existingName)
+  .option(
+    '--from <file>',
+    'delete the bouncers of a file instead, one name a line ("-": stdin; the rest of a line is ignored)',
+  )
+  .description('delete a bouncer, or all the bouncers of a file (all or none)')
+  .action(async (bouncerName: string | undefined, opts: { from?: string }) => {
+    if (opts.from !== undefined) {
+      if (bouncerName !== undefined) {
+        throw new AdminError('USAGE', 'give either --from <file> or a name, not both');
+      }
+      const names = readEntries(opts.from).map(([name]) => name);
+      await sendAdminRequest(await getConfig(), { op: 'bouncers.deleteMany', names });
+      out(names.map((name) => `bouncer '${printable(name)}' deleted successfully`).join('\n'));
+      return;
+    }
+    if (bouncerName === undefined) {
+      throw new AdminError('USAGE', "missing required argument 'name' (or give --from <file>)");
+    }
+    await sendAdminRequest(await getConfig(), { op: 'bouncers.delete', name: bouncerName });
     out(`bouncer '${printable(bouncerName)}' deleted successfully`);
   });
 
@@ -196,7 +281,8 @@ projections
   .description('rebuild the decisions read model from the event log into a new generation, then switch to it')
   .option('--wait <seconds>', 'how long to wait for the switch (0: only ask)', (v) => Number.parseInt(v, 10), 600)
   .action(async (opts: { wait: number }) => {
-    const result = await projectionsRebuild(getConfig(), Math.max(0, opts.wait || 0) * 1000, (generation) =>
+    const { projectionsRebuild } = await import('./projections-rebuild');
+    const result = await projectionsRebuild(await getConfig(), Math.max(0, opts.wait || 0) * 1000, (generation) =>
       out(`rebuilding decisions into generation ${generation} (a worker holding the projector lease does it)`),
     );
     if (!result.live) {
@@ -212,7 +298,8 @@ projections
   .description('position, lag behind the event log, and owner of each projection')
   .addOption(outputOption())
   .action(async (opts: { output: string }) => {
-    const statuses = await projectionsStatus(getConfig());
+    const [{ projectionsStatus }, { table }] = await Promise.all([import('./projections-status'), import('./format')]);
+    const statuses = await projectionsStatus(await getConfig());
     if (opts.output === 'json') {
       out(JSON.stringify(statuses, null, 2));
       return;
@@ -261,7 +348,11 @@ program
   .addOption(outputOption())
   .option('--dead <n>', 'dead letters to show', (v) => Number.parseInt(v, 10), 20)
   .action(async (opts: { output: string; dead: number }) => {
-    const status = await notificationsStatus(getConfig(), opts.dead);
+    const [{ notificationsStatus }, { table }] = await Promise.all([
+      import('./notifications-status'),
+      import('./format'),
+    ]);
+    const status = await notificationsStatus(await getConfig(), opts.dead);
     if (opts.output === 'json') {
       out(JSON.stringify(status, null, 2));
       return;
@@ -306,7 +397,7 @@ program
   .command('migrate')
   .description('bring the database schema up to date (the server also does this at start)')
   .action(async () => {
-    const { result, via } = await sendAdminRequest(getConfig(), { op: 'migrate' });
+    const { result, via } = await sendAdminRequest(await getConfig(), { op: 'migrate' });
     const migrated = (result as { migrated: string[] }).migrated;
     out(
       via === 'server'
@@ -317,11 +408,9 @@ program
     );
   });
 
-program.parseAsync(process.argv).catch((error: unknown) => {
-  const message =
-    error instanceof ConfigError || error instanceof AdminError || error instanceof Error
-      ? error.message
-      : String(error);
+adminSession(() => program.parseAsync(process.argv)).catch((error: unknown) => {
+  // ConfigError and AdminError are Errors: their message is for the user.
+  const message = error instanceof Error ? error.message : String(error);
   // Line breaks kept (configuration errors list one problem a line); other controls, from names, escaped.
   process.stderr.write(`lapi: ${message.split('\n').map(printable).join('\n')}\n`);
   process.exitCode = 1;

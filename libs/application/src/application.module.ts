@@ -1,5 +1,4 @@
 import { EVENT_STORE, PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { alertsProjection, bouncersProjection, machinesProjection } from '@lapi/projections';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { alertHandlers } from './alerts/alert.handlers';
@@ -18,10 +17,8 @@ import { machineHandlers } from './machines/machine.handlers';
 import { BcryptWorkerPool, PASSWORD_HASHER, type PasswordHasher } from './machines/password-hasher';
 import { PruneMachinesHandler } from './machines/prune-machines';
 import { CREDENTIAL_CHANGES, LocalCredentialChanges, type CredentialChanges } from './shared/credential-changes';
+import { inlineProjections } from './shared/inline-projections';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
-
-/** Inline projections: read models that commit with the events they follow. */
-export const inlineProjections = [machinesProjection, bouncersProjection, alertsProjection];
 
 /** Commands and queries shared by the API and the admin CLI, over an open database. */
 @Module({})

@@ -1,4 +1,5 @@
-import { NANOS_PER_MS, parseGoDuration, parseIpRange } from '@lapi/domain';
+import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
+import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { z } from 'zod';
 import { projectionRetention, readyMaxLag, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
 import { tlsEnv, toTlsConfig, type TlsConfig } from './tls';

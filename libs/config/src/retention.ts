@@ -1,4 +1,4 @@
-import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain';
+import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
 import { z } from 'zod';
 
 /** The reference's db_config.flush: alert retention and the autodelete of silent machines and bouncers (ms). */

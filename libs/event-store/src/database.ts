@@ -1,10 +1,10 @@
 import type { DatabaseConfig } from '@lapi/config';
-import { Kysely, Migrator } from 'kysely';
+import { Kysely, Migrator, sql } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DB } from './db';
-import { migrationProvider } from './migrations';
+import { latestMigration, migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
 import { PGliteThread } from './pglite-thread';
 import { PostgresJSPoolDialect } from './postgres-js-dialect';
@@ -108,4 +108,20 @@ export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
     throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Migrates only a database that is behind: when it is current this is one read of the last migration applied,
+ * not the migrator's lock and table checks (what a short-lived process such as `lapi bouncers add` pays).
+ */
+export async function migrateIfBehind(db: Kysely<DB>): Promise<string[]> {
+  try {
+    const { rows } = await sql<{ name: string }>`select max(name) as name from kysely_migration`.execute(db);
+    if (rows[0]?.name === latestMigration) {
+      return [];
+    }
+  } catch {
+    // No migration table yet: a new database, migrated below.
+  }
+  return migrateToLatest(db);
 }

@@ -94,6 +94,46 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect(results[0].transactionId).toBe(results[1].transactionId);
     });
 
+    it('appends to many streams at once (a bulk command) as it appends them one after the other', async () => {
+      const fresh = Array.from({ length: 30 }, newStream);
+      const existing = Array.from({ length: 20 }, newStream);
+      for (const id of existing) {
+        await store.appendToStream(id, [ev(0)], { expectedVersion: 'no_stream', metadata });
+      }
+      const other = { ...metadata, requestId: 'r2' };
+      const appends = [
+        ...fresh.map((streamId, i) => ({
+          streamId,
+          events: [ev(i), ev(i + 100)],
+          expectedVersion: 'no_stream' as const,
+        })),
+        ...existing.map((streamId, i) => ({ streamId, events: [ev(i + 200)], expectedVersion: 1n, metadata: other })),
+      ];
+      // One stale version among fifty: nothing is written.
+      const stale = appends.map((a, i) => (i === 40 ? { ...a, expectedVersion: 5n } : a));
+      await expect(store.appendToStreams(stale, { metadata })).rejects.toEqual(new ConcurrencyError(existing[10], 5n));
+      expect(await store.readStream(fresh[0])).toEqual([]);
+      expect(await store.streamVersion(existing[0])).toBe(1n);
+
+      const results = await store.appendToStreams(appends, { metadata });
+      expect(results.map((r) => r.nextExpectedVersion)).toEqual([...fresh.map(() => 2n), ...existing.map(() => 2n)]);
+      expect(new Set(results.map((r) => r.transactionId)).size).toBe(1);
+      const read = await store.readStream(fresh[3]);
+      expect(read.map((e) => [e.streamVersion, e.data, e.metadata])).toEqual([
+        [1n, { n: 3 }, metadata],
+        [2n, { n: 103 }, metadata],
+      ]);
+      expect(results[3].lastPosition).toBe(read[1].globalPosition);
+      const continued = await store.readStream(existing[7]);
+      expect(continued.map((e) => [e.streamVersion, e.data, e.metadata])).toEqual([
+        [1n, { n: 0 }, metadata],
+        [2n, { n: 207 }, other],
+      ]);
+      // The global log holds them in the order given.
+      const positions = results.map((r) => r.lastPosition);
+      expect([...positions].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))).toEqual(positions);
+    });
+
     it('keeps the metadata of each append in a shared transaction', async () => {
       const [a, b] = [newStream(), newStream()];
       const other = { ...metadata, requestId: 'r2', clientIp: '192.0.2.1' };

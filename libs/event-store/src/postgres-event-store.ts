@@ -12,6 +12,13 @@ import {
   type RecordedEvent,
 } from './event-store';
 
+interface Append {
+  readonly streamId: string;
+  readonly events: readonly DomainEvent[];
+  readonly expectedVersion: ExpectedVersion;
+  readonly metadata?: EventMetadata;
+}
+
 /** The event store on Postgres, or on PGlite through the same Kysely schema. */
 export class PostgresEventStore implements EventStore {
   constructor(
@@ -51,40 +58,11 @@ export class PostgresEventStore implements EventStore {
     return this.db.transaction().execute(async (trx) => {
       const results: AppendResult[] = [];
       const recorded: RecordedEvent[] = [];
-      for (const [n, { streamId, events, expectedVersion, metadata }] of appends.entries()) {
-        const last = await this.advanceStream(trx, streamId, BigInt(events.length), expectedVersion);
-        const first = last - BigInt(events.length) + 1n;
-        const meta = metadata ?? options.metadata;
-        const rows = await trx
-          .insertInto('events')
-          .values(
-            events.map((e, i) => ({
-              stream_id: streamId,
-              stream_version: String(first + BigInt(i)),
-              type: e.type,
-              data: jsonbText(texts[n][i]),
-              metadata: jsonb(meta),
-            })),
-          )
-          .returning(['stream_version', 'global_position', 'transaction_id', 'created_at'])
-          .execute();
-        const stored = rows.map((row, i): RecordedEvent => ({
-          type: events[i].type,
-          data: copies[n][i],
-          metadata: meta,
-          streamId,
-          streamVersion: BigInt(row.stream_version),
-          globalPosition: BigInt(row.global_position),
-          transactionId: BigInt(row.transaction_id),
-          createdAt: new Date(row.created_at),
-        }));
-        recorded.push(...stored);
-        const tail = stored[stored.length - 1];
-        results.push({
-          nextExpectedVersion: last,
-          lastPosition: tail.globalPosition,
-          transactionId: tail.transactionId,
-        });
+      if (batchable(appends)) {
+        // Many streams (an admin's bulk command): a few statements for all of them rather than a few for each.
+        await this.appendBatched(trx, appends, options.metadata, texts, copies, results, recorded);
+      } else {
+        await this.appendEach(trx, appends, options.metadata, texts, copies, results, recorded);
       }
       for (const projection of this.projections) {
         const relevant = recorded.filter((e) => projection.eventTypes.includes(e.type));
@@ -94,6 +72,149 @@ export class PostgresEventStore implements EventStore {
       }
       return results;
     });
+  }
+
+  /** One append after the other: a statement or two per stream. */
+  private async appendEach(
+    trx: Transaction<DB>,
+    appends: readonly Append[],
+    defaultMetadata: EventMetadata,
+    texts: string[][],
+    copies: object[][],
+    results: AppendResult[],
+    recorded: RecordedEvent[],
+  ): Promise<void> {
+    for (const [n, { streamId, events, expectedVersion, metadata }] of appends.entries()) {
+      const last = await this.advanceStream(trx, streamId, BigInt(events.length), expectedVersion);
+      const first = last - BigInt(events.length) + 1n;
+      const meta = metadata ?? defaultMetadata;
+      const rows = await trx
+        .insertInto('events')
+        .values(
+          events.map((e, i) => ({
+            stream_id: streamId,
+            stream_version: String(first + BigInt(i)),
+            type: e.type,
+            data: jsonbText(texts[n][i]),
+            metadata: jsonb(meta),
+          })),
+        )
+        .returning(['stream_version', 'global_position', 'transaction_id', 'created_at'])
+        .execute();
+      const stored = rows.map((row, i): RecordedEvent => ({
+        type: events[i].type,
+        data: copies[n][i],
+        metadata: meta,
+        streamId,
+        streamVersion: BigInt(row.stream_version),
+        globalPosition: BigInt(row.global_position),
+        transactionId: BigInt(row.transaction_id),
+        createdAt: new Date(row.created_at),
+      }));
+      recorded.push(...stored);
+      const tail = stored[stored.length - 1];
+      results.push({
+        nextExpectedVersion: last,
+        lastPosition: tail.globalPosition,
+        transactionId: tail.transactionId,
+      });
+    }
+  }
+
+  /**
+   * appendToStreams for many distinct streams, none expected at 'any': the streams' versions are moved in one
+   * statement per kind of expectation, the events inserted in one statement (per chunk), matched back by stream and
+   * version. The same outcome as one append after the other: all appended, or ConcurrencyError and none.
+   */
+  private async appendBatched(
+    trx: Transaction<DB>,
+    appends: readonly {
+      streamId: string;
+      events: readonly DomainEvent[];
+      expectedVersion: ExpectedVersion;
+      metadata?: EventMetadata;
+    }[],
+    defaultMetadata: EventMetadata,
+    texts: string[][],
+    copies: object[][],
+    results: AppendResult[],
+    recorded: RecordedEvent[],
+  ): Promise<void> {
+    const versions = new Map<string, bigint>();
+    const fresh = appends.filter((a) => a.expectedVersion === 'no_stream' || a.expectedVersion === 0n);
+    const moved = appends.filter((a) => typeof a.expectedVersion === 'bigint' && a.expectedVersion > 0n);
+    for (let from = 0; from < fresh.length; from += BATCH_ROWS) {
+      const rows = await trx
+        .insertInto('streams')
+        .values(
+          fresh
+            .slice(from, from + BATCH_ROWS)
+            .map((a) => ({ stream_id: a.streamId, version: String(a.events.length) })),
+        )
+        .onConflict((oc) => oc.column('stream_id').doNothing())
+        .returning(['stream_id', 'version'])
+        .execute();
+      rows.forEach((r) => versions.set(r.stream_id, BigInt(r.version)));
+    }
+    for (let from = 0; from < moved.length; from += BATCH_ROWS) {
+      const part = moved.slice(from, from + BATCH_ROWS);
+      // Under READ COMMITTED a concurrent writer blocks here, then sees the moved version and matches nothing.
+      const { rows } = await sql<{ stream_id: string; version: string }>`
+        update streams set version = streams.version + v.count, updated_at = now()
+        from (values ${sql.join(
+          part.map(
+            (a) => sql`(${a.streamId}, ${String(a.expectedVersion)}::bigint, ${String(a.events.length)}::bigint)`,
+          ),
+        )}) as v(stream_id, expected, count)
+        where streams.stream_id = v.stream_id and streams.version = v.expected
+        returning streams.stream_id, streams.version`.execute(trx);
+      rows.forEach((r) => versions.set(r.stream_id, BigInt(r.version)));
+    }
+    const stale = appends.find((a) => !versions.has(a.streamId));
+    if (stale) {
+      throw new ConcurrencyError(stale.streamId, stale.expectedVersion);
+    }
+    const rows = appends.flatMap((a, n) => {
+      const first = versions.get(a.streamId)! - BigInt(a.events.length) + 1n;
+      const meta = jsonb(a.metadata ?? defaultMetadata);
+      return a.events.map((e, i) => ({
+        stream_id: a.streamId,
+        stream_version: String(first + BigInt(i)),
+        type: e.type,
+        data: jsonbText(texts[n][i]),
+        metadata: meta,
+      }));
+    });
+    const stored = new Map<string, Pick<RecordedEvent, 'globalPosition' | 'transactionId' | 'createdAt'>>();
+    for (let from = 0; from < rows.length; from += BATCH_ROWS) {
+      const inserted = await trx
+        .insertInto('events')
+        .values(rows.slice(from, from + BATCH_ROWS))
+        .returning(['stream_id', 'stream_version', 'global_position', 'transaction_id', 'created_at'])
+        .execute();
+      for (const r of inserted) {
+        stored.set(`${r.stream_id}\u0000${BigInt(r.stream_version)}`, {
+          globalPosition: BigInt(r.global_position),
+          transactionId: BigInt(r.transaction_id),
+          createdAt: new Date(r.created_at),
+        });
+      }
+    }
+    for (const [n, a] of appends.entries()) {
+      const last = versions.get(a.streamId)!;
+      const first = last - BigInt(a.events.length) + 1n;
+      const events = a.events.map((e, i): RecordedEvent => ({
+        type: e.type,
+        data: copies[n][i],
+        metadata: a.metadata ?? defaultMetadata,
+        streamId: a.streamId,
+        streamVersion: first + BigInt(i),
+        ...stored.get(`${a.streamId}\u0000${first + BigInt(i)}`)!,
+      }));
+      recorded.push(...events);
+      const tail = events[events.length - 1];
+      results.push({ nextExpectedVersion: last, lastPosition: tail.globalPosition, transactionId: tail.transactionId });
+    }
   }
 
   /** Moves the stream's version by `count` if it is where the caller expects; returns the new version. */
@@ -231,6 +352,17 @@ const toRecorded = (row: Selectable<EventsTable>): RecordedEvent => ({
 // Sent as text and cast in SQL: postgres.js JSON-encodes a jsonb parameter itself, so a string given for one would be
 // stored as a JSON string rather than an object (rows written that way before are still read, see parseJson).
 const jsonb = (value: unknown) => jsonbText(JSON.stringify(value));
+
+// Rows per statement in a batched append: 5 parameters each stays far below PostgreSQL's 65,535.
+const BATCH_ROWS = 1_000;
+// Below this, one append after the other costs no more.
+const BATCH_FROM = 16;
+
+/** Whether appendToStreams may take the batched path: many streams, each once, none at 'any'. */
+const batchable = (appends: readonly { streamId: string; expectedVersion: ExpectedVersion }[]): boolean =>
+  appends.length >= BATCH_FROM &&
+  appends.every((a) => a.expectedVersion !== 'any') &&
+  new Set(appends.map((a) => a.streamId)).size === appends.length;
 const jsonbText = (text: string) => sql<string>`cast(${text} as text)::jsonb`;
 
 // postgres.js hands back jsonb already parsed; PGlite too, but be lenient.

@@ -1,4 +1,6 @@
-import { ALERT_EVENT_TYPES, isIpScope, parseIpRange, type DecisionLogEvent, type StoredDecision } from '@lapi/domain';
+import { ALERT_EVENT_TYPES, type DecisionLogEvent, type StoredDecision } from '@lapi/domain/alerts/alert.events';
+import { parseIpRange } from '@lapi/domain/shared/ip-range';
+import { isIpScope } from '@lapi/domain/shared/scope';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import { sql, type Transaction } from 'kysely';
 

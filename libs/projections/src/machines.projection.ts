@@ -1,4 +1,5 @@
-import { evolveMachine, MACHINE_EVENT_TYPES, type Machine, type MachineEvent, type MachineState } from '@lapi/domain';
+import { evolveMachine, type Machine, type MachineState } from '@lapi/domain/machines/machine';
+import { MACHINE_EVENT_TYPES, type MachineEvent } from '@lapi/domain/machines/machine.events';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 

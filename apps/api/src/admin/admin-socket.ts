@@ -1,8 +1,7 @@
-import { runAdminRequest, type AdminRequest } from '@lapi/application';
+import { nestAdminContext, runAdminRequest, type AdminRequest } from '@lapi/application';
 import { DomainError } from '@lapi/domain';
 import { adminSocketPath } from '@lapi/event-store';
 import { Logger, type INestApplication } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
@@ -19,7 +18,7 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
   if (existsSync(path)) {
     unlinkSync(path); // the data-dir lock proves no live server owns it
   }
-  const buses = { commands: app.get(CommandBus), queries: app.get(QueryBus) };
+  const admin = nestAdminContext(app);
   const logger = new Logger('AdminSocket');
   const server = createServer((req, res) => {
     if (req.method !== 'POST') {
@@ -36,7 +35,7 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
         let body: unknown;
         try {
           const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminRequest;
-          body = { result: await runAdminRequest(request, buses) };
+          body = { result: await runAdminRequest(request, admin) };
           if (request.op.startsWith('bouncers.')) {
             // A bouncer deleted here is refused from the next request on, not after the key cache's few seconds.
             app.get(BouncerApiKeyGuard).forgetKeys();

@@ -1,8 +1,7 @@
-import { runAdminRequest } from '@lapi/application';
+import { nestAdminContext, runAdminRequest } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
 import { canMount, mountTmpfs, TEST_JWT_SECRET, testServerUrl, unmount } from '@lapi/testing';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,8 +124,10 @@ describe.each(BACKENDS)('a full disk on %s', (_name, open, runnable) => {
   (runnable ? it : it.skip)(
     'answers 503 "storage full" with Retry-After, and 201 once there is room again',
     async () => {
-      const buses = { commands: api.app.get(CommandBus), queries: api.app.get(QueryBus) };
-      await runAdminRequest({ op: 'machines.add', name: 'agent', password: 'agent-password' }, buses);
+      await runAdminRequest(
+        { op: 'machines.add', name: 'agent', password: 'agent-password' },
+        nestAdminContext(api.app),
+      );
       const login = await api.app.inject({
         method: 'POST',
         url: '/v1/watchers/login',

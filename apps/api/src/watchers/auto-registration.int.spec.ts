@@ -1,8 +1,7 @@
-import { runAdminRequest } from '@lapi/application';
+import { nestAdminContext, runAdminRequest } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import type { Machine } from '@lapi/domain';
 import { openTestDatabase, TEST_BACKENDS, TEST_JWT_SECRET } from '@lapi/testing';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { createApiApp, type ApiApp } from '../app.factory';
 
 const TOKEN = 'k8s-registration-token-0123456789abcdef';
@@ -21,10 +20,7 @@ describe.each(TEST_BACKENDS)('agent auto-registration (%s)', (backend) => {
       headers: { 'user-agent': UA },
     });
   const machine = async (id: string) => {
-    const list = (await runAdminRequest(
-      { op: 'machines.list' },
-      { commands: api.app.get(CommandBus), queries: api.app.get(QueryBus) },
-    )) as Machine[];
+    const list = (await runAdminRequest({ op: 'machines.list' }, nestAdminContext(api.app))) as Machine[];
     return list.find((m) => m.machineId === id);
   };
 

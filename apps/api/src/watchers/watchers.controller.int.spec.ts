@@ -1,7 +1,6 @@
-import { runAdminRequest } from '@lapi/application';
+import { nestAdminContext, runAdminRequest } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { openTestDatabase, TEST_BACKENDS, TEST_JWT_SECRET } from '@lapi/testing';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import jwt from 'jsonwebtoken';
 import { createApiApp, type ApiApp } from '../app.factory';
 
@@ -11,8 +10,7 @@ const JWT_401 = { 'www-authenticate': 'JWT realm=Crowdsec API local' };
 describe.each(TEST_BACKENDS)('machines over HTTP (%s)', (backend) => {
   let api: ApiApp;
   let dispose: () => Promise<void>;
-  const admin = (req: Parameters<typeof runAdminRequest>[0]) =>
-    runAdminRequest(req, { commands: api.app.get(CommandBus), queries: api.app.get(QueryBus) });
+  const admin = (req: Parameters<typeof runAdminRequest>[0]) => runAdminRequest(req, nestAdminContext(api.app));
   const inject = (opts: Parameters<ApiApp['app']['inject']>[0]) => api.app.inject(opts);
   const register = (body: unknown) => inject({ method: 'POST', url: '/v1/watchers', payload: body as object });
   const login = (body: unknown, ua = UA) =>

@@ -1,22 +1,14 @@
-import {
-  ALERT_DELETIONS_STREAM,
-  alertStreamId,
-  DomainError,
-  NANOS_PER_MS,
-  parseGoDuration,
-  parseIpRange,
-  receiveAlert,
-} from '@lapi/domain';
+import { ALERT_DELETIONS_STREAM, DomainError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { allocateAlertIds, countDecisions, findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
+import { findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
 import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';
 import { AppendBatcher } from '../shared/append-batcher';
 import { CLOCK, DATABASE, toMetadata, type Clock } from '../shared/ports';
+import { alertAppends, decideAlerts } from './alert-writes';
 import { DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts } from './alert.commands';
-import { PROFILE_ENGINE, type DecisionStats, type ProfileEngine } from './profile-engine';
+import { PROFILE_ENGINE, type ProfileEngine } from './profile-engine';
 
 export class AlertNotFoundError extends DomainError {
   readonly code = 'ALERT.NOT_FOUND';
@@ -42,58 +34,12 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
 
   async execute(c: PushAlerts): Promise<string[]> {
     const now = this.clock.now();
-    // Decide every alert of the batch first (profiles, validation), then store them all in one transaction:
-    // a bad alert stores none, as a failed request should.
-    const events = [];
-    for (const alert of c.alerts) {
-      // An alert without decisions (null or []) gets them from the profiles (controllers/v1/alerts.go); one with
-      // decisions only runs them for its notifications.
-      const { decisions, notify } =
-        alert.decisions?.length && !this.profiles.notifies
-          ? { decisions: alert.decisions, notify: undefined }
-          : await this.profiles.evaluate(alert, this.stats(now), now);
-      const { alertId, decisionIds } = await allocateAlertIds(this.database.db, decisions.length);
-      events.push(
-        receiveAlert(
-          alert,
-          decisions,
-          c.machineId,
-          { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
-          now,
-          notify,
-        ),
-      );
-    }
+    const events = await decideAlerts(this.database, this.profiles, c.alerts, c.machineId, now);
     if (events.length > 0) {
-      const appended = await this.batcher.append(
-        events.map((e) => ({
-          streamId: alertStreamId(e.data.alertId),
-          events: [e],
-          expectedVersion: 'no_stream' as const,
-        })),
-        toMetadata(c.context, now),
-      );
+      const appended = await this.batcher.append(alertAppends(events), toMetadata(c.context, now));
       await this.barrier.waitFor(appended);
     }
     return events.map((e) => String(e.data.alertId));
-  }
-
-  private stats(now: Date): DecisionStats {
-    const db = this.database.db;
-    const target = (value: string) => parseIpRange(value) ?? value;
-    return {
-      decisionsCount: async (value) => (await countDecisions(db, target(value))).count,
-      decisionsSinceCount: async (value, since) => {
-        const ns = parseGoDuration(since);
-        const createdSince = new Date(now.getTime() - (ns === null ? 0 : Number(ns / NANOS_PER_MS)));
-        return (await countDecisions(db, target(value), { createdSince })).count;
-      },
-      activeDecisionsCount: async (value) => (await countDecisions(db, target(value), { activeAt: now })).count,
-      activeDecisionsTimeLeftMs: async (value) => {
-        const { longestUntil } = await countDecisions(db, target(value), { activeAt: now });
-        return longestUntil ? Math.max(0, longestUntil.getTime() - now.getTime()) : 0;
-      },
-    };
   }
 }
 

@@ -1,26 +1,12 @@
-import {
-  BouncerKeyAlreadyUsedError,
-  BouncerNotFoundError,
-  bouncerStreamId,
-  decideBouncer,
-  ValidationError,
-  type Bouncer,
-  type BouncerCommand,
-} from '@lapi/domain';
+import { BouncerNotFoundError, type Bouncer, type BouncerCommand } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import {
-  findBouncersByKeyHash,
-  listBouncers,
-  loadBouncer,
-  loadBouncerAggregate,
-  positionTimes,
-} from '@lapi/projections';
+import { findBouncersByKeyHash, listBouncers, loadBouncer, positionTimes } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
-import { handleCommand } from '../shared/handle-command';
-import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
-import { apiKeyProblem, generateApiKey, hashApiKey, sameHash } from './api-key';
+import { CLOCK, DATABASE, type Clock, type CommandContext, type WriteDeps } from '../shared/ports';
+import { generateApiKey, hashApiKey, sameHash } from './api-key';
+import { addBouncer, deleteBouncer, runBouncerCommand } from './bouncer-writes';
 import {
   AddBouncer,
   AuthenticateBouncer,
@@ -31,40 +17,22 @@ import {
   StreamPositionTimes,
 } from './bouncer.commands';
 
-abstract class BouncerCommandHandler {
+abstract class BouncerCommandHandler implements WriteDeps {
   constructor(
-    @Inject(EVENT_STORE) protected readonly store: EventStore,
-    @Inject(DATABASE) protected readonly database: DatabaseHandle,
-    @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(EVENT_STORE) readonly store: EventStore,
+    @Inject(DATABASE) readonly database: DatabaseHandle,
+    @Inject(CLOCK) readonly clock: Clock,
   ) {}
 
-  protected async run(name: string, command: BouncerCommand, context: CommandContext): Promise<void> {
-    const now = this.clock.now();
-    await handleCommand(
-      this.store,
-      bouncerStreamId(name),
-      () => loadBouncerAggregate(this.database.db, name),
-      (state) => decideBouncer(command, state, now),
-      toMetadata(context, now),
-    );
+  protected run(name: string, command: BouncerCommand, context: CommandContext): Promise<void> {
+    return runBouncerCommand(this, name, command, context);
   }
 }
 
 @CommandHandler(AddBouncer)
 export class AddBouncerHandler extends BouncerCommandHandler implements ICommandHandler<AddBouncer> {
-  async execute(c: AddBouncer): Promise<string> {
-    const apiKey = c.apiKey ?? generateApiKey();
-    const problem = apiKeyProblem(apiKey);
-    if (problem) {
-      throw new ValidationError(problem);
-    }
-    const apiKeyHash = hashApiKey(apiKey);
-    // A key identifies one bouncer: a second bouncer with the same key would be indistinguishable on the wire.
-    if ((await findBouncersByKeyHash(this.database.db, apiKeyHash)).length > 0) {
-      throw new BouncerKeyAlreadyUsedError();
-    }
-    await this.run(c.name, { type: 'AddBouncer', data: { name: c.name, apiKeyHash } }, c.context);
-    return apiKey;
+  execute(c: AddBouncer): Promise<string> {
+    return addBouncer(this, c.name, c.apiKey, c.context);
   }
 }
 
@@ -72,9 +40,8 @@ export class AddBouncerHandler extends BouncerCommandHandler implements ICommand
 export class DeleteBouncerHandler extends BouncerCommandHandler implements ICommandHandler<DeleteBouncer> {
   @Inject(CREDENTIAL_CHANGES) private readonly credentials!: CredentialChanges;
 
-  async execute(c: DeleteBouncer): Promise<void> {
-    await this.run(c.name, { type: 'DeleteBouncer', data: { name: c.name } }, c.context);
-    await this.credentials.announce({ kind: 'bouncer-deleted', name: c.name });
+  execute(c: DeleteBouncer): Promise<void> {
+    return deleteBouncer(this, this.credentials, c.name, c.context);
   }
 }
 

@@ -1,9 +1,6 @@
 import {
-  assertRegistrableMachine,
   couldBeMachineName,
-  decideMachine,
   MachineNotFoundError,
-  machineStreamId,
   passwordTooLong,
   type Machine,
   type MachineCommand,
@@ -13,8 +10,8 @@ import { listMachines, loadMachineAggregate } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
-import { handleCommand } from '../shared/handle-command';
-import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
+import { CLOCK, DATABASE, type Clock, type CommandContext, type WriteDeps } from '../shared/ports';
+import { deleteMachine, registerMachine, runMachineCommand } from './machine-writes';
 import {
   DeleteMachine,
   FindMachine,
@@ -28,22 +25,15 @@ import {
 import { PASSWORD_HASHER, type PasswordHasher } from './password-hasher';
 
 /** The one path every machine command takes: load the machine, decide, append. */
-abstract class MachineCommandHandler {
+abstract class MachineCommandHandler implements WriteDeps {
   constructor(
-    @Inject(EVENT_STORE) protected readonly store: EventStore,
-    @Inject(DATABASE) protected readonly database: DatabaseHandle,
-    @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(EVENT_STORE) readonly store: EventStore,
+    @Inject(DATABASE) readonly database: DatabaseHandle,
+    @Inject(CLOCK) readonly clock: Clock,
   ) {}
 
-  protected async run(machineId: string, command: MachineCommand, context: CommandContext): Promise<void> {
-    const now = this.clock.now();
-    await handleCommand(
-      this.store,
-      machineStreamId(machineId),
-      () => loadMachineAggregate(this.database.db, machineId),
-      (state) => decideMachine(command, state, now),
-      toMetadata(context, now),
-    );
+  protected run(machineId: string, command: MachineCommand, context: CommandContext): Promise<void> {
+    return runMachineCommand(this, machineId, command, context);
   }
 }
 
@@ -51,22 +41,8 @@ abstract class MachineCommandHandler {
 export class RegisterMachineHandler extends MachineCommandHandler implements ICommandHandler<RegisterMachine> {
   @Inject(PASSWORD_HASHER) private readonly hasher!: PasswordHasher;
 
-  async execute(c: RegisterMachine): Promise<void> {
-    // Before any bcrypt or database work: a bad name or an over-long password costs nothing.
-    assertRegistrableMachine(c.machineId, c.password);
-    const { state } = await loadMachineAggregate(this.database.db, c.machineId);
-    // bcrypt outside the pure decision: whether this is the existing machine registering again. Another
-    // machine's name is refused without hashing a password it will never store.
-    const sameCredentials = state !== null && (await this.hasher.matches(c.password, state.passwordHash));
-    const passwordHash = state === null ? await this.hasher.hash(c.password) : state.passwordHash;
-    await this.run(
-      c.machineId,
-      {
-        type: 'RegisterMachine',
-        data: { machineId: c.machineId, passwordHash, ipAddress: c.ipAddress, validated: c.validated, sameCredentials },
-      },
-      c.context,
-    );
+  execute(c: RegisterMachine): Promise<void> {
+    return registerMachine(this, this.hasher, c);
   }
 }
 
@@ -135,9 +111,8 @@ export class RecordHeartbeatHandler extends MachineCommandHandler implements ICo
 export class DeleteMachineHandler extends MachineCommandHandler implements ICommandHandler<DeleteMachine> {
   @Inject(CREDENTIAL_CHANGES) private readonly credentials!: CredentialChanges;
 
-  async execute(c: DeleteMachine): Promise<void> {
-    await this.run(c.machineId, { type: 'DeleteMachine', data: { machineId: c.machineId } }, c.context);
-    await this.credentials.announce({ kind: 'machine-deleted', machineId: c.machineId });
+  execute(c: DeleteMachine): Promise<void> {
+    return deleteMachine(this, this.credentials, c.machineId, c.context);
   }
 }
 

@@ -3,12 +3,14 @@ import { PostgresEventStore } from '@lapi/event-store';
 import { FakeClock, openTestDatabase, TEST_BACKENDS } from '@lapi/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { CommandBus } from '@nestjs/cqrs';
 import { runAdminRequest, type AdminRequest } from '../admin/admin-operations';
-import { ApplicationModule, inlineProjections } from '../application.module';
+import { nestAdminContext } from '../admin/nest-admin-context';
+import { ApplicationModule } from '../application.module';
 import { inlineBarrier } from '../decisions/decision-reader';
 import { autodeleteClients } from '../retention/retention';
 import { LocalCredentialChanges } from '../shared/credential-changes';
+import { inlineProjections } from '../shared/inline-projections';
 import { cliContext } from '../shared/ports';
 import { LogInMachine, RecordHeartbeat, RegisterMachine } from './machine.commands';
 
@@ -19,8 +21,7 @@ describe.each(TEST_BACKENDS)('machine prune (%s)', (backend) => {
   let db: Awaited<ReturnType<typeof openTestDatabase>>;
   let app: INestApplicationContext;
   let clock: FakeClock;
-  const admin = (req: AdminRequest) =>
-    runAdminRequest(req, { commands: app.get(CommandBus), queries: app.get(QueryBus) });
+  const admin = (req: AdminRequest) => runAdminRequest(req, nestAdminContext(app));
   const names = async () => ((await admin({ op: 'machines.list' })) as Machine[]).map((m) => m.machineId).sort();
   const register = (id: string, ip: string, validated: boolean) =>
     app.get(CommandBus).execute(new RegisterMachine(id, `${id}-pw`, ip, validated, cliContext()));

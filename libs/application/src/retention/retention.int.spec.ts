@@ -2,9 +2,9 @@ import { receiveAlert, type DomainEvent, type EventMetadata } from '@lapi/domain
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { findActiveDecisions, pullStream, type DecisionFilter } from '@lapi/projections';
 import { anAlert, openTestDatabase, TEST_BACKENDS } from '@lapi/testing';
-import { inlineProjections } from '../application.module';
 import { inlineBarrier } from '../decisions/decision-reader';
 import { LocalCredentialChanges } from '../shared/credential-changes';
+import { inlineProjections } from '../shared/inline-projections';
 import { autodeleteClients, FLUSH_BATCH, flushAlerts, type RetentionDeps } from './retention';
 
 const MIN = 60_000;

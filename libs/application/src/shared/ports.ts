@@ -1,4 +1,5 @@
 import type { Actor, EventMetadata } from '@lapi/domain';
+import type { DatabaseHandle, EventStore } from '@lapi/event-store';
 
 /** Time comes in through a port so that handlers stay testable and replicas agree on one source. */
 export interface Clock {
@@ -25,3 +26,13 @@ export const toMetadata = (context: CommandContext, now: Date): EventMetadata =>
 });
 
 export const cliContext = (): CommandContext => ({ actor: { kind: 'cli', id: 'lapi' } });
+
+/**
+ * What a write needs. The API's handlers get it from Nest; the admin CLI builds it by hand, so that a command loads
+ * no framework (issue #18: `lapi bouncers add` answers in the time `cscli bouncers add` does).
+ */
+export interface WriteDeps {
+  readonly store: EventStore;
+  readonly database: DatabaseHandle;
+  readonly clock: Clock;
+}

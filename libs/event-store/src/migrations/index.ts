@@ -19,3 +19,6 @@ const migrations: Record<string, Migration> = {
 export const migrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(migrations),
 };
+
+/** The name of the newest migration this code knows. */
+export const latestMigration: string = Object.keys(migrations).sort().at(-1)!;

@@ -2,11 +2,30 @@ import type { AppConfig } from '@lapi/config';
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { AdminError, sendAdminRequest } from './admin-client';
-import { formatOf, parseDecisionsFile } from './decisions-file';
 
-/** `lapi decisions import`: cscli's command (same files, flags and alerts), through the fastest path to the store. */
-export function addDecisionsCommands(program: Command, getConfig: () => AppConfig, out: (text: string) => void): void {
+/** `lapi decisions add` and `import`: cscli's commands (same flags and alerts), through the fastest path to the store. */
+export function addDecisionsCommands(
+  program: Command,
+  getConfig: () => Promise<AppConfig>,
+  out: (text: string) => void,
+): void {
   const decisions = program.command('decisions').description('manage decisions');
+  decisions
+    .command('add')
+    .option('-i, --ip <ip>', 'source ip (shorthand for --scope ip --value <IP>)')
+    .option('-r, --range <range>', 'range source ip (shorthand for --scope range --value <RANGE>)')
+    .option('-d, --duration <duration>', 'duration of the decision', '4h')
+    .option('-v, --value <value>', 'the value to match for in the specified scope')
+    .option('-s, --scope <scope>', 'decision scope (ip, range, username…)', 'Ip')
+    .option('-R, --reason <reason>', "decision reason (default \"manual '<type>' from 'lapi'\")")
+    .option('-t, --type <type>', 'decision remediation type (ban, captcha, throttle)', 'ban')
+    .description('add a decision, as `cscli decisions add` does: an alert carrying it')
+    .action(
+      async (opts: Record<'ip' | 'range' | 'duration' | 'value' | 'scope' | 'reason' | 'type', string | undefined>) => {
+        await sendAdminRequest(await getConfig(), { op: 'decisions.add', decision: opts });
+        out('Decision successfully added');
+      },
+    );
   decisions
     .command('import')
     .requiredOption('-i, --input <file>', 'file to import: csv (header line), json (array), or one value per line')
@@ -27,6 +46,7 @@ export function addDecisionsCommands(program: Command, getConfig: () => AppConfi
         reason?: string;
         type?: string;
       }) => {
+        const { formatOf, parseDecisionsFile } = await import('./decisions-file');
         let rows;
         try {
           rows = parseDecisionsFile(readFileSync(opts.input, 'utf8'), formatOf(opts.input, opts.format));
@@ -34,7 +54,7 @@ export function addDecisionsCommands(program: Command, getConfig: () => AppConfi
           throw new AdminError('USAGE', `${opts.input}: ${error instanceof Error ? error.message : String(error)}`);
         }
         const started = performance.now();
-        const { result } = await sendAdminRequest(getConfig(), {
+        const { result } = await sendAdminRequest(await getConfig(), {
           op: 'decisions.import',
           rows,
           options: { duration: opts.duration, scope: opts.scope, reason: opts.reason, type: opts.type },

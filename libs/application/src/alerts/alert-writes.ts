@@ -1,0 +1,68 @@
+import { type AlertInput } from '@lapi/domain/alerts/alert';
+import { alertStreamId, type AlertReceived } from '@lapi/domain/alerts/alert.events';
+import { receiveAlert } from '@lapi/domain/alerts/receive-alert';
+import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
+import { parseIpRange } from '@lapi/domain/shared/ip-range';
+import type { DatabaseHandle } from '@lapi/event-store';
+import { countDecisions } from '@lapi/projections/decision-queries';
+import { allocateAlertIds } from '@lapi/projections/ids';
+import { randomUUID } from 'node:crypto';
+import type { DecisionStats, ProfileEngine } from './profile-engine';
+
+// No Nest here: the API's PushAlerts handler and the admin CLI (which loads no framework) share it.
+
+/**
+ * Decides every alert of a batch (profiles, validation) before anything is stored, so that a bad alert stores
+ * none, as a failed request should: the caller appends the events in one transaction.
+ */
+export async function decideAlerts(
+  database: DatabaseHandle,
+  profiles: ProfileEngine,
+  alerts: readonly AlertInput[],
+  machineId: string,
+  now: Date,
+): Promise<AlertReceived[]> {
+  const events: AlertReceived[] = [];
+  for (const alert of alerts) {
+    // An alert without decisions (null or []) gets them from the profiles (controllers/v1/alerts.go); one with
+    // decisions only runs them for its notifications.
+    const { decisions, notify } =
+      alert.decisions?.length && !profiles.notifies
+        ? { decisions: alert.decisions, notify: undefined }
+        : await profiles.evaluate(alert, decisionStats(database, now), now);
+    const { alertId, decisionIds } = await allocateAlertIds(database.db, decisions.length);
+    events.push(
+      receiveAlert(
+        alert,
+        decisions,
+        machineId,
+        { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
+        now,
+        notify,
+      ),
+    );
+  }
+  return events;
+}
+
+function decisionStats(database: DatabaseHandle, now: Date): DecisionStats {
+  const db = database.db;
+  const target = (value: string) => parseIpRange(value) ?? value;
+  return {
+    decisionsCount: async (value) => (await countDecisions(db, target(value))).count,
+    decisionsSinceCount: async (value, since) => {
+      const ns = parseGoDuration(since);
+      const createdSince = new Date(now.getTime() - (ns === null ? 0 : Number(ns / NANOS_PER_MS)));
+      return (await countDecisions(db, target(value), { createdSince })).count;
+    },
+    activeDecisionsCount: async (value) => (await countDecisions(db, target(value), { activeAt: now })).count,
+    activeDecisionsTimeLeftMs: async (value) => {
+      const { longestUntil } = await countDecisions(db, target(value), { activeAt: now });
+      return longestUntil ? Math.max(0, longestUntil.getTime() - now.getTime()) : 0;
+    },
+  };
+}
+
+/** One no_stream append per alert: what the caller stores in one transaction. */
+export const alertAppends = (events: readonly AlertReceived[]) =>
+  events.map((e) => ({ streamId: alertStreamId(e.data.alertId), events: [e], expectedVersion: 'no_stream' as const }));

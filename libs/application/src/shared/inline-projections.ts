@@ -1,0 +1,6 @@
+import { bouncersProjection } from '@lapi/projections/bouncers.projection';
+import { alertsProjection } from '@lapi/projections/decisions.projection';
+import { machinesProjection } from '@lapi/projections/machines.projection';
+
+/** Inline projections: read models that commit with the events they follow. */
+export const inlineProjections = [machinesProjection, bouncersProjection, alertsProjection];
