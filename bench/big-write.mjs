@@ -1,6 +1,7 @@
 // One big write against the embedded server: how long do /health and a bouncer lookup wait meanwhile?
 // Starts the built server (npm run build first) on a fresh data directory, adds a machine and a bouncer, pushes one
 // alert with N decisions and probes GET /health and GET /v1/decisions?ip= every 20 ms until the push has answered.
+// Also prints the server's own longest event-loop stall during the push (lapi_event_loop_delay_max_seconds).
 //   node bench/big-write.mjs [decisions=100000]      CPU_PROF=1 also writes a V8 profile of the server to ./prof
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,13 +14,26 @@ const ROOT = resolve(import.meta.dirname, '..');
 const COUNT = Number(process.argv[2] ?? 100_000);
 const PORT = 18000 + Math.floor(Math.random() * 1000);
 const URL = `http://127.0.0.1:${PORT}`;
+const METRICS = `127.0.0.1:${PORT + 1000}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'lapi-big-write-'));
-const env = { ...process.env, LAPI_DATA_DIR: dataDir, LAPI_LISTEN_URI: `127.0.0.1:${PORT}`, LAPI_LOG_LEVEL: 'warn' };
+const env = {
+  ...process.env,
+  LAPI_DATA_DIR: dataDir,
+  LAPI_LISTEN_URI: `127.0.0.1:${PORT}`,
+  LAPI_LOG_LEVEL: 'warn',
+  LAPI_METRICS_LISTEN_URI: METRICS,
+};
 delete env.DATABASE_URL;
 delete env.REDIS_URL;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const prof = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`] : [];
+const prof = process.env.TRACE_GC
+  ? ['--trace-gc']
+  : process.env.NODE_FLAGS
+    ? process.env.NODE_FLAGS.split(' ')
+    : process.env.CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`]
+      : [];
 const server = spawn(process.execPath, [...prof, join(ROOT, 'dist/apps/api/src/main.js')], { env, stdio: 'inherit' });
 try {
   for (let i = 0; ; i++) {
@@ -52,6 +66,12 @@ try {
     }),
   ]);
 
+  // Read (and reset) the longest stall so far: start-up's are not the push's.
+  const stall = async () => {
+    const text = await fetch(`http://${METRICS}/metrics`).then((r) => r.text());
+    return Math.round(Number(/^lapi_event_loop_delay_max_seconds (\S+)$/m.exec(text)?.[1]) * 1000);
+  };
+  await stall();
   let pushing = true;
   const probe = async (path, headers) => {
     const worst = { ms: 0, count: 0 };
@@ -81,6 +101,7 @@ try {
     probe('/health', {}),
     probe('/v1/decisions?ip=11.0.1.7', { 'x-api-key': 'big-reader-key-0123456789' }),
   ]);
+  const worstStallMs = await stall();
   const found = await fetch(`${URL}/v1/decisions?ip=11.0.1.7`, {
     headers: { 'x-api-key': 'big-reader-key-0123456789' },
   }).then((r) => r.json());
@@ -90,6 +111,7 @@ try {
       bodyMB: +(body.length / 1e6).toFixed(1),
       pushMs: Math.round(pushMs),
       worstHealthMs: Math.round(health.ms),
+      worstStallMs,
       healthProbes: health.count,
       worstLookupMs: Math.round(lookup.ms),
       lookupProbes: lookup.count,

@@ -1,3 +1,4 @@
+import { parseJsonInSlices, Slicer } from '@lapi/event-store';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,16 @@ import { unstorableString } from './storable-json';
 // Never authenticated: their bodies are held to the smaller limit whatever credential comes with them.
 const UNAUTHENTICATED_ROUTES = new Set(['/v1/watchers', '/v1/watchers/login']);
 
+// Bodies above this are parsed in slices (see parseJsonInSlices); below, one JSON.parse takes a few milliseconds.
+const SLICED_PARSE_CHARS = 1024 * 1024;
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const invalidJson = (error: unknown) => new InvalidJsonBody(error instanceof Error ? error.message : String(error));
+// Postgres refuses NUL characters in text and lone UTF-16 surrogates in jsonb; without this check such a body would
+// fail at the database with a 500. Refuse it as invalid JSON instead. JSON text can only carry either as a \u escape,
+// so a body without one is not walked.
+const unstorableBody = () => new InvalidJsonBody('strings must not contain NUL characters or unpaired surrogates');
 
 /** A Fastify adapter that behaves like the reference's gin server on the wire. */
 export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies; https?: HttpsServerOptions } = {}): {
@@ -69,21 +79,28 @@ export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies;
       done(null, undefined);
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      done(null, new InvalidJsonBody(error instanceof Error ? error.message : String(error)));
+    if (text.length <= SLICED_PARSE_CHARS) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        done(null, invalidJson(error));
+        return;
+      }
+      if (!text.includes('\\u')) {
+        done(null, parsed);
+        return;
+      }
+      void unstorableString(parsed).then((unstorable) => done(null, unstorable ? unstorableBody() : parsed));
       return;
     }
-    // Postgres refuses NUL characters in text and lone UTF-16 surrogates in jsonb; without this check such a body
-    // would fail at the database with a 500. Refuse it as invalid JSON instead. JSON text can only carry either as a
-    // \u escape, so a body without one is not walked.
-    done(
-      null,
-      text.includes('\\u') && unstorableString(parsed)
-        ? new InvalidJsonBody('strings must not contain NUL characters or unpaired surrogates')
-        : parsed,
+    // A big body (an alert with 100k decisions is ~11 MB) is parsed and checked in slices: one JSON.parse of it held
+    // the event loop, and every other request with it, for hundreds of milliseconds.
+    const slicer = new Slicer();
+    void parseJsonInSlices(text, slicer).then(
+      async (parsed) =>
+        done(null, text.includes('\\u') && (await unstorableString(parsed, slicer)) ? unstorableBody() : parsed),
+      (error: unknown) => done(null, invalidJson(error)),
     );
   });
 

@@ -5,9 +5,9 @@ import {
   NANOS_PER_MS,
   parseGoDuration,
   parseIpRange,
-  receiveAlert,
+  receiveAlertInSteps,
 } from '@lapi/domain';
-import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
+import { EVENT_STORE, mapInSlices, runInSlices, Slicer, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { allocateAlertIds, countDecisions, findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
@@ -53,14 +53,20 @@ export class PushAlertsHandler implements ICommandHandler<PushAlerts> {
           ? { decisions: alert.decisions, notify: undefined }
           : await this.profiles.evaluate(alert, this.stats(now), now);
       const { alertId, decisionIds } = await allocateAlertIds(this.database.db, decisions.length);
+      // In slices: an alert may carry 100k decisions, and other requests should not wait for all of them.
+      const slicer = new Slicer();
+      const decisionUuids = await mapInSlices(decisions, () => randomUUID(), slicer);
       events.push(
-        receiveAlert(
-          alert,
-          decisions,
-          c.machineId,
-          { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
-          now,
-          notify,
+        await runInSlices(
+          receiveAlertInSteps(
+            alert,
+            decisions,
+            c.machineId,
+            { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids },
+            now,
+            notify,
+          ),
+          slicer,
         ),
       );
     }
