@@ -34,7 +34,12 @@ const prof = process.env.TRACE_GC
   : process.env.NODE_FLAGS
     ? process.env.NODE_FLAGS.split(' ')
     : process.env.CPU_PROF
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`]
+      ? [
+          '--cpu-prof',
+          '--cpu-prof-interval',
+          process.env.CPU_PROF,
+          `--cpu-prof-dir=${process.env.CPU_PROF_DIR ?? join(ROOT, 'prof')}`,
+        ]
       : [];
 const server = spawn(process.execPath, [...prof, join(ROOT, 'dist/apps/api/src/main.js')], { env, stdio: 'inherit' });
 try {

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { mapInSlices, parseJsonInSlices, Slicer, stringifyJsonInSlices } from './json-slices';
+import { jsonInSlices, mapInSlices, parseJsonInSlices, Slicer } from './json-slices';
 
 const decision = (i: number) => ({
   duration: '4h',
@@ -41,6 +41,23 @@ describe('parseJsonInSlices', () => {
     ['small', '{"a":[1,2,3]}'],
   ])('gives what JSON.parse gives: %s', async (_name, text) => {
     expect(await parseJsonInSlices(text)).toEqual(JSON.parse(text));
+    expect(await parseJsonInSlices(Buffer.from(text))).toEqual(JSON.parse(text));
+  });
+
+  it('reads UTF-8 bytes as their text would be read, invalid sequences included', async () => {
+    const text = JSON.stringify([alert(1_000)]);
+    const bytes = Buffer.concat([
+      Buffer.from(text.slice(0, 1000)),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from(text.slice(1000)),
+    ]);
+    const quoted = Buffer.from(JSON.stringify({ a: 'x'.repeat(100_000) }).replace('xx', 'x\u00e9'));
+    expect(await parseJsonInSlices(quoted)).toEqual(JSON.parse(quoted.toString('utf8')));
+    expect(await parseJsonInSlices(bytes)).toEqual(JSON.parse(bytes.toString('utf8'))); // U+FFFD in a string
+    const outside = Buffer.concat([Buffer.from(text.slice(0, -1)), Buffer.from([0xe2, 0x82]), Buffer.from(']')]);
+    await expect(parseJsonInSlices(outside)).rejects.toThrow(new SyntaxError(syntaxError(outside.toString('utf8'))));
+    const inString = Buffer.from(text.replace('"big"', '"b\\u0000ig"').replace('"ban"', '"bän"'));
+    expect(await parseJsonInSlices(inString)).toEqual(JSON.parse(inString.toString('utf8')));
   });
 
   it('keeps "__proto__" as an own key and the first place of a repeated key, as JSON.parse', async () => {
@@ -69,6 +86,7 @@ describe('parseJsonInSlices', () => {
   ])('throws JSON.parse’s own error: %s', async (_name, spoil) => {
     const text = spoil(JSON.stringify([alert(2_000)]));
     await expect(parseJsonInSlices(text)).rejects.toThrow(new SyntaxError(syntaxError(text)));
+    await expect(parseJsonInSlices(Buffer.from(text))).rejects.toThrow(new SyntaxError(syntaxError(text)));
   });
 
   it('gives the event loop back while it parses', async () => {
@@ -83,7 +101,7 @@ describe('parseJsonInSlices', () => {
   });
 });
 
-describe('stringifyJsonInSlices', () => {
+describe('jsonInSlices', () => {
   class Point {
     constructor(readonly x: number) {}
   }
@@ -103,8 +121,10 @@ describe('stringifyJsonInSlices', () => {
       },
     ],
     ['a scalar', 'text "quoted"'],
-  ])('writes what JSON.stringify writes: %s', async (_name, value) => {
-    expect((await stringifyJsonInSlices(value)).join('')).toBe(JSON.stringify(value));
+  ])('writes what JSON.stringify writes, and its copy is what JSON.parse reads back: %s', async (_name, value) => {
+    const { pieces, copy } = await jsonInSlices(value);
+    expect(pieces.join('')).toBe(JSON.stringify(value));
+    expect(copy).toEqual(JSON.parse(JSON.stringify(value)));
   });
 });
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { Slicer } from './json-slices';
+import { parseJsonInSlices, Slicer, TextPieces } from './json-slices';
 
 /** What the Kysely driver needs of PGlite: one connection that runs one statement at a time. */
 export interface EmbeddedPostgres {
@@ -18,10 +18,18 @@ interface MovedText {
 
 // Text parameters longer than this go to the thread as bytes that move rather than as a string that is copied:
 // posting the ~20 MB event of a 100k-decision alert as a string held the main thread ~60 ms.
+// Likewise json/jsonb values read back (the thread would otherwise post them as objects: see query()).
 const MOVED_TEXT_CHARS = 1024 * 1024;
 const PIECE_CHARS = 1024 * 1024;
 type Reply =
-  | { id: number; ok: true; rows?: unknown[]; affectedRows?: number }
+  | {
+      id: number;
+      ok: true;
+      rows?: Record<string, unknown>[];
+      affectedRows?: number;
+      /** Long json/jsonb values, [row, column], sent as UTF-8 (a Uint8Array) rather than parsed. */
+      moved?: [number, string][];
+    }
   | { id: number; ok: false; error: Record<string, unknown> };
 
 // Runs in the thread. Given as source rather than a file so that the built server and the tests (TypeScript run by
@@ -67,6 +75,9 @@ function plain(e) {
   return out;
 }
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const keepText = (text) => text;
+const JSON_AS_TEXT = { parsers: { 114: keepText, 3802: keepText } };
 function moved(pieces) {
   return pieces.map((piece) => decoder.decode(piece)).join('');
 }
@@ -79,8 +90,28 @@ parentPort.on('message', async (m) => {
       return;
     }
     const params = m.params.map((p) => (p !== null && typeof p === 'object' && Array.isArray(p.movedText) ? moved(p.movedText) : p));
-    const r = await pg.query(m.sql, params);
-    parentPort.postMessage({ id: m.id, ok: true, rows: r.rows, affectedRows: r.affectedRows });
+    const r = await pg.query(m.sql, params, JSON_AS_TEXT);
+    // json/jsonb values come as text: parsed here, unless long (see PGliteThread.query).
+    const jsonFields = (r.fields || []).filter((f) => f.dataTypeID === 114 || f.dataTypeID === 3802).map((f) => f.name);
+    const movedFields = [];
+    const transfer = [];
+    r.rows.forEach((row, i) => {
+      for (const name of jsonFields) {
+        const text = row[name];
+        if (typeof text !== 'string') {
+          continue;
+        }
+        if (text.length > workerData.movedTextChars && text.isWellFormed()) {
+          const bytes = encoder.encode(text);
+          transfer.push(bytes.buffer);
+          row[name] = bytes;
+          movedFields.push([i, name]);
+        } else {
+          row[name] = JSON.parse(text);
+        }
+      }
+    });
+    parentPort.postMessage({ id: m.id, ok: true, rows: r.rows, affectedRows: r.affectedRows, moved: movedFields }, transfer);
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, error: plain(e) });
   }
@@ -117,6 +148,7 @@ export class PGliteThread implements EmbeddedPostgres {
         nodefs: require.resolve('@electric-sql/pglite/nodefs'),
         dataDir,
         fsync: options.fsync,
+        movedTextChars: MOVED_TEXT_CHARS,
       },
     });
     this.waitReady = new Promise<void>((resolve, reject) =>
@@ -152,7 +184,16 @@ export class PGliteThread implements EmbeddedPostgres {
 
   async query<R>(sql: string, params: readonly unknown[]): Promise<{ rows: R[]; affectedRows?: number }> {
     const reply = await this.send({ op: 'query', sql, params });
-    return { rows: (reply.rows ?? []) as R[], affectedRows: reply.affectedRows };
+    const rows = reply.rows ?? [];
+    if (reply.moved?.length) {
+      // The ~20 MB event of a 100k-decision alert, read back: posted as objects, it was rebuilt here in one
+      // uninterrupted task of hundreds of milliseconds; as text it is parsed here in slices.
+      const slicer = new Slicer();
+      for (const [i, name] of reply.moved) {
+        rows[i][name] = await parseJsonInSlices(rows[i][name] as Uint8Array, slicer);
+      }
+    }
+    return { rows: rows as R[], affectedRows: reply.affectedRows };
   }
 
   async close(): Promise<void> {
@@ -193,7 +234,7 @@ export class PGliteThread implements EmbeddedPostgres {
 
 /** `request`, its long text parameters as UTF-8 pieces to transfer (encoded in slices). */
 async function toMovable(request: Request): Promise<{ message: Request; transfer: ArrayBuffer[] }> {
-  if (request.op !== 'query' || !request.params.some(isLongText)) {
+  if (request.op !== 'query' || !request.params.some((p) => isLongText(p) || p instanceof TextPieces)) {
     return { message: request, transfer: [] };
   }
   const slicer = new Slicer();
@@ -201,6 +242,28 @@ async function toMovable(request: Request): Promise<{ message: Request; transfer
   const transfer: ArrayBuffer[] = [];
   const params: unknown[] = [];
   for (const param of request.params) {
+    if (param instanceof TextPieces && param.pieces.reduce((n, piece) => n + piece.length, 0) <= MOVED_TEXT_CHARS) {
+      params.push(param.toString());
+      continue;
+    }
+    if (param instanceof TextPieces) {
+      // JSON.stringify's pieces: well-formed, each (no surrogate pair is cut between two). Encoded ~1 MB at a time.
+      const encoded: Uint8Array[] = [];
+      let group = '';
+      for (const [n, piece] of param.pieces.entries()) {
+        group += piece;
+        if (group.length >= PIECE_CHARS || n === param.pieces.length - 1) {
+          encoded.push(encoder.encode(group));
+          group = '';
+          if (slicer.due()) {
+            await slicer.pause();
+          }
+        }
+      }
+      transfer.push(...encoded.map((piece) => piece.buffer as ArrayBuffer));
+      params.push({ movedText: encoded } satisfies MovedText);
+      continue;
+    }
     if (!isLongText(param)) {
       params.push(param);
       continue;

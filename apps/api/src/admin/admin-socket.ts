@@ -36,7 +36,7 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
         let body: unknown;
         try {
           // In slices: an import of 100k decisions is a request of several MB.
-          const request = (await parseJsonInSlices(Buffer.concat(chunks).toString('utf8'))) as AdminRequest;
+          const request = (await parseJsonInSlices(Buffer.concat(chunks))) as AdminRequest;
           body = { result: await runAdminRequest(request, buses) };
           if (request.op.startsWith('bouncers.')) {
             // A bouncer deleted here is refused from the next request on, not after the key cache's few seconds.
