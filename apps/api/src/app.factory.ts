@@ -119,6 +119,7 @@ export async function createApiApp(
       // Requests in flight are answered before the shutdown hooks close Redis and the database.
       await drainHttp(app.getHttpServer());
       await app.close();
+      metrics.close();
       await cluster?.close();
       await memory?.close();
       if (!database) {

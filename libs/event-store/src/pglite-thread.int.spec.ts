@@ -1,3 +1,4 @@
+import { jsonInSlices, TextPieces } from './json-slices';
 import { PGliteThread } from './pglite-thread';
 
 describe('PGlite in a worker thread', () => {
@@ -28,6 +29,32 @@ describe('PGlite in a worker thread', () => {
     expect(rows).toEqual([
       { id: 1, at: new Date('2026-01-02T03:04:05.000Z'), data: { a: [1, 'x'] }, tags: ['p', 'q'], note: 'n' },
       { id: 2, at: new Date('2026-01-02T03:04:05.000Z'), data: { a: [1, 'x'] }, tags: ['p', 'q'], note: null },
+    ]);
+  });
+
+  it('takes and gives back long texts and json (moved as bytes) as it does short ones', async () => {
+    await pg.query('create table big (id int, doc jsonb, body text)', []);
+    const doc = {
+      decisions: Array.from({ length: 30_000 }, (_, i) => ({ value: `11.0.${i >> 8}.${i & 255}`, note: 'é✓😀\t"' })),
+      nested: { small: [1, 2], 'key é': null },
+    };
+    const { pieces } = await jsonInSlices(doc);
+    const body = `${'long text é✓😀 '.repeat(100_000)}end`;
+    // The jsonb as pieces (an event's text) and as one string, plus a text longer than a MiB.
+    await pg.query('insert into big values (1, cast($1 as text)::jsonb, $2), (2, cast($3 as text)::jsonb, $4)', [
+      new TextPieces(pieces),
+      body,
+      pieces.join(''),
+      'short',
+    ]);
+    expect(pieces.join('').length).toBeGreaterThan(1024 * 1024);
+    const { rows } = await pg.query<{ id: number; doc: unknown; body: string; small: unknown }>(
+      `select id, doc, body, '{"a":1}'::json as small from big order by id`,
+      [],
+    );
+    expect(rows).toEqual([
+      { id: 1, doc, body, small: { a: 1 } },
+      { id: 2, doc, body: 'short', small: { a: 1 } },
     ]);
   });
 

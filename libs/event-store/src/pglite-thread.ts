@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { parseJsonInSlices, Slicer, TextPieces } from './json-slices';
 
 /** What the Kysely driver needs of PGlite: one connection that runs one statement at a time. */
 export interface EmbeddedPostgres {
@@ -9,8 +10,26 @@ export interface EmbeddedPostgres {
 }
 
 type Request = { op: 'query'; sql: string; params: readonly unknown[] } | { op: 'close' };
+
+/** A long text parameter, sent as UTF-8 pieces whose memory moves to the thread (see toMovable). */
+interface MovedText {
+  readonly movedText: Uint8Array[];
+}
+
+// Text parameters longer than this go to the thread as bytes that move rather than as a string that is copied:
+// posting the ~20 MB event of a 100k-decision alert as a string held the main thread ~60 ms.
+// Likewise json/jsonb values read back (the thread would otherwise post them as objects: see query()).
+const MOVED_TEXT_CHARS = 1024 * 1024;
+const PIECE_CHARS = 1024 * 1024;
 type Reply =
-  | { id: number; ok: true; rows?: unknown[]; affectedRows?: number }
+  | {
+      id: number;
+      ok: true;
+      rows?: Record<string, unknown>[];
+      affectedRows?: number;
+      /** Long json/jsonb values, [row, column], sent as UTF-8 (a Uint8Array) rather than parsed. */
+      moved?: [number, string][];
+    }
   | { id: number; ok: false; error: Record<string, unknown> };
 
 // Runs in the thread. Given as source rather than a file so that the built server and the tests (TypeScript run by
@@ -55,6 +74,13 @@ function plain(e) {
   for (const k of Object.keys(out)) if (typeof out[k] === 'function' || typeof out[k] === 'object' && out[k] !== null && !Array.isArray(out[k])) delete out[k];
   return out;
 }
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const keepText = (text) => text;
+const JSON_AS_TEXT = { parsers: { 114: keepText, 3802: keepText } };
+function moved(pieces) {
+  return pieces.map((piece) => decoder.decode(piece)).join('');
+}
 parentPort.on('message', async (m) => {
   try {
     const pg = await ready;
@@ -63,8 +89,29 @@ parentPort.on('message', async (m) => {
       parentPort.postMessage({ id: m.id, ok: true });
       return;
     }
-    const r = await pg.query(m.sql, m.params);
-    parentPort.postMessage({ id: m.id, ok: true, rows: r.rows, affectedRows: r.affectedRows });
+    const params = m.params.map((p) => (p !== null && typeof p === 'object' && Array.isArray(p.movedText) ? moved(p.movedText) : p));
+    const r = await pg.query(m.sql, params, JSON_AS_TEXT);
+    // json/jsonb values come as text: parsed here, unless long (see PGliteThread.query).
+    const jsonFields = (r.fields || []).filter((f) => f.dataTypeID === 114 || f.dataTypeID === 3802).map((f) => f.name);
+    const movedFields = [];
+    const transfer = [];
+    r.rows.forEach((row, i) => {
+      for (const name of jsonFields) {
+        const text = row[name];
+        if (typeof text !== 'string') {
+          continue;
+        }
+        if (text.length > workerData.movedTextChars && text.isWellFormed()) {
+          const bytes = encoder.encode(text);
+          transfer.push(bytes.buffer);
+          row[name] = bytes;
+          movedFields.push([i, name]);
+        } else {
+          row[name] = JSON.parse(text);
+        }
+      }
+    });
+    parentPort.postMessage({ id: m.id, ok: true, rows: r.rows, affectedRows: r.affectedRows, moved: movedFields }, transfer);
   } catch (e) {
     parentPort.postMessage({ id: m.id, ok: false, error: plain(e) });
   }
@@ -84,6 +131,7 @@ export class PGliteThread implements EmbeddedPostgres {
   private nextId = 1;
   private failure: Error | undefined;
   private ended = false;
+  private posted: Promise<void> = Promise.resolve();
 
   /**
    * `dataDir` undefined: in memory. `fsync`: PGlite runs PostgreSQL with fsync off (-F), and the Emscripten file
@@ -100,6 +148,7 @@ export class PGliteThread implements EmbeddedPostgres {
         nodefs: require.resolve('@electric-sql/pglite/nodefs'),
         dataDir,
         fsync: options.fsync,
+        movedTextChars: MOVED_TEXT_CHARS,
       },
     });
     this.waitReady = new Promise<void>((resolve, reject) =>
@@ -135,7 +184,16 @@ export class PGliteThread implements EmbeddedPostgres {
 
   async query<R>(sql: string, params: readonly unknown[]): Promise<{ rows: R[]; affectedRows?: number }> {
     const reply = await this.send({ op: 'query', sql, params });
-    return { rows: (reply.rows ?? []) as R[], affectedRows: reply.affectedRows };
+    const rows = reply.rows ?? [];
+    if (reply.moved?.length) {
+      // The ~20 MB event of a 100k-decision alert, read back: posted as objects, it was rebuilt here in one
+      // uninterrupted task of hundreds of milliseconds; as text it is parsed here in slices.
+      const slicer = new Slicer();
+      for (const [i, name] of reply.moved) {
+        rows[i][name] = await parseJsonInSlices(rows[i][name] as Uint8Array, slicer);
+      }
+    }
+    return { rows: rows as R[], affectedRows: reply.affectedRows };
   }
 
   async close(): Promise<void> {
@@ -155,16 +213,83 @@ export class PGliteThread implements EmbeddedPostgres {
       throw this.failure;
     }
     const id = this.nextId++;
-    const reply = await new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id });
+    const replied = new Promise<Reply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    // Posted in the order sent, also when a long parameter takes a few slices to encode.
+    const posting = this.posted.then(async () => {
+      const { message, transfer } = await toMovable(request);
+      this.worker.postMessage({ ...message, id }, transfer);
     });
+    this.posted = posting.catch(() => undefined);
+    posting.catch((error: unknown) => {
+      this.pending.get(id)?.reject(error instanceof Error ? error : new Error(String(error)));
+      this.pending.delete(id);
+    });
+    const reply = await replied;
     if (!reply.ok) {
       throw toError(reply.error);
     }
     return reply;
   }
 }
+
+/** `request`, its long text parameters as UTF-8 pieces to transfer (encoded in slices). */
+async function toMovable(request: Request): Promise<{ message: Request; transfer: ArrayBuffer[] }> {
+  if (request.op !== 'query' || !request.params.some((p) => isLongText(p) || p instanceof TextPieces)) {
+    return { message: request, transfer: [] };
+  }
+  const slicer = new Slicer();
+  const encoder = new TextEncoder();
+  const transfer: ArrayBuffer[] = [];
+  const params: unknown[] = [];
+  for (const param of request.params) {
+    if (param instanceof TextPieces && param.pieces.reduce((n, piece) => n + piece.length, 0) <= MOVED_TEXT_CHARS) {
+      params.push(param.toString());
+      continue;
+    }
+    if (param instanceof TextPieces) {
+      // JSON.stringify's pieces: well-formed, each (no surrogate pair is cut between two). Encoded ~1 MB at a time.
+      const encoded: Uint8Array[] = [];
+      let group = '';
+      for (const [n, piece] of param.pieces.entries()) {
+        group += piece;
+        if (group.length >= PIECE_CHARS || n === param.pieces.length - 1) {
+          encoded.push(encoder.encode(group));
+          group = '';
+          if (slicer.due()) {
+            await slicer.pause();
+          }
+        }
+      }
+      transfer.push(...encoded.map((piece) => piece.buffer as ArrayBuffer));
+      params.push({ movedText: encoded } satisfies MovedText);
+      continue;
+    }
+    if (!isLongText(param)) {
+      params.push(param);
+      continue;
+    }
+    const pieces: Uint8Array[] = [];
+    for (let from = 0; from < param.length;) {
+      let to = Math.min(param.length, from + PIECE_CHARS);
+      const last = param.charCodeAt(to - 1);
+      if (to < param.length && last >= 0xd800 && last <= 0xdbff) {
+        to--; // never between the two halves of a surrogate pair
+      }
+      pieces.push(encoder.encode(param.slice(from, to)));
+      from = to;
+      if (slicer.due()) {
+        await slicer.pause();
+      }
+    }
+    transfer.push(...pieces.map((piece) => piece.buffer as ArrayBuffer));
+    params.push({ movedText: pieces } satisfies MovedText);
+  }
+  return { message: { ...request, params }, transfer };
+}
+
+// A lone surrogate would not survive UTF-8: such a text is posted as it is.
+const isLongText = (param: unknown): param is string =>
+  typeof param === 'string' && param.length > MOVED_TEXT_CHARS && param.isWellFormed();
 
 /** The thread's error as an Error again, with the fields PGlite gives it (code, detail, constraint…). */
 function toError(fields: Record<string, unknown>): Error {

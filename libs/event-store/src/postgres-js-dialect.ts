@@ -14,6 +14,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { ParameterOrJSON, RowList, Sql, TransactionSql } from 'postgres';
+import { TextPieces } from './json-slices';
 
 /**
  * Kysely over a postgres.js pool without reserved connections (sql.reserve(), which kysely-postgres-js takes for
@@ -137,7 +138,10 @@ class PoolConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const parameters = query.parameters as ParameterOrJSON<never>[];
+    // An event's text comes in pieces (see jsonInSlices): postgres.js takes strings.
+    const parameters = query.parameters.map((p) =>
+      p instanceof TextPieces ? p.toString() : p,
+    ) as ParameterOrJSON<never>[];
     if (!this.transaction) {
       return toQueryResult(await this.sql.unsafe(query.sql, parameters));
     }

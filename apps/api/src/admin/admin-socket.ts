@@ -1,6 +1,6 @@
 import { nestAdminContext, runAdminRequest, type AdminRequest } from '@lapi/application';
 import { DomainError } from '@lapi/domain';
-import { adminSocketPath } from '@lapi/event-store';
+import { adminSocketPath, parseJsonInSlices } from '@lapi/event-store';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -34,7 +34,8 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
         let status = 200;
         let body: unknown;
         try {
-          const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdminRequest;
+          // In slices: an import of 100k decisions is a request of several MB.
+          const request = (await parseJsonInSlices(Buffer.concat(chunks))) as AdminRequest;
           body = { result: await runAdminRequest(request, admin) };
           if (request.op.startsWith('bouncers.')) {
             // A bouncer deleted here is refused from the next request on, not after the key cache's few seconds.

@@ -1,24 +1,33 @@
-import { normalizeScope, type AlertInput } from '@lapi/domain';
+import { normalizeScope, type AlertInput, type DecisionInput } from '@lapi/domain';
 import type { AlertRequest } from '@lapi/lapi-contract';
 
-/** A validated alert body → the domain's input: scopes normalised, unparsable times replaced by now (reference). */
-export function toAlertInput(a: AlertRequest, now: Date): AlertInput {
+type DecisionRequest = NonNullable<AlertRequest['decisions']>[number];
+
+/** A validated decision of an alert body → the domain's input. */
+export const toDecisionInput = (d: DecisionRequest): DecisionInput => ({
+  duration: d.duration,
+  origin: d.origin,
+  scenario: d.scenario,
+  scope: normalizeScope(d.scope),
+  type: d.type,
+  value: d.value,
+});
+
+/**
+ * A validated alert body → the domain's input: scopes normalised, unparsable times replaced by now (reference).
+ * `decisions`: its decisions already mapped (toDecisionInput), by a caller that maps a big list in slices.
+ */
+export function toAlertInput(
+  a: AlertRequest,
+  now: Date,
+  decisions: DecisionInput[] | null = a.decisions?.length ? a.decisions.map(toDecisionInput) : null,
+): AlertInput {
   // A year written other than in 4 digits (`+010000-…`) is rewritten so that the domain's range check sees it and
   // PostgreSQL can read it.
   const time = (t: string) => {
     const ms = Date.parse(t);
     return Number.isNaN(ms) ? now.toISOString() : /^\d{4}-/.test(t) ? t : new Date(ms).toISOString();
   };
-  const decisions = a.decisions?.length
-    ? a.decisions.map((d) => ({
-        duration: d.duration,
-        origin: d.origin,
-        scenario: d.scenario,
-        scope: normalizeScope(d.scope),
-        type: d.type,
-        value: d.value,
-      }))
-    : null;
   const s = a.source;
   return {
     scenario: a.scenario,

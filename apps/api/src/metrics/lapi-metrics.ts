@@ -1,5 +1,6 @@
 import { scrapeGuard, WAIT_BUCKETS_MS, type ActiveCount } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the gauges read at scrape time; each source caches its answer (see cached()), so a scrape stays cheap. */
@@ -83,8 +84,22 @@ export class LapiMetrics {
     registers: [this.registry],
   });
 
+  // Sampled every 10 ms; a task that holds the thread for T ms shows as a delay of about T ms.
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+
   constructor(sources: MetricsSources) {
     const guard = scrapeGuard((message) => this.logger.warn(message));
+    const loopDelay = this.loopDelay;
+    loopDelay.enable();
+    new Gauge({
+      name: 'lapi_event_loop_delay_max_seconds',
+      help: 'Longest the event loop was held (no request could be answered meanwhile) since the previous scrape.',
+      registers: [this.registry],
+      collect() {
+        this.set(loopDelay.max / 1e9);
+        loopDelay.reset();
+      },
+    });
     new Gauge({
       name: 'cs_active_decisions',
       help: 'Number of active decisions.',
@@ -179,6 +194,11 @@ export class LapiMetrics {
 
   writeWaited(ms: number): void {
     this.writeWait.observe(ms / 1000);
+  }
+
+  /** Stops sampling the event loop. */
+  close(): void {
+    this.loopDelay.disable();
   }
 
   /** The text exposition of every metric. */

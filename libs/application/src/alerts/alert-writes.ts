@@ -1,9 +1,10 @@
 import { type AlertInput } from '@lapi/domain/alerts/alert';
 import { alertStreamId, type AlertReceived } from '@lapi/domain/alerts/alert.events';
-import { receiveAlert } from '@lapi/domain/alerts/receive-alert';
+import { receiveAlertInSteps } from '@lapi/domain/alerts/receive-alert';
 import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import type { DatabaseHandle } from '@lapi/event-store';
+import { mapInSlices, runInSlices, Slicer } from '@lapi/event-store/json-slices';
 import { countDecisions } from '@lapi/projections/decision-queries';
 import { allocateAlertIds } from '@lapi/projections/ids';
 import { randomUUID } from 'node:crypto';
@@ -31,14 +32,20 @@ export async function decideAlerts(
         ? { decisions: alert.decisions, notify: undefined }
         : await profiles.evaluate(alert, decisionStats(database, now), now);
     const { alertId, decisionIds } = await allocateAlertIds(database.db, decisions.length);
+    // In slices: an alert may carry 100k decisions, and other requests should not wait for all of them.
+    const slicer = new Slicer();
+    const decisionUuids = await mapInSlices(decisions, () => randomUUID(), slicer);
     events.push(
-      receiveAlert(
-        alert,
-        decisions,
-        machineId,
-        { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids: decisions.map(() => randomUUID()) },
-        now,
-        notify,
+      await runInSlices(
+        receiveAlertInSteps(
+          alert,
+          decisions,
+          machineId,
+          { alertId, alertUuid: randomUUID(), decisionIds, decisionUuids },
+          now,
+          notify,
+        ),
+        slicer,
       ),
     );
   }

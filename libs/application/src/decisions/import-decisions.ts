@@ -6,6 +6,7 @@ import {
   type AlertInput,
   type DecisionInput,
 } from '@lapi/domain';
+import { runInSlices } from '@lapi/event-store';
 import { Inject } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { PushAlerts } from '../alerts/alert.commands';
@@ -40,9 +41,30 @@ export function importDecisions(
   rows: readonly ImportedDecision[],
   options: ImportOptions,
 ): { decisions: DecisionInput[]; problems: string[] } {
+  const steps = importDecisionsInSteps(rows, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) {
+      return step.value;
+    }
+  }
+}
+
+/** Lines importDecisionsInSteps checks between two steps. */
+const IMPORT_STEP = 1_000;
+
+/** importDecisions, stopping every IMPORT_STEP lines so that a caller can let other work run (100k-line files). */
+export function* importDecisionsInSteps(
+  rows: readonly ImportedDecision[],
+  options: ImportOptions,
+): Generator<void, { decisions: DecisionInput[]; problems: string[] }> {
   const decisions: DecisionInput[] = [];
   const problems: string[] = [];
-  rows.forEach((row, i) => {
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % IMPORT_STEP === 0) {
+      yield;
+    }
+    const row = rows[i];
     const value = typeof row.value === 'string' ? row.value.trim() : '';
     const duration = options.duration ?? (row.duration || DEFAULTS.duration);
     const scope = normalizeScope(options.scope ?? (row.scope || DEFAULTS.scope));
@@ -58,7 +80,7 @@ export function importDecisions(
       if (problems.length < 20) {
         problems.push(`line ${i + 1}: ${problem}`);
       }
-      return;
+      continue;
     }
     decisions.push({
       duration,
@@ -68,7 +90,7 @@ export function importDecisions(
       scenario: options.reason ?? (row.reason || DEFAULTS.reason),
       origin: row.origin || DEFAULTS.origin,
     });
-  });
+  }
   return { decisions, problems };
 }
 
@@ -119,7 +141,7 @@ export class ImportDecisionsHandler implements ICommandHandler<ImportDecisions> 
   ) {}
 
   async execute(c: ImportDecisions): Promise<number> {
-    const { decisions, problems } = importDecisions(c.rows, c.options);
+    const { decisions, problems } = await runInSlices(importDecisionsInSteps(c.rows, c.options));
     if (problems.length > 0) {
       throw new ValidationError(`nothing imported: ${problems.join('; ')}`);
     }

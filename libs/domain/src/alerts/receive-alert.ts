@@ -22,6 +22,9 @@ export interface AlertIds {
   readonly decisionUuids: readonly string[];
 }
 
+/** Decisions receiveAlertInSteps checks between two steps. */
+export const RECEIVE_ALERT_STEP = 1_000;
+
 /**
  * Turns a pushed alert (its decisions given by the client or by the profiles) into the event that records it.
  * `until = stop_at + duration`, as the reference computes it, so an old stop_at gives an already-expired decision.
@@ -34,6 +37,27 @@ export function receiveAlert(
   now: Date,
   notify?: AlertNotify,
 ): AlertReceived {
+  const steps = receiveAlertInSteps(alert, decisions, machineId, ids, now, notify);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) {
+      return step.value;
+    }
+  }
+}
+
+/**
+ * receiveAlert, stopping after every RECEIVE_ALERT_STEP decisions: a caller can let other work run between steps
+ * (checking 100k decisions takes a while). Same result, same errors.
+ */
+export function* receiveAlertInSteps(
+  alert: AlertInput,
+  decisions: readonly DecisionInput[],
+  machineId: string,
+  ids: AlertIds,
+  now: Date,
+  notify?: AlertNotify,
+): Generator<void, AlertReceived> {
   if (ids.decisionIds.length < decisions.length || ids.decisionUuids.length < decisions.length) {
     throw new Error('not enough decision ids allocated');
   }
@@ -46,7 +70,12 @@ export function receiveAlert(
     }
   }
   const stopAt = Date.parse(alert.stopAt);
-  const stored = decisions.map((d, i): StoredDecision => {
+  const stored: StoredDecision[] = [];
+  for (let i = 0; i < decisions.length; i++) {
+    if (i > 0 && i % RECEIVE_ALERT_STEP === 0) {
+      yield;
+    }
+    const d = decisions[i];
     const duration = parseGoDuration(d.duration);
     if (duration === null) {
       throw new InvalidDecisionError(
@@ -62,7 +91,7 @@ export function receiveAlert(
     if (!isStorableTime(until)) {
       throw new InvalidDecisionError(`decision duration '${d.duration}' is out of range`);
     }
-    return {
+    stored.push({
       id: ids.decisionIds[i],
       uuid: ids.decisionUuids[i],
       origin: d.origin,
@@ -72,8 +101,8 @@ export function receiveAlert(
       scenario: d.scenario,
       simulated: alert.simulated,
       until: new Date(until).toISOString(),
-    };
-  });
+    });
+  }
   const { decisions: _given, ...rest } = alert;
   return {
     type: 'AlertReceived',
