@@ -342,7 +342,7 @@ projections
 
 program
   .command('notifications')
-  .description('profile notifications delivered by the workers (cluster mode)')
+  .description('profile notifications: delivered by the workers in a cluster, by the API process otherwise')
   .command('status')
   .description('queued alerts, deliveries, retries and dead letters of each notification plugin')
   .addOption(outputOption())

@@ -1,0 +1,194 @@
+import {
+  deliverNotification,
+  dispatchNotifications,
+  RetryLater,
+  sendHttpNotification,
+  type SendNotification,
+} from '@lapi/application';
+import type { HttpNotificationConfig } from '@lapi/domain';
+import { PostgresEventStore, type DatabaseHandle, type EventStore } from '@lapi/event-store';
+import {
+  LocalLease,
+  NOTIFICATION_OWNER_HEARTBEAT_MS,
+  Projector,
+  SqlNotificationQueue,
+  type ClaimedDelivery,
+} from '@lapi/projections';
+import { Logger } from '@nestjs/common';
+import { hostname } from 'node:os';
+
+// As the workers: the reference's broker looks at its queues once a second; a little more often costs a query or two.
+const TICK_MS = 250;
+const DELIVERY_CONCURRENCY = 16;
+// How long a claim keeps other processes off a delivery: well beyond any attempt (cut at the config's timeout).
+const CLAIM_MARGIN_MS = 30_000;
+
+export interface DatabaseNotificationsOptions {
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly send?: SendNotification;
+  readonly tickMs?: number;
+  /** Who this process is, in the claims and the status. */
+  readonly id?: string;
+}
+
+/**
+ * Profile notifications without Redis (embedded and PostgreSQL-only mode), run in the API process: the cluster's
+ * pipeline with its queues in the database. Each tick follows the log into the per-plugin queues (checkpoint
+ * compare-and-set), groups what is due into deliveries (one process at a time: an advisory lock), and sends the
+ * due deliveries it claims, retried with the reference's back-off and dead-lettered as in the workers.
+ */
+export class DatabaseNotifications {
+  private readonly logger = new Logger('Notifications');
+  private readonly queue: SqlNotificationQueue;
+  private readonly projector: Projector;
+  private readonly now: () => number;
+  private readonly id: string;
+  private readonly claimMs: number;
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastHeartbeat = 0;
+  private warned = false;
+
+  constructor(
+    private readonly database: DatabaseHandle,
+    store: EventStore,
+    private readonly configs: ReadonlyMap<string, HttpNotificationConfig>,
+    private readonly options: DatabaseNotificationsOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.id = options.id ?? `${hostname()}:${process.pid}`;
+    this.queue = new SqlNotificationQueue(database.db, store, this.now);
+    this.projector = new Projector(store, this.queue, new LocalLease(this.id));
+    this.claimMs = Math.max(0, ...[...configs.values()].map((c) => c.timeoutMs)) + CLAIM_MARGIN_MS;
+  }
+
+  /**
+   * Starts the pipeline (at the head of the log when it is new). Embedded mode owns its database: deliveries a
+   * crash left claimed are due again at once (they may reach the receiver twice).
+   */
+  async start(): Promise<void> {
+    await this.open();
+    this.schedule();
+  }
+
+  /** What `start` does before ticking (tests call it, then drive `tick` themselves). */
+  async open(): Promise<void> {
+    await this.queue.checkpoint();
+    if (this.database.kind === 'embedded') {
+      const released = await this.queue.releaseClaims(this.now());
+      if (released > 0) {
+        this.logger.warn(`${released} notification deliveries interrupted by the last stop: sending them again`);
+      }
+    }
+  }
+
+  /** One round: log → queues → deliveries → sends started (not awaited: see `idle`). */
+  async tick(): Promise<void> {
+    await this.projectAndDispatch();
+    if (!this.stopped) {
+      await this.sendDue();
+    }
+  }
+
+  /** Follows the log into the plugin queues, and turns their due groups into deliveries. */
+  async projectAndDispatch(): Promise<void> {
+    await this.projector.catchUp();
+    const now = this.now();
+    if (now - this.lastHeartbeat >= NOTIFICATION_OWNER_HEARTBEAT_MS) {
+      this.lastHeartbeat = now;
+      await this.queue.heartbeat(this.id, now);
+    }
+    if (await this.queue.anyQueued()) {
+      await this.queue.exclusive((queue) =>
+        dispatchNotifications(queue, this.configs, (jobId, data) => queue.addDelivery(jobId, data, now), now),
+      );
+    }
+  }
+
+  /** Claims the due deliveries this process has room for, and starts sending them. */
+  async sendDue(): Promise<void> {
+    const now = this.now();
+    const claimed = await this.queue.claim(this.id, DELIVERY_CONCURRENCY - this.inFlight.size, now, this.claimMs);
+    for (const delivery of claimed) {
+      const sending = this.deliver(delivery).finally(() => this.inFlight.delete(sending));
+      this.inFlight.add(sending);
+    }
+  }
+
+  /** Resolves once the sends started so far are done. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) {
+      await Promise.all([...this.inFlight]);
+    }
+  }
+
+  /** Stops claiming; the sends in flight finish (each is cut at its config's timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.idle();
+  }
+
+  private schedule(): void {
+    if (this.stopped) {
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.running = this.tick().then(
+        () => {
+          this.warned = false;
+        },
+        (error: Error) => {
+          if (!this.warned) {
+            this.warned = true; // one line per outage
+            this.logger.warn(`notifications: ${error.message}; retrying`);
+          }
+        },
+      );
+      void this.running.finally(() => this.schedule());
+    }, this.options.tickMs ?? TICK_MS);
+    this.timer.unref();
+  }
+
+  private async deliver(delivery: ClaimedDelivery): Promise<void> {
+    try {
+      await deliverNotification(
+        delivery.data,
+        { id: delivery.id, attemptsMade: delivery.attemptsMade, createdAt: delivery.createdAt },
+        {
+          configs: this.configs,
+          queue: this.queue,
+          send: this.options.send ?? sendHttpNotification,
+          now: this.now,
+          random: this.options.random ?? Math.random,
+        },
+      );
+      await this.queue.complete(delivery.id, this.id);
+    } catch (error) {
+      if (error instanceof RetryLater) {
+        await this.queue.retryLater(delivery.id, this.id, error.delayMs, this.now()).catch(() => undefined);
+        return;
+      }
+      // The database failed while recording: the claim runs out and another round sends it again.
+      this.logger.warn(`notification ${delivery.id}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Starts the pipeline when some profile notifies (otherwise the log is not read for nothing), as the workers do. */
+export async function startDatabaseNotifications(
+  database: DatabaseHandle,
+  configs: ReadonlyMap<string, HttpNotificationConfig>,
+  options: DatabaseNotificationsOptions = {},
+): Promise<DatabaseNotifications | undefined> {
+  if (configs.size === 0) {
+    return undefined;
+  }
+  const notifications = new DatabaseNotifications(database, new PostgresEventStore(database.db), configs, options);
+  await notifications.start();
+  return notifications;
+}
