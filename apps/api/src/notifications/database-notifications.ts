@@ -17,8 +17,10 @@ import {
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 
-// As the workers: the reference's broker looks at its queues once a second; a little more often costs a query or two.
-const TICK_MS = 250;
+// The reference's broker looks at its queues once a second: so does an idle pipeline. While alerts come in or
+// deliveries are under way, as the workers: 4 times a second.
+const IDLE_TICK_MS = 1_000;
+const BUSY_TICK_MS = 250;
 const DELIVERY_CONCURRENCY = 16;
 // How long a claim keeps other processes off a delivery: well beyond any attempt (cut at the config's timeout).
 const CLAIM_MARGIN_MS = 30_000;
@@ -51,6 +53,12 @@ export class DatabaseNotifications {
   private stopped = false;
   private lastHeartbeat = 0;
   private warned = false;
+  private claiming: Promise<void> | undefined;
+  private moreDue = false;
+  /** Whether the last tick had work: the next comes sooner. */
+  private busy = false;
+  /** When the soonest retry this process scheduled is due (ms). */
+  private retryAt = 0;
 
   constructor(
     private readonly database: DatabaseHandle,
@@ -87,41 +95,60 @@ export class DatabaseNotifications {
 
   /** One round: log → queues → deliveries → sends started (not awaited: see `idle`). */
   async tick(): Promise<void> {
-    await this.projectAndDispatch();
+    this.busy = await this.projectAndDispatch();
     if (!this.stopped) {
       await this.sendDue();
     }
+    this.busy ||= this.inFlight.size > 0;
   }
 
-  /** Follows the log into the plugin queues, and turns their due groups into deliveries. */
-  async projectAndDispatch(): Promise<void> {
-    await this.projector.catchUp();
+  /** Follows the log into the plugin queues, and turns their due groups into deliveries; true when any came. */
+  async projectAndDispatch(): Promise<boolean> {
+    const applied = await this.projector.catchUp();
     const now = this.now();
     if (now - this.lastHeartbeat >= NOTIFICATION_OWNER_HEARTBEAT_MS) {
       this.lastHeartbeat = now;
       await this.queue.heartbeat(this.id, now);
     }
-    if (await this.queue.anyQueued()) {
-      await this.queue.exclusive((queue) =>
-        dispatchNotifications(queue, this.configs, (jobId, data) => queue.addDelivery(jobId, data, now), now),
-      );
+    if (!(await this.queue.anyQueued())) {
+      return applied > 0;
     }
+    await this.queue.exclusive((queue) =>
+      dispatchNotifications(queue, this.configs, (jobId, data) => queue.addDelivery(jobId, data, now), now),
+    );
+    return true;
   }
 
-  /** Claims the due deliveries this process has room for, and starts sending them. */
-  async sendDue(): Promise<void> {
-    const now = this.now();
-    const claimed = await this.queue.claim(this.id, DELIVERY_CONCURRENCY - this.inFlight.size, now, this.claimMs);
+  /**
+   * Claims the due deliveries this process has room for, and starts sending them. While claims come back full, each
+   * finished send claims again at once rather than at the next tick.
+   */
+  sendDue(): Promise<void> {
+    if (this.claiming === undefined && !this.stopped) {
+      this.claiming = this.claimAndSend().finally(() => (this.claiming = undefined));
+    }
+    return this.claiming ?? Promise.resolve();
+  }
+
+  private async claimAndSend(): Promise<void> {
+    const room = DELIVERY_CONCURRENCY - this.inFlight.size;
+    const claimed = await this.queue.claim(this.id, room, this.now(), this.claimMs);
+    this.moreDue = room > 0 && claimed.length === room;
     for (const delivery of claimed) {
-      const sending = this.deliver(delivery).finally(() => this.inFlight.delete(sending));
+      const sending = this.deliver(delivery).finally(() => {
+        this.inFlight.delete(sending);
+        if (this.moreDue) {
+          this.sendDue().catch(() => undefined); // the next tick tries again
+        }
+      });
       this.inFlight.add(sending);
     }
   }
 
-  /** Resolves once the sends started so far are done. */
+  /** Resolves once the sends started so far (and those they started) are done. */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) {
-      await Promise.all([...this.inFlight]);
+    while (this.inFlight.size > 0 || this.claiming !== undefined) {
+      await Promise.all([...this.inFlight, this.claiming?.catch(() => undefined)]);
     }
   }
 
@@ -150,8 +177,17 @@ export class DatabaseNotifications {
         },
       );
       void this.running.finally(() => this.schedule());
-    }, this.options.tickMs ?? TICK_MS);
+    }, this.options.tickMs ?? this.nextTickMs());
     this.timer.unref();
+  }
+
+  /** Soon while busy; else at the next retry this process scheduled, if it comes before the idle tick. */
+  private nextTickMs(): number {
+    if (this.busy) {
+      return BUSY_TICK_MS;
+    }
+    const untilRetry = this.retryAt - this.now();
+    return Math.min(IDLE_TICK_MS, Math.max(BUSY_TICK_MS, untilRetry));
   }
 
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
@@ -161,16 +197,17 @@ export class DatabaseNotifications {
         { id: delivery.id, attemptsMade: delivery.attemptsMade, createdAt: delivery.createdAt },
         {
           configs: this.configs,
-          queue: this.queue,
+          queue: this.queue.settling(delivery.id, this.id),
           send: this.options.send ?? sendHttpNotification,
           now: this.now,
           random: this.options.random ?? Math.random,
         },
       );
-      await this.queue.complete(delivery.id, this.id);
     } catch (error) {
       if (error instanceof RetryLater) {
-        await this.queue.retryLater(delivery.id, this.id, error.delayMs, this.now()).catch(() => undefined);
+        const now = this.now();
+        this.retryAt = this.retryAt > now ? Math.min(this.retryAt, now + error.delayMs) : now + error.delayMs;
+        await this.queue.retryLater(delivery.id, this.id, error.delayMs, now).catch(() => undefined);
         return;
       }
       // The database failed while recording: the claim runs out and another round sends it again.

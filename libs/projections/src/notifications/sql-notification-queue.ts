@@ -257,6 +257,24 @@ export class SqlNotificationQueue implements ProjectionTarget, NotificationQueue
     await this.db.deleteFrom('notification_deliveries').where('id', '=', id).where('claimed_by', '=', owner).execute();
   }
 
+  /**
+   * The queue a claimed delivery records its outcome in: a delivery or a dead letter is recorded in the transaction
+   * that completes it (one commit per notification), a failure as it happens.
+   */
+  settling(id: string, owner: string): Pick<NotificationQueue, 'recordDelivery' | 'recordFailure' | 'deadLetter'> {
+    const completing = (record: (queue: SqlNotificationQueue) => Promise<void>) =>
+      this.db.transaction().execute(async (trx) => {
+        const queue = new SqlNotificationQueue(trx, this.store, this.clock);
+        await queue.complete(id, owner);
+        await record(queue);
+      });
+    return {
+      recordDelivery: (plugin, outcome) => completing((queue) => queue.recordDelivery(plugin, outcome)),
+      recordFailure: (plugin, error, at) => this.recordFailure(plugin, error, at),
+      deadLetter: (dead) => completing((queue) => queue.deadLetter(dead)),
+    };
+  }
+
   /** A claimed delivery failed: tried again after `delayMs`. */
   async retryLater(id: string, owner: string, delayMs: number, now: number): Promise<void> {
     await this.db
