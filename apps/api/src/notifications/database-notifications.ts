@@ -187,7 +187,7 @@ export class DatabaseNotifications {
       return BUSY_TICK_MS;
     }
     const untilRetry = this.retryAt - this.now();
-    return Math.min(IDLE_TICK_MS, Math.max(BUSY_TICK_MS, untilRetry));
+    return untilRetry > 0 ? Math.min(IDLE_TICK_MS, Math.max(BUSY_TICK_MS, untilRetry)) : IDLE_TICK_MS;
   }
 
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
