@@ -13,6 +13,7 @@ import {
   Projector,
   SqlNotificationQueue,
   type ClaimedDelivery,
+  type SettledDelivery,
 } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
@@ -55,6 +56,13 @@ export class DatabaseNotifications {
   private warned = false;
   private claiming: Promise<void> | undefined;
   private moreDue = false;
+  /** Deliveries ended and not yet recorded, and the flush recording them. */
+  private readonly settling: {
+    outcome: SettledDelivery;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  private flushing: Promise<void> | undefined;
   /** Whether the last tick had work: the next comes sooner. */
   private busy = false;
   /** When the soonest retry this process scheduled is due (ms). */
@@ -181,6 +189,33 @@ export class DatabaseNotifications {
     this.timer.unref();
   }
 
+  /**
+   * Records a delivery's end with the others that ended meanwhile (one commit for the lot: PGlite syncs each).
+   * Resolves once committed; a crash before that leaves the row to be claimed again (sent twice, never lost).
+   */
+  private settle(outcome: SettledDelivery): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.settling.push({ outcome, resolve, reject });
+      this.flushing ??= this.flushSettled().finally(() => (this.flushing = undefined));
+    });
+  }
+
+  private async flushSettled(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve)); // let the sends finishing in this turn join
+    while (this.settling.length > 0) {
+      const batch = this.settling.splice(0);
+      try {
+        await this.queue.settle(
+          this.id,
+          batch.map((b) => b.outcome),
+        );
+        batch.forEach((b) => b.resolve());
+      } catch (error) {
+        batch.forEach((b) => b.reject(error as Error));
+      }
+    }
+  }
+
   /** Soon while busy; else at the next retry this process scheduled, if it comes before the idle tick. */
   private nextTickMs(): number {
     if (this.busy) {
@@ -197,7 +232,12 @@ export class DatabaseNotifications {
         { id: delivery.id, attemptsMade: delivery.attemptsMade, createdAt: delivery.createdAt },
         {
           configs: this.configs,
-          queue: this.queue.settling(delivery.id, this.id),
+          queue: {
+            recordDelivery: (plugin, outcome) =>
+              this.settle({ kind: 'delivered', id: delivery.id, plugin, status: outcome.status, at: outcome.at }),
+            recordFailure: (plugin, error, at) => this.queue.recordFailure(plugin, error, at),
+            deadLetter: (dead) => this.settle({ kind: 'dead-lettered', id: delivery.id, dead }),
+          },
           send: this.options.send ?? sendHttpNotification,
           now: this.now,
           random: this.options.random ?? Math.random,

@@ -37,6 +37,17 @@ export interface ClaimedDelivery {
   readonly createdAt: number;
 }
 
+/** How a claimed delivery ended (a failure to retry is recorded at once instead). */
+export type SettledDelivery =
+  | {
+      readonly kind: 'delivered';
+      readonly id: string;
+      readonly plugin: string;
+      readonly status: string;
+      readonly at: number;
+    }
+  | { readonly kind: 'dead-lettered'; readonly id: string; readonly dead: DeadNotification };
+
 /** Deliveries by state, with the names of the cluster's BullMQ job counts. */
 export interface DeliveryCounts {
   /** Due now, including claims that ran out (their process died). */
@@ -252,27 +263,42 @@ export class SqlNotificationQueue implements ProjectionTarget, NotificationQueue
     }));
   }
 
-  /** A claimed delivery is done (sent, or dead-lettered). */
-  async complete(id: string, owner: string): Promise<void> {
-    await this.db.deleteFrom('notification_deliveries').where('id', '=', id).where('claimed_by', '=', owner).execute();
-  }
-
   /**
-   * The queue a claimed delivery records its outcome in: a delivery or a dead letter is recorded in the transaction
-   * that completes it (one commit per notification), a failure as it happens.
+   * Claimed deliveries done (sent, or given up on): their rows removed and their outcomes recorded, in one
+   * transaction for the lot (one commit, however many notifications a round sent).
    */
-  settling(id: string, owner: string): Pick<NotificationQueue, 'recordDelivery' | 'recordFailure' | 'deadLetter'> {
-    const completing = (record: (queue: SqlNotificationQueue) => Promise<void>) =>
-      this.db.transaction().execute(async (trx) => {
-        const queue = new SqlNotificationQueue(trx, this.store, this.clock);
-        await queue.complete(id, owner);
-        await record(queue);
-      });
-    return {
-      recordDelivery: (plugin, outcome) => completing((queue) => queue.recordDelivery(plugin, outcome)),
-      recordFailure: (plugin, error, at) => this.recordFailure(plugin, error, at),
-      deadLetter: (dead) => completing((queue) => queue.deadLetter(dead)),
-    };
+  async settle(owner: string, outcomes: readonly SettledDelivery[]): Promise<void> {
+    if (outcomes.length === 0) {
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const queue = new SqlNotificationQueue(trx, this.store, this.clock);
+      await trx
+        .deleteFrom('notification_deliveries')
+        .where('claimed_by', '=', owner)
+        .where(
+          'id',
+          'in',
+          outcomes.map((o) => o.id),
+        )
+        .execute();
+      const delivered = new Map<string, { count: number; last: { status: string; at: number } }>();
+      for (const o of outcomes) {
+        if (o.kind === 'delivered') {
+          const count = (delivered.get(o.plugin)?.count ?? 0) + 1;
+          delivered.set(o.plugin, { count, last: { status: o.status, at: o.at } });
+        } else {
+          await queue.deadLetter(o.dead);
+        }
+      }
+      for (const [plugin, { count, last }] of delivered) {
+        await queue.upsertPlugin(
+          plugin,
+          { last_status: last.status, last_delivered_at: new Date(last.at), delivered: String(count) },
+          { delivered: sql`notification_plugins.delivered + ${count}` },
+        );
+      }
+    });
   }
 
   /** A claimed delivery failed: tried again after `delayMs`. */
