@@ -17,6 +17,8 @@ const THRESHOLD = Number(process.argv[3] ?? 0);
 // BASELINE=1: the same profile without notifications (what the pushes and the idle server cost without the pipeline).
 const BASELINE = process.env.BASELINE === '1';
 const BATCH = 50;
+// How long the idle server's CPU is measured (after a 2 s settle).
+const IDLE_MS = Number(process.env.IDLE_S ?? 10) * 1000;
 const PORT = 18000 + Math.floor(Math.random() * 1000);
 const URL = `http://127.0.0.1:${PORT}`;
 const dir = mkdtempSync(join(tmpdir(), 'lapi-notify-bench-'));
@@ -92,8 +94,8 @@ try {
 
   await sleep(2_000);
   const idleFrom = cpuMs();
-  await sleep(10_000);
-  const idleCpu = (cpuMs() - idleFrom) / 10_000;
+  await sleep(IDLE_MS);
+  const idleCpu = (cpuMs() - idleFrom) / IDLE_MS;
 
   const answeredAt = new Map();
   const ip = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;

@@ -13,6 +13,7 @@ import {
   Projector,
   SqlNotificationQueue,
   type ClaimedDelivery,
+  type NotificationBatch,
   type SettledDelivery,
 } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
@@ -121,9 +122,17 @@ export class DatabaseNotifications {
     if (!(await this.queue.anyQueued())) {
       return applied > 0;
     }
-    await this.queue.exclusive((queue) =>
-      dispatchNotifications(queue, this.configs, (jobId, data) => queue.addDelivery(jobId, data, now), now),
-    );
+    await this.queue.exclusive(async (queue) => {
+      // Added in one statement at the end: the same transaction as the queues' trims.
+      const deliveries: { id: string; data: NotificationBatch }[] = [];
+      await dispatchNotifications(
+        queue,
+        this.configs,
+        (id, data) => Promise.resolve(void deliveries.push({ id, data })),
+        now,
+      );
+      await queue.addDeliveries(deliveries, now);
+    });
     return true;
   }
 

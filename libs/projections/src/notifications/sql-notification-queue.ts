@@ -228,19 +228,23 @@ export class SqlNotificationQueue implements ProjectionTarget, NotificationQueue
     await this.upsertPlugin(plugin, { last_flush_at: new Date(at) });
   }
 
-  /** A due group, to be sent from `now` on; adding an id that is already there adds nothing. */
-  async addDelivery(id: string, data: NotificationBatch, now: number): Promise<void> {
-    await this.db
-      .insertInto('notification_deliveries')
-      .values({
-        id,
-        plugin: data.plugin,
-        data: JSON.stringify(data),
-        created_at: new Date(now),
-        due_at: new Date(now),
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+  /** Due groups, to be sent from `now` on; adding an id that is already there adds nothing. */
+  async addDeliveries(deliveries: readonly { id: string; data: NotificationBatch }[], now: number): Promise<void> {
+    for (let i = 0; i < deliveries.length; i += INSERT_CHUNK) {
+      await this.db
+        .insertInto('notification_deliveries')
+        .values(
+          deliveries.slice(i, i + INSERT_CHUNK).map(({ id, data }) => ({
+            id,
+            plugin: data.plugin,
+            data: JSON.stringify(data),
+            created_at: new Date(now),
+            due_at: new Date(now),
+          })),
+        )
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    }
   }
 
   /** Takes up to `limit` due deliveries (oldest due first) for `claimMs`; rows other processes hold are skipped. */
