@@ -218,6 +218,10 @@ export class SqlNotificationQueue implements ProjectionTarget, NotificationQueue
     return row?.last_flush_at ? ms(row.last_flush_at) : null;
   }
 
+  /**
+   * Trims by count, as the Redis queue does: the dispatcher holds the advisory lock, and `seq` is drawn while `apply`
+   * holds the pipeline row, so rows committed since `queued` was read all come after the ones it returned.
+   */
   async taken(plugin: string, count: number, at: number): Promise<void> {
     await this.db
       .deleteFrom('notification_queue')
