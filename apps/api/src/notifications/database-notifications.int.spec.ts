@@ -265,6 +265,44 @@ describe.each(TEST_BACKENDS)('notifications without Redis (%s)', (backend) => {
     expect((await status()).plugins[0]).toMatchObject({ enqueued: 2, delivered: 2, failedAttempts: 1 });
   });
 
+  it('with two API processes on one database, queues and sends each alert once', async () => {
+    if (backend !== 'postgres') {
+      return; // PGlite has one process by construction
+    }
+    const other = await database.open();
+    try {
+      const hook = config({ name: 'hook', url: `${url}/two`, format: '{{range .}}{{.Source.Value}}{{end}}' });
+      const one = await pipeline([hook], 'api-1');
+      const two = new DatabaseNotifications(other, new PostgresEventStore(other.db), new Map([['hook', hook]]), {
+        now: () => clock,
+        random: () => 0.5,
+        id: 'api-2',
+      });
+      await two.open();
+      const ids: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        ids.push(await push(['hook']));
+        if (i % 5 === 4) {
+          await Promise.all([one.tick(), two.tick()]);
+        }
+      }
+      const both = async () => {
+        await Promise.all([one.tick(), two.tick()]);
+        await Promise.all([one.idle(), two.idle()]);
+      };
+      for (let i = 0; i < 300 && received.length < 20; i++) {
+        await both();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await both();
+      expect(received.map((r) => r.body).sort()).toEqual(ids.map((id) => `192.0.2.${id}`).sort());
+      expect((await status()).plugins[0]).toMatchObject({ enqueued: 20, delivered: 20, queued: 0 });
+      await two.stop();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('sends again a delivery a crash left in flight: repeated, never lost', async () => {
     const hook = config({
       name: 'hook',
