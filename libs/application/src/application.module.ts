@@ -16,7 +16,6 @@ import { sqlDecisionReader } from './decisions/sql-decision-reader';
 import { machineHandlers } from './machines/machine.handlers';
 import { BcryptWorkerPool, PASSWORD_HASHER, type PasswordHasher } from './machines/password-hasher';
 import { PruneMachinesHandler } from './machines/prune-machines';
-import { GetNotificationsStatusHandler } from './notifications/notifications-status';
 import { CREDENTIAL_CHANGES, LocalCredentialChanges, type CredentialChanges } from './shared/credential-changes';
 import { inlineProjections } from './shared/inline-projections';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
@@ -59,7 +58,6 @@ export class ApplicationModule {
         ...bouncerHandlers,
         ...alertHandlers,
         ...decisionHandlers,
-        GetNotificationsStatusHandler,
       ],
       exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
     };

@@ -1,7 +1,7 @@
 // Profile notifications without Redis: the log feeds queues in the database, due groups are sent to a real HTTP
 // receiver, failed requests are retried then dead-lettered, and what was queued survives a restart; on PGlite (embedded
 // mode, its files reopened) and on PostgreSQL (PostgreSQL-only mode).
-import { GetNotificationsStatus, GetNotificationsStatusHandler } from '@lapi/application';
+import { databaseNotificationsStatus } from '@lapi/application';
 import {
   parseHttpNotificationConfig,
   receiveAlert,
@@ -156,9 +156,10 @@ describe.each(TEST_BACKENDS)('notifications without Redis (%s)', (backend) => {
   };
 
   const status = (deadLimit = 20) =>
-    new GetNotificationsStatusHandler(handle, new PostgresEventStore(handle.db), {
-      now: () => new Date(clock),
-    }).execute(new GetNotificationsStatus(deadLimit));
+    databaseNotificationsStatus(
+      { database: handle, store: new PostgresEventStore(handle.db), clock: { now: () => new Date(clock) } },
+      deadLimit,
+    );
 
   it('sends each notified alert to its plugin once, rendered, and does not notify history', async () => {
     await push(['hook']); // before the pipeline starts: history

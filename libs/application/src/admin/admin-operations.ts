@@ -138,11 +138,8 @@ export async function runAdminRequest(
       return buses.commands.execute(new ImportDecisions(request.rows, request.options, ctx));
     }
     case 'notifications.status': {
-      const [{ GetNotificationsStatus }, buses] = await Promise.all([
-        import('../notifications/notifications-status'),
-        admin.buses(),
-      ]);
-      return buses.queries.execute(new GetNotificationsStatus(request.deadLimit));
+      const { databaseNotificationsStatus } = await import('../notifications/notifications-status');
+      return databaseNotificationsStatus(deps, request.deadLimit);
     }
   }
 }

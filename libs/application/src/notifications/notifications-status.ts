@@ -1,8 +1,6 @@
-import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { SqlNotificationQueue, type DeadNotification, type PluginStatus } from '@lapi/projections';
-import { Inject } from '@nestjs/common';
-import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { CLOCK, DATABASE, type Clock } from '../shared/ports';
+import type { DeadNotification, PluginStatus } from '@lapi/projections/notifications/notification-queue';
+import { SqlNotificationQueue } from '@lapi/projections/notifications/sql-notification-queue';
+import type { WriteDeps } from '../shared/ports';
 
 /** `lapi notifications status`, the same in every mode. */
 export interface NotificationsStatus {
@@ -29,33 +27,23 @@ export interface WebhookStatus {
   readonly lastDeliveryAt: string | null;
 }
 
-/** The notification pipeline kept in the database (embedded and PostgreSQL-only mode). */
-export class GetNotificationsStatus extends Query<NotificationsStatus> {
-  constructor(readonly deadLimit: number) {
-    super();
-  }
-}
-
-@QueryHandler(GetNotificationsStatus)
-export class GetNotificationsStatusHandler implements IQueryHandler<GetNotificationsStatus> {
-  constructor(
-    @Inject(DATABASE) private readonly database: DatabaseHandle,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
-
-  async execute(q: GetNotificationsStatus): Promise<NotificationsStatus> {
-    const queue = new SqlNotificationQueue(this.database.db, this.store);
-    const now = this.clock.now().getTime();
-    const checkpoint = await queue.storedCheckpoint();
-    const counts = await queue.deliveryCounts(now);
-    return {
-      owner: await queue.owner(now),
-      lag: checkpoint ? await this.store.countAfter(checkpoint) : null,
-      jobs: { ...counts },
-      plugins: await Promise.all((await queue.plugins()).map((p) => queue.status(p))),
-      deadLetters: await queue.deadLetters(q.deadLimit),
-      webhook: null,
-    };
-  }
+/**
+ * The notification pipeline kept in the database (embedded and PostgreSQL-only mode), with the columns of the
+ * cluster's: the jobs are the deliveries by state, and `failed` stays 0 (what fails for good is dead-lettered).
+ */
+export async function databaseNotificationsStatus(
+  deps: Pick<WriteDeps, 'database' | 'store' | 'clock'>,
+  deadLimit: number,
+): Promise<NotificationsStatus> {
+  const queue = new SqlNotificationQueue(deps.database.db, deps.store);
+  const now = deps.clock.now().getTime();
+  const checkpoint = await queue.storedCheckpoint();
+  return {
+    owner: await queue.owner(now),
+    lag: checkpoint ? await deps.store.countAfter(checkpoint) : null,
+    jobs: { ...(await queue.deliveryCounts(now)) },
+    plugins: await Promise.all((await queue.plugins()).map((p) => queue.status(p))),
+    deadLetters: await queue.deadLetters(deadLimit),
+    webhook: null,
+  };
 }
