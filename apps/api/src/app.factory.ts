@@ -24,6 +24,7 @@ import { startMemoryMode } from './memory/memory-mode';
 import { instrumentHttp } from './metrics/http-instrumentation';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { metricsSources } from './metrics/metrics-sources';
+import { startDatabaseNotifications } from './notifications/database-notifications';
 
 export interface ApiApp {
   readonly app: NestFastifyApplication;
@@ -69,6 +70,7 @@ export async function createApiApp(
   const memory = cluster
     ? undefined
     : await startMemoryMode(config, db, () => (options.clock ?? systemClock).now().getTime());
+  const profiles = createProfileEngine(config.profilesPath, config.notificationsDir);
   const tls = config.tls && loadTlsServer(config.tls, (message) => createLogger(config).error(message, 'TlsAuth'));
   const { adapter, routes, bodyLimit } = createFastifyAdapter({
     trustedProxies: trustedProxies(config.trustedProxies),
@@ -93,7 +95,7 @@ export async function createApiApp(
         trustedIps: config.trustedIps,
         clientCertificates: tls?.clientCertificates,
       },
-      profiles: createProfileEngine(config.profilesPath, config.notificationsDir),
+      profiles,
       clock: options.clock,
       decisions: cluster ?? memory!,
       credentialChanges: cluster?.credentialChanges,
@@ -110,6 +112,12 @@ export async function createApiApp(
   app.useGlobalFilters(new LapiExceptionFilter(routes));
   app.useGlobalPipes(new StorableQueryPipe());
   await app.init();
+  // In a cluster the workers deliver them.
+  const notifications = cluster
+    ? undefined
+    : await startDatabaseNotifications(db, profiles.notificationConfigs, {
+        now: () => (options.clock ?? systemClock).now().getTime(),
+      });
   return {
     app,
     database: db,
@@ -118,6 +126,7 @@ export async function createApiApp(
     close: async () => {
       // Requests in flight are answered before the shutdown hooks close Redis and the database.
       await drainHttp(app.getHttpServer());
+      await notifications?.stop();
       await app.close();
       metrics.close();
       await cluster?.close();

@@ -340,13 +340,22 @@ projections
     }
   });
 
+/** Dead letters are kept up to 1,000: more cannot be shown. */
+function deadLetterCount(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n <= 1_000)) {
+    throw new InvalidArgumentError('expected a whole number from 0 to 1000');
+  }
+  return n;
+}
+
 program
   .command('notifications')
-  .description('profile notifications delivered by the workers (cluster mode)')
+  .description('profile notifications: delivered by the workers in a cluster, by the API process otherwise')
   .command('status')
   .description('queued alerts, deliveries, retries and dead letters of each notification plugin')
   .addOption(outputOption())
-  .option('--dead <n>', 'dead letters to show', (v) => Number.parseInt(v, 10), 20)
+  .option('--dead <n>', 'dead letters to show (0 to 1000)', deadLetterCount, 20)
   .action(async (opts: { output: string; dead: number }) => {
     const [{ notificationsStatus }, { table }] = await Promise.all([
       import('./notifications-status'),

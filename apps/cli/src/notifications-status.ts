@@ -1,3 +1,4 @@
+import type { NotificationsStatus, WebhookStatus } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { openDatabase, PostgresEventStore } from '@lapi/event-store';
 import { QueueName } from '@lapi/jobs';
@@ -7,44 +8,19 @@ import {
   redisKeys,
   RedisLease,
   RedisNotificationQueue,
-  type DeadNotification,
-  type PluginStatus,
 } from '@lapi/projections';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { AdminError } from './admin-client';
+import { sendAdminRequest } from './admin-client';
 
-export interface NotificationsStatus {
-  /** Who feeds the queues from the log, and how many events it has not read yet. */
-  readonly owner: string | null;
-  readonly lag: number | null;
-  /** Delivery jobs by state: waiting, delayed (a retry's back-off), active, failed. */
-  readonly jobs: Record<string, number>;
-  readonly plugins: PluginStatus[];
-  /** Newest first. */
-  readonly deadLetters: DeadNotification[];
-  /** The signed decisions webhook, when one is configured. */
-  readonly webhook: WebhookStatus | null;
-}
-
-export interface WebhookStatus {
-  readonly url: string;
-  readonly owner: string | null;
-  /** Last change delivered, and the change log's last: their difference is what the receiver has not got yet. */
-  readonly delivered: number;
-  readonly head: number;
-  readonly failures: number;
-  readonly lastError: string | null;
-  readonly lastDeliveryAt: string | null;
-}
-
-/** The notification pipeline of a cluster: queues per plugin, deliveries, retries, dead letters. */
+/**
+ * The notification pipeline: queues per plugin, deliveries, retries, dead letters. In a cluster it lives in Redis;
+ * otherwise in the database, read by the running embedded server (admin socket) or directly.
+ */
 export async function notificationsStatus(config: AppConfig, deadLimit = 20): Promise<NotificationsStatus> {
   if (!config.redisUrl || config.database.kind !== 'postgres') {
-    throw new AdminError(
-      'USAGE',
-      'notifications are delivered by the workers in cluster mode (DATABASE_URL and REDIS_URL set)',
-    );
+    const { result } = await sendAdminRequest(config, { op: 'notifications.status', deadLimit });
+    return result as NotificationsStatus;
   }
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   const database = await openDatabase(config.database, { maxConnections: 1 });

@@ -106,7 +106,64 @@ export interface BouncerCursorsTable {
   pulled_at: Timestamp;
 }
 
+/** A bigint counter with a default: as Int8, optional on insert. */
+type Counter = ColumnType<string, string | undefined, string>;
+
+export interface NotificationPipelineTable {
+  name: string;
+  checkpoint: string;
+  owner: string | null;
+  owner_at: Timestamp | null;
+}
+
+export interface NotificationQueueTable {
+  seq: Generated<string>;
+  id: string;
+  plugin: string;
+  profile: string;
+  alert: ColumnType<unknown, string, string>;
+  enqueued_at: Timestamp;
+}
+
+export interface NotificationDeliveriesTable {
+  id: string;
+  plugin: string;
+  data: ColumnType<unknown, string, string>;
+  attempts_made: Generated<number>;
+  created_at: Timestamp;
+  due_at: Timestamp;
+  claimed_by: string | null;
+}
+
+export interface NotificationPluginsTable {
+  plugin: string;
+  enqueued: Counter;
+  delivered: Counter;
+  failed_attempts: Counter;
+  dead_lettered: Counter;
+  last_flush_at: Timestamp | null;
+  last_delivered_at: Timestamp | null;
+  last_status: string | null;
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+}
+
+export interface NotificationDeadLettersTable {
+  seq: Generated<string>;
+  plugin: string;
+  job: string;
+  alerts: number;
+  attempts: number;
+  reason: string;
+  at: Timestamp;
+}
+
 export interface DB {
+  notification_pipeline: NotificationPipelineTable;
+  notification_queue: NotificationQueueTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  notification_plugins: NotificationPluginsTable;
+  notification_dead_letters: NotificationDeadLettersTable;
   alerts: AlertsTable;
   decisions: DecisionsTable;
   bouncer_cursors: BouncerCursorsTable;

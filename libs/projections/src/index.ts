@@ -23,5 +23,7 @@ export * from './machine-prune-queries';
 export * from './machines.projection';
 export * from './metrics-queries';
 export * from './metrics-server';
+export * from './notifications/notification-queue';
 export * from './notifications/redis-notification-queue';
+export * from './notifications/sql-notification-queue';
 export * from './queries';

@@ -1,4 +1,11 @@
 import {
+  deliverNotification,
+  dispatchNotifications,
+  RetryLater,
+  sendHttpNotification,
+  type DeliveryDeps,
+} from '@lapi/application';
+import {
   parseHttpNotificationConfig,
   receiveAlert,
   type AlertNotify,
@@ -11,9 +18,6 @@ import { LocalLease, notificationKeys, Projector, RedisNotificationQueue } from 
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deliverNotification, RetryLater, type DeliveryDeps } from './deliver-notification';
-import { dispatchNotifications } from './dispatch-notifications';
-import { sendHttpNotification } from './http-notifier';
 
 const metadata: EventMetadata = { actor: { kind: 'cli', id: 'test' }, at: new Date().toISOString() };
 const ban = { duration: '4h', origin: 'crowdsec', scenario: 'ssh-bf', scope: 'Ip', type: 'ban', value: '192.0.2.9' };

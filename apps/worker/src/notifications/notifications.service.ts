@@ -1,3 +1,4 @@
+import { deliverNotification, dispatchNotifications, RetryLater, sendHttpNotification } from '@lapi/application';
 import { type HttpNotificationConfig } from '@lapi/domain';
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
@@ -8,9 +9,6 @@ import { QueueRuntime } from '../jobs/queue-runtime';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { WORKER_ID } from '../worker-id';
-import { deliverNotification, RetryLater } from './deliver-notification';
-import { dispatchNotifications } from './dispatch-notifications';
-import { sendHttpNotification } from './http-notifier';
 
 /** DI token: the http notification configs by name (empty when no profile notifies). */
 export const NOTIFICATION_CONFIGS = Symbol('NOTIFICATION_CONFIGS');

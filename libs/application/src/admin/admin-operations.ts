@@ -13,6 +13,7 @@ import {
   type MachineEntry,
 } from '../machines/machine-writes';
 import type { PasswordHasher } from '../machines/password-hasher';
+import type { NotificationsStatus } from '../notifications/notifications-status';
 import type { CredentialChanges } from '../shared/credential-changes';
 import { cliContext, type CommandContext, type WriteDeps } from '../shared/ports';
 
@@ -34,7 +35,8 @@ export type AdminRequest =
   | { op: 'bouncers.delete'; name: string }
   | { op: 'bouncers.deleteMany'; names: string[] }
   | { op: 'decisions.add'; decision: ManualDecision }
-  | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions };
+  | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions }
+  | { op: 'notifications.status'; deadLimit: number };
 
 export interface AdminResults {
   'machines.add': null;
@@ -56,6 +58,7 @@ export interface AdminResults {
   'decisions.add': string;
   /** How many decisions were imported. */
   'decisions.import': number;
+  'notifications.status': NotificationsStatus;
 }
 
 /** Where an admin request runs: the server's own parts, or the CLI's, built without Nest. */
@@ -133,6 +136,10 @@ export async function runAdminRequest(
     case 'decisions.import': {
       const [{ ImportDecisions }, buses] = await Promise.all([import('../decisions/import-decisions'), admin.buses()]);
       return buses.commands.execute(new ImportDecisions(request.rows, request.options, ctx));
+    }
+    case 'notifications.status': {
+      const { databaseNotificationsStatus } = await import('../notifications/notifications-status');
+      return databaseNotificationsStatus(deps, request.deadLimit);
     }
   }
 }

@@ -5,6 +5,7 @@ import * as createAlertsDecisions from './2026-11-28T21-30_create-alerts-decisio
 import * as alertsMachineIndex from './2026-11-28T23-30_alerts-machine-index';
 import * as bouncersAuthType from './2026-11-29T02-45_bouncers-auth-type';
 import * as bouncerInstances from './2026-11-29T03-00_bouncer-instances';
+import * as notificationQueue from './2026-11-29T04-00_notification-queue';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T23-30_alerts-machine-index': alertsMachineIndex,
   '2026-11-29T02-45_bouncers-auth-type': bouncersAuthType,
   '2026-11-29T03-00_bouncer-instances': bouncerInstances,
+  '2026-11-29T04-00_notification-queue': notificationQueue,
 };
 
 export const migrationProvider: MigrationProvider = {

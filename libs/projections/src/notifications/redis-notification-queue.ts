@@ -1,7 +1,14 @@
-import { pluginAlertsOf, type AlertReceived, type NotificationAlert } from '@lapi/domain';
+import { pluginAlertsOf, type AlertReceived } from '@lapi/domain';
 import type { Checkpoint, EventStore, RecordedEvent } from '@lapi/event-store';
 import type Redis from 'ioredis';
 import { formatCheckpoint, parseCheckpoint, type ProjectionTarget } from '../cluster/projector';
+import {
+  DEAD_LETTERS_KEPT,
+  type DeadNotification,
+  type NotificationQueue,
+  type PluginStatus,
+  type QueuedNotification,
+} from './notification-queue';
 
 /** The keys of the notification pipeline; all under one prefix. */
 export const notificationKeys = (prefix: string) => ({
@@ -19,41 +26,6 @@ export const notificationKeys = (prefix: string) => ({
   dead: `${prefix}dead`,
 });
 export type NotificationKeys = ReturnType<typeof notificationKeys>;
-
-/** One alert waiting for one plugin. `id` is unique in the deployment: `<event position>.<index in the event>`. */
-export interface QueuedNotification {
-  readonly id: string;
-  readonly plugin: string;
-  readonly profile: string;
-  readonly alert: NotificationAlert;
-  /** ms since the epoch */
-  readonly enqueuedAt: number;
-}
-
-export interface DeadNotification {
-  readonly plugin: string;
-  readonly job: string;
-  readonly alerts: number;
-  readonly attempts: number;
-  readonly reason: string;
-  /** ISO-8601 */
-  readonly at: string;
-}
-
-export interface PluginStatus {
-  readonly plugin: string;
-  readonly queued: number;
-  readonly enqueued: number;
-  readonly delivered: number;
-  readonly failedAttempts: number;
-  readonly deadLettered: number;
-  readonly lastFlushAt: string | null;
-  readonly lastDeliveredAt: string | null;
-  readonly lastStatus: string | null;
-  readonly lastError: string | null;
-}
-
-const DEAD_LETTERS_KEPT = 1_000;
 
 // The checkpoint compare-and-set and the enqueues commit together: a replayed batch never queues an alert twice.
 const APPLY = `
@@ -73,7 +45,7 @@ return 1`;
  * for notification queues one entry per plugin. A new (or emptied) pipeline starts at the head of the log: it
  * notifies about what happens from then on, never about history.
  */
-export class RedisNotificationQueue implements ProjectionTarget {
+export class RedisNotificationQueue implements ProjectionTarget, NotificationQueue {
   readonly name = 'notifications';
 
   constructor(

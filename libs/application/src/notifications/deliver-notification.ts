@@ -1,9 +1,12 @@
 import { formatAlerts, nextRetry, type HttpNotificationConfig } from '@lapi/domain';
 import type { DeliverNotificationData, JobInfo } from '@lapi/jobs';
-import type { RedisNotificationQueue } from '@lapi/projections';
+import type { NotificationQueue } from '@lapi/projections';
 import type { SendNotification } from './http-notifier';
 
-/** Thrown to have BullMQ run the job again after `delayMs` (the worker's backoff strategy reads it). */
+/**
+ * Thrown to have the delivery tried again after `delayMs`: BullMQ's backoff strategy reads it in the workers, the
+ * database queue reschedules the row without Redis.
+ */
 export class RetryLater extends Error {
   constructor(
     readonly delayMs: number,
@@ -16,7 +19,7 @@ export class RetryLater extends Error {
 
 export interface DeliveryDeps {
   readonly configs: ReadonlyMap<string, HttpNotificationConfig>;
-  readonly queue: Pick<RedisNotificationQueue, 'recordDelivery' | 'recordFailure' | 'deadLetter'>;
+  readonly queue: Pick<NotificationQueue, 'recordDelivery' | 'recordFailure' | 'deadLetter'>;
   readonly send: SendNotification;
   readonly now: () => number;
   readonly random: () => number;

@@ -1,18 +1,20 @@
 import { dueBatches, type HttpNotificationConfig } from '@lapi/domain';
 import type { DeliverNotificationData } from '@lapi/jobs';
-import type { RedisNotificationQueue } from '@lapi/projections';
+import type { NotificationQueue } from '@lapi/projections';
 
 /** Adds one delivery job; adding the same job id twice must not create a second job. */
 export type AddDeliveryJob = (jobId: string, data: DeliverNotificationData) => Promise<void>;
 
 /**
  * Turns what is due in each plugin's queue into delivery jobs, by the reference's grouping (group_wait,
- * group_threshold: grouping.ts). Run by the lease holder only. The job id is the batch's first entry, so if this
- * process dies between adding the jobs and trimming the queue, the next run adds the same ids and BullMQ ignores them.
+ * group_threshold: grouping.ts). Run by one process at a time (the Redis lease holder, or the holder of the
+ * database's advisory lock). The job id is the batch's first entry, so if this process dies between adding the jobs
+ * and trimming the queue, the next run adds the same ids and the queue ignores them (BullMQ's job ids; the database
+ * adds and trims in one transaction).
  * A plugin that is no longer configured gets one job per alert, which its delivery dead-letters.
  */
 export async function dispatchNotifications(
-  queue: Pick<RedisNotificationQueue, 'plugins' | 'queued' | 'lastFlushAt' | 'taken'>,
+  queue: Pick<NotificationQueue, 'plugins' | 'queued' | 'lastFlushAt' | 'taken'>,
   configs: ReadonlyMap<string, HttpNotificationConfig>,
   addJob: AddDeliveryJob,
   now: number,
