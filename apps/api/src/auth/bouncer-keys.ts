@@ -6,13 +6,16 @@ import { BOUNCER_CACHE_TTL_MS, ExpiringCache } from './expiring-cache';
 
 /**
  * A deleted bouncer is refused by every replica at once (its deletion is announced), and within BOUNCER_CACHE_TTL_MS
- * if the announcement is lost; an unknown key is asked again sooner,
- * and only the most recent unknown keys are remembered: each is worth one query a second, not the process's memory.
+ * if the announcement is lost — or, while the database is too busy to answer (a big write in embedded mode), once it
+ * answers, at most 30 s later: a known key is reloaded in the background from half its time, and served meanwhile,
+ * so a bouncer's requests never wait for the database. An unknown key is asked again sooner, and only the most
+ * recent unknown keys are remembered: each is worth one query a second, not the process's memory.
  */
 export const KEY_CACHE_POLICY = {
   ttlMs: BOUNCER_CACHE_TTL_MS,
   maxEntries: 100_000,
   misses: { ttlMs: 1_000, maxEntries: 1_000 },
+  refresh: { afterMs: BOUNCER_CACHE_TTL_MS / 2, staleMs: 30_000 },
 } as const;
 
 /**

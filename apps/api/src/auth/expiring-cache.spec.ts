@@ -115,4 +115,36 @@ describe('ExpiringCache', () => {
     expect(await cache.get('k', load)).toBe('found');
     expect(cache.size).toBe(1);
   });
+
+  it('with refresh: reloads a value in the background and serves it meanwhile, while the load runs', async () => {
+    let t = 0;
+    const loads: { resolve: (v: string | null) => void }[] = [];
+    const load = () => new Promise<string | null>((resolve) => loads.push({ resolve }));
+    const cache = new ExpiringCache<string>({ ...policy, refresh: { afterMs: 2_500, staleMs: 30_000 } });
+    const first = cache.get('k', load, () => t);
+    loads[0].resolve('v1');
+    expect(await first).toBe('v1');
+    t = 2_499;
+    expect(await cache.get('k', load, () => t)).toBe('v1');
+    expect(loads).toHaveLength(1);
+    // Half its time: a reload starts, the value is answered at once.
+    t = 2_500;
+    expect(await cache.get('k', load, () => t)).toBe('v1');
+    expect(loads).toHaveLength(2);
+    // Past its time, while the reload still runs (a busy database): still answered at once, no second load.
+    t = 20_000;
+    expect(await cache.get('k', load, () => t)).toBe('v1');
+    expect(loads).toHaveLength(2);
+    loads[1].resolve('v2');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(await cache.get('k', load, () => t)).toBe('v2');
+    // Not beyond the stale time: then a request waits for the load; and a deleted key's null replaces the value.
+    t = 20_000 + 2_500;
+    expect(await cache.get('k', load, () => t)).toBe('v2'); // starts reload 3
+    t = 20_000 + 5_000 + 30_000;
+    const waiting = cache.get('k', load, () => t);
+    loads[2].resolve(null);
+    expect(await waiting).toBeNull();
+  });
 });

@@ -5,6 +5,12 @@ export interface ExpiringCachePolicy {
   readonly maxEntries: number;
   /** "Not found" (a load answering null); without it such answers are not kept. */
   readonly misses?: { readonly ttlMs: number; readonly maxEntries: number };
+  /**
+   * A value older than this is loaded again in the background while it is still served; once past `ttlMs`, it is
+   * still served while that load is running, for at most `staleMs` more (a database busy with a big write does not
+   * hold up requests whose answer it already gave a moment ago). Without it, a value past `ttlMs` waits for a load.
+   */
+  readonly refresh?: { readonly afterMs: number; readonly staleMs: number };
 }
 
 /**
@@ -17,7 +23,8 @@ export interface ExpiringCachePolicy {
  * the expired entries from the old end, and nothing outlives its lifetime by more than the time to the next call.
  */
 export class ExpiringCache<V> {
-  private readonly found = new Map<string, { value: V; until: number }>();
+  // `until`: when the entry goes (ttl, plus the stale time with `refresh`); `freshUntil`: when it must be reloaded.
+  private readonly found = new Map<string, { value: V; until: number; freshUntil: number; loadedAt: number }>();
   private readonly missing = new Map<string, { until: number }>();
   private readonly pending = new Map<string, Promise<V | null>>();
 
@@ -28,7 +35,11 @@ export class ExpiringCache<V> {
     const at = now();
     this.sweep(at);
     const hit = this.found.get(key);
-    if (hit && hit.until > at) {
+    const refresh = this.policy.refresh;
+    if (hit && hit.freshUntil > at) {
+      if (refresh && at - hit.loadedAt >= refresh.afterMs && !this.pending.has(key)) {
+        this.load(key, load, now).catch(() => undefined); // served meanwhile; a failure asks again next time
+      }
       return hit.value;
     }
     const miss = this.missing.get(key);
@@ -37,8 +48,13 @@ export class ExpiringCache<V> {
     }
     const inFlight = this.pending.get(key);
     if (inFlight) {
-      return inFlight;
+      // Past its time, the value is served while the load that replaces it runs (see `refresh`).
+      return hit && hit.until > at ? hit.value : inFlight;
     }
+    return this.load(key, load, now);
+  }
+
+  private load(key: string, load: () => Promise<V | null>, now: () => number): Promise<V | null> {
     const loading = load().then(
       (value) => {
         this.pending.delete(key);
@@ -73,7 +89,9 @@ export class ExpiringCache<V> {
     const { misses } = this.policy;
     if (value !== null) {
       this.missing.delete(key);
-      setBounded(this.found, key, { value, until: at + this.policy.ttlMs }, this.policy.maxEntries);
+      const freshUntil = at + this.policy.ttlMs;
+      const until = freshUntil + (this.policy.refresh?.staleMs ?? 0);
+      setBounded(this.found, key, { value, until, freshUntil, loadedAt: at }, this.policy.maxEntries);
     } else if (misses) {
       this.found.delete(key);
       setBounded(this.missing, key, { until: at + misses.ttlMs }, misses.maxEntries);
