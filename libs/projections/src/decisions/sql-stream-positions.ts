@@ -65,19 +65,23 @@ export class SqlStreamPositions {
     }
   }
 
-  /** Writes the times noted since the last flush; a position another pull moved meanwhile is left as it is. */
+  /** Writes the times noted since the last flush, in one statement; a position another pull moved is left as it is. */
   async flush(): Promise<void> {
     this.timer = undefined;
     const touched = [...this.touched];
     this.touched.clear();
-    for (const [bouncer, cursor] of touched) {
-      await this.db
-        .updateTable('bouncer_cursors')
-        .set({ pulled_at: sql`greatest(pulled_at, ${new Date(cursor.pulledAt)}::timestamptz)` })
-        .where('bouncer', '=', bouncer)
-        .where('snapshot', '=', `${TAG}${cursor.seq}`)
-        .execute();
+    if (touched.length === 0) {
+      return;
     }
+    await sql`
+      update bouncer_cursors set pulled_at = greatest(bouncer_cursors.pulled_at, t.at)
+      from unnest(
+        ${touched.map(([bouncer]) => bouncer)}::text[],
+        ${touched.map(([, cursor]) => `${TAG}${cursor.seq}`)}::text[],
+        ${touched.map(([, cursor]) => new Date(cursor.pulledAt).toISOString())}::timestamptz[]
+      ) as t(bouncer, snapshot, at)
+      where bouncer_cursors.bouncer = t.bouncer and bouncer_cursors.snapshot = t.snapshot
+    `.execute(this.db);
   }
 
   async close(): Promise<void> {
