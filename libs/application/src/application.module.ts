@@ -12,7 +12,6 @@ import {
   type ProjectionBarrier,
 } from './decisions/decision-reader';
 import { decisionHandlers } from './decisions/decision.handlers';
-import { sqlDecisionReader } from './decisions/sql-decision-reader';
 import { machineHandlers } from './machines/machine.handlers';
 import { BcryptWorkerPool, PASSWORD_HASHER, type PasswordHasher } from './machines/password-hasher';
 import { PruneMachinesHandler } from './machines/prune-machines';
@@ -29,7 +28,7 @@ export class ApplicationModule {
     profiles?: ProfileEngine;
     /**
      * Where bouncers read decisions, and what writes wait for: the API's in-memory index (fed from Redis in a
-     * cluster, straight from the log otherwise). By default the database's tables (processes serving no bouncer).
+     * cluster, straight from the log otherwise). Processes serving no bouncer (the CLI, the worker) have none.
      */
     decisions?: { reader: DecisionReader; barrier: ProjectionBarrier };
     /** The API's, bounded by its config; by default unbounded (the CLI runs one command at a time). */
@@ -47,7 +46,7 @@ export class ApplicationModule {
         { provide: EVENT_STORE, useValue: new PostgresEventStore(options.database.db, inlineProjections) },
         { provide: CREDENTIAL_CHANGES, useValue: options.credentialChanges ?? new LocalCredentialChanges() },
         { provide: PROFILE_ENGINE, useValue: options.profiles ?? noProfiles },
-        { provide: DECISION_READER, useValue: options.decisions?.reader ?? sqlDecisionReader(options.database) },
+        { provide: DECISION_READER, useValue: options.decisions?.reader ?? noDecisionReader },
         { provide: PROJECTION_BARRIER, useValue: options.decisions?.barrier ?? inlineBarrier },
         {
           provide: PASSWORD_HASHER,
@@ -69,3 +68,8 @@ const noProfiles: ProfileEngine = {
   evaluate: () => Promise.reject(new Error('no profiles are loaded in this process: alerts are received by the API')),
   notifies: false,
 };
+
+/** For processes that serve no bouncer (the CLI, the worker): refuses loudly rather than answering from nothing. */
+const refuseReads = () =>
+  Promise.reject(new Error('no decision reader in this process: bouncers are answered by the API'));
+const noDecisionReader: DecisionReader = { find: refuseReads, pull: refuseReads };

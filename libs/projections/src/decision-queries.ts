@@ -221,24 +221,6 @@ const byId = (...lists: Row[][]): DecisionView[] => {
   return [...seen.values()].sort((a, b) => Number(a.id) - Number(b.id)).map(toView);
 };
 
-export async function loadStreamCursor(db: Kysely<DB>, bouncer: string): Promise<StreamCursor | null> {
-  const row = await db
-    .selectFrom('bouncer_cursors')
-    .select(['snapshot', 'pulled_at'])
-    .where('bouncer', '=', bouncer)
-    .executeTakeFirst();
-  return row ? { snapshot: row.snapshot, pulledAt: new Date(row.pulled_at) } : null;
-}
-
-export async function saveStreamCursor(db: Kysely<DB>, bouncer: string, cursor: StreamCursor): Promise<void> {
-  const values = { bouncer, snapshot: cursor.snapshot, pulled_at: cursor.pulledAt };
-  await db
-    .insertInto('bouncer_cursors')
-    .values(values)
-    .onConflict((oc) => oc.column('bouncer').doUpdateSet({ snapshot: values.snapshot, pulled_at: values.pulled_at }))
-    .execute();
-}
-
 /** Filters of DELETE /v1/decisions (§3.10): exact matches, `scopes` not split nor normalised. */
 export interface DecisionDeleteFilter {
   readonly ip?: IpRange;
