@@ -19,6 +19,8 @@ export * from './decisions/memory-decisions';
 export * from './decisions/model';
 export * from './decisions/sql-stream-positions';
 export * from './ids';
+export * from './index/decisions-json';
+export * from './index/startup-body';
 export * from './machine-prune-queries';
 export * from './machines.projection';
 export * from './metrics-queries';

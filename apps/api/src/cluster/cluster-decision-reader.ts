@@ -45,11 +45,16 @@ export function clusterDecisionReader(replica: DecisionReplica, cursors: RedisSt
         // Read after the changes (see DecisionReplica.pull), and never before the previous pull (another host's
         // clock): the expiries it reported are not reported again, nor sent in `new` as still active.
         const at = () => Math.max(now().getTime(), cursor?.pulledAt ?? 0);
-        const { full, ...page } = await replica.pull(filter, options.dedup, cursor, at);
+        const page = await replica.pull(filter, options.dedup, cursor, at);
         return {
-          new: page.new,
-          deleted: page.deleted,
-          commit: () => cursors.save(bouncer, page.next, full, claim),
+          get new() {
+            return page.new;
+          },
+          get deleted() {
+            return page.deleted;
+          },
+          body: page.body,
+          commit: () => cursors.save(bouncer, page.next, page.full, claim),
           release: () => cursors.release(bouncer, claim),
         };
       } catch (error) {

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { cscliAlert, type TestApi } from '../../test/api-harness';
 import { DECISION_MODES, startApiIn } from '../../test/decision-modes';
 
@@ -211,6 +212,34 @@ describe.each(DECISION_MODES)('decisions for bouncers (%s)', (mode) => {
       expect(head.statusCode).toBe(200);
       expect(head.body).toBe('');
       expect(values((await stream('', h)).new)).toEqual(['192.0.2.91']);
+    });
+
+    it('gives startup pulls made together one body, gzip alike, and a fresh one after any change or expiry', async () => {
+      const keys = await Promise.all(['herd-1', 'herd-2', 'herd-3', 'herd-4'].map((name) => t.bouncer(name)));
+      await push([cscliAlert([{ value: '192.0.2.110', duration: '2m' }], { stopAt: t.clock.now() })]);
+      const pull = (headers: Record<string, string>) =>
+        t.inject({ method: 'GET', url: '/v1/decisions/stream?startup=true', headers });
+      const together = await Promise.all(keys.map(pull));
+      const [body] = together.map((r) => r.body);
+      expect(together.map((r) => [r.statusCode, r.body, r.headers['content-length']])).toEqual(
+        keys.map(() => [200, body, String(Buffer.byteLength(body))]),
+      );
+      const zipped = await pull({ ...keys[0], 'accept-encoding': 'gzip' });
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(zipped.rawPayload).toString()).toBe(body);
+      expect(values((JSON.parse(body) as Stream).new)).toContain('192.0.2.110');
+
+      // A change: the next startup pull is rendered again and has it.
+      await push([cscliAlert([{ value: '192.0.2.111' }], { stopAt: t.clock.now() })]);
+      const changed = (await pull(keys[1])).json<Stream>();
+      expect(values(changed.new)).toEqual(expect.arrayContaining(['192.0.2.110', '192.0.2.111']));
+      // An expiry, with nothing else changed: it moves from new to deleted.
+      t.clock.advance(3 * MIN);
+      const expired = (await pull(keys[2])).json<Stream>();
+      expect(values(expired.new)).not.toContain('192.0.2.110');
+      expect(values(expired.deleted)).toContain('192.0.2.110');
+      // Every later delta of those bouncers starts from their own startup: nothing is sent twice.
+      expect((await stream('', keys[2])).new).toBeNull();
     });
 
     it('reports the decisions of deleted alerts in deleted (the reference forgets them)', async () => {

@@ -8,6 +8,7 @@ import {
 } from '@lapi/application';
 import { instanceStreamKey } from '@lapi/domain';
 import type { DeleteResponse } from '@lapi/lapi-contract';
+import { decisionListJson, decisionStreamJson } from '@lapi/projections';
 import { Controller, Delete, Get, Inject, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -18,10 +19,9 @@ import type { MachineIdentity } from '../auth/token.service';
 import { handedToNetwork } from '../http/handed-to-network';
 import { first, idParam, type QueryParams } from '../http/query-params';
 import { requestContext } from '../http/request-context';
-import { sendJson, sendJsonChunks } from '../http/send-json';
+import { sendJson, sendJsonChunks, sendRendered } from '../http/send-json';
 import { LapiMetrics } from '../metrics/lapi-metrics';
 import { parseDecisionDeleteFilter, parseDecisionFilter } from './decision-query.params';
-import { decisionListJson, decisionStreamJson } from './decisions-json';
 
 // The stream's default when `scopes` is absent (reference §3.13); an explicit empty `scopes=` matches nothing.
 const STREAM_DEFAULT_SCOPES = ['Ip', 'Range'];
@@ -74,12 +74,19 @@ export class DecisionsController {
         },
       ),
     );
-    this.metrics.streamPull(page.new.length + page.deleted.length, first(query, 'startup') === 'true');
-    const now = this.clock.now();
+    const { body } = page;
+    this.metrics.streamPull(
+      body ? body.newCount + body.deletedCount : page.new.length + page.deleted.length,
+      first(query, 'startup') === 'true',
+    );
     let sent: Promise<boolean>;
     try {
       sent = handedToNetwork(reply.raw);
-      sendJsonChunks(request, reply, 200, decisionStreamJson(page.new, page.deleted, now));
+      if (body) {
+        await sendRendered(request, reply, 200, body);
+      } else {
+        sendJsonChunks(request, reply, 200, decisionStreamJson(page.new, page.deleted, this.clock.now()));
+      }
     } catch (error) {
       await page.release().catch(() => undefined);
       throw error;

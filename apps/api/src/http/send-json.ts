@@ -34,7 +34,7 @@ export function sendJsonChunks(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
-  chunks: Iterable<string>,
+  chunks: Iterable<string | Buffer>,
 ): void {
   const gzip = acceptsGzip(request.headers['accept-encoding']);
   void reply.code(status).header('content-type', 'application/json; charset=utf-8').header('vary', 'Accept-Encoding');
@@ -50,7 +50,7 @@ export function sendJsonChunks(
     }
     return;
   }
-  const rest = function* (): Generator<string> {
+  const rest = function* (): Generator<string | Buffer> {
     yield head.value;
     yield second.value;
     for (let next = iterator.next(); !next.done; next = iterator.next()) {
@@ -65,4 +65,32 @@ export function sendJsonChunks(
   } else {
     void reply.send(stream);
   }
+}
+
+/** A body rendered ahead, in both encodings (see StartupBody): sent with its length, gzipped when the client asks. */
+export interface RenderedBody {
+  identity(): Promise<Buffer[]>;
+  gzip(): Promise<Buffer[]>;
+}
+
+export async function sendRendered(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  body: RenderedBody,
+): Promise<void> {
+  const gzip = acceptsGzip(request.headers['accept-encoding']);
+  const chunks = await (gzip ? body.gzip() : body.identity());
+  void reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('vary', 'Accept-Encoding')
+    .header(
+      'content-length',
+      chunks.reduce((n, c) => n + c.length, 0),
+    );
+  if (gzip) {
+    void reply.header('content-encoding', 'gzip');
+  }
+  void reply.send(chunks.length === 1 ? chunks[0] : Readable.from(chunks, { objectMode: false }));
 }

@@ -1,8 +1,10 @@
-import type { DecisionFilter, DecisionView } from '@lapi/projections';
+import type { DecisionFilter, DecisionView, StartupBody } from '@lapi/projections';
 
 export interface StreamAnswer {
   readonly new: DecisionView[];
   readonly deleted: DecisionView[];
+  /** A startup answer already rendered (shared by the pulls that get the same answer): sent as it is. */
+  readonly body?: StartupBody;
   /**
    * Moves the bouncer's position past this answer. Called once the answer is on its way: a server that dies
    * before leaves the bouncer where it was, and its next pull gets the same changes again instead of losing them.

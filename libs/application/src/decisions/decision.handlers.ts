@@ -86,10 +86,11 @@ export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionSt
   async execute(c: PullDecisionStream): Promise<StreamAnswer> {
     await this.committing.get(c.bouncer);
     const answer = await this.reader.pull(c.bouncer, c.filter, c.options, () => this.clock.now());
-    return {
-      ...answer,
+    const commit = answer.commit.bind(answer);
+    // Assigned, not spread: a startup answer computes its lists only when read (most pulls send its body).
+    return Object.assign(answer, {
       commit: () => {
-        const done = answer.commit();
+        const done = commit();
         const settled: Promise<void> = done.then(
           () => undefined,
           () => undefined,
@@ -102,7 +103,7 @@ export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionSt
         });
         return done;
       },
-    };
+    });
   }
 }
 

@@ -28,8 +28,13 @@ export const memoryDecisionReader = (
     const page = decisions.pull(filter, dedup, cursor, at);
     const changed = page.full || page.new.length > 0 || page.deleted.length > 0 || page.next.seq !== cursor?.seq;
     return {
-      new: page.new,
-      deleted: page.deleted,
+      get new() {
+        return page.new;
+      },
+      get deleted() {
+        return page.deleted;
+      },
+      body: page.body,
       commit: () => positions.save(bouncer, page.next, changed),
       release: () => Promise.resolve(),
     };

@@ -280,7 +280,8 @@ export class DecisionReplica {
     const hash = this.hash;
     const at = typeof now === 'function' ? now() : now;
     const page = verdict === 'same' ? index.delta(filter, dedup, cursor!, at) : index.startup(filter, dedup, at);
-    return { ...page, next: { ...page.next, hash }, full: verdict !== 'same' };
+    // Assigned, not spread: a startup page computes its lists only when read (most pulls send its body).
+    return Object.assign(page, { next: { ...page.next, hash }, full: verdict !== 'same' });
   }
 
   /** Whether the cursor was written on the log this replica holds ('later': cannot tell until Redis has it again). */

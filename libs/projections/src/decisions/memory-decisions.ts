@@ -104,7 +104,8 @@ export class MemoryDecisions {
     if (cursor && cursor.seq <= this.index.seq && cursor.pulledAt >= this.compacted) {
       return { ...this.index.delta(filter, dedup, cursor, now), full: false };
     }
-    return { ...this.index.startup(filter, dedup, now), full: true };
+    // Assigned, not spread: the startup page computes its lists only when read (most pulls send its body).
+    return Object.assign(this.index.startup(filter, dedup, now), { full: true });
   }
 
   private async catchUp(): Promise<void> {

@@ -1,7 +1,8 @@
 import { parseIpRange, rangeContains, type IpRange } from '@lapi/domain';
+import { gunzipSync } from 'node:zlib';
 import type { DecisionRecord } from '../cluster/decision-record';
 import type { DecisionFilter } from '../decision-queries';
-import { DecisionIndex, type IndexCursor } from './decision-index';
+import { DecisionIndex, STARTUP_REUSE_MS, type IndexCursor } from './decision-index';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -590,5 +591,61 @@ describe('DecisionIndex.countActive (cs_active_decisions)', () => {
     }
     expect(pauses).toBe(2);
     expect(step.value).toEqual(index.countActive(NOW));
+  });
+});
+
+describe('DecisionIndex startup answers, shared', () => {
+  const json = async (body: { identity(): Promise<Buffer[]> } | undefined) =>
+    Buffer.concat(await body!.identity()).toString();
+
+  it('are taken once for the startup pulls that come before any change, expiry, or STARTUP_REUSE_MS', async () => {
+    const { index } = build({ a: { value: '192.0.2.1' }, b: { value: '192.0.2.2', until: NOW + 5_000 } });
+    const first = index.startup(all, true, NOW);
+    expect(index.startup(all, true, NOW + 400).body).toBe(first.body);
+    expect(index.startup(all, false, NOW).body).not.toBe(first.body); // other filters, other answer
+    expect(index.startup({ ...all, ip: ip('192.0.2.1') }, true, NOW).body).not.toBe(first.body);
+    expect(index.startup(all, true, NOW + STARTUP_REUSE_MS + 1).body).not.toBe(first.body);
+    expect(index.startup(all, true, NOW - 1).body).not.toBe(first.body); // a clock behind the answer
+
+    const later = index.startup(all, true, NOW + 4_500);
+    const afterExpiry = index.startup(all, true, NOW + 5_000); // b ends at NOW + 5 s
+    expect(afterExpiry.body).not.toBe(later.body);
+    expect(afterExpiry.deleted.map((d) => d.id)).toEqual([2]);
+
+    const beforeChange = index.startup(all, true, NOW + 5_100);
+    index.apply(record(3, { value: '192.0.2.3' }), 3);
+    const afterChange = index.startup(all, true, NOW + 5_100);
+    expect(afterChange.body).not.toBe(beforeChange.body);
+    expect(afterChange.new.map((d) => d.id)).toEqual([1, 3]);
+    expect(afterChange.next).toEqual({ seq: 3, pulledAt: NOW + 5_100 });
+  });
+
+  it('render what the pull answered then, even once the index changed its entries', async () => {
+    const { index } = build({ a: { value: '192.0.2.1' }, b: { value: '192.0.2.2' } });
+    const page = index.startup(all, true, NOW);
+    // Decision a is deleted (ended now) before the body is rendered.
+    index.apply(record(1, { value: '192.0.2.1', until: NOW, removed: true }), 3);
+    const body = JSON.parse(await json(page.body)) as { new: { id: number; duration: string }[]; deleted: null };
+    expect(body).toEqual({
+      new: [expect.objectContaining({ id: 1, duration: '1h0m0s' }), expect.objectContaining({ id: 2 })],
+      deleted: null,
+    });
+    expect(page.new.map((d) => d.until.getTime())).toEqual([NOW + HOUR, NOW + HOUR]);
+  });
+
+  it('come gzipped as the same text', async () => {
+    const { index } = build({ a: { value: '192.0.2.1' }, b: { scope: 'Range', value: '192.0.2.0/24' } });
+    const page = index.startup(all, true, NOW);
+    expect(gunzipSync(Buffer.concat(await page.body!.gzip())).toString()).toBe(await json(page.body));
+  });
+
+  it('are dropped by compaction', () => {
+    const { index } = build({ a: { value: '192.0.2.1', until: NOW - HOUR }, b: { value: '192.0.2.2' } });
+    const before = index.startup(all, true, NOW);
+    expect(before.deleted.map((d) => d.id)).toEqual([1]);
+    index.compact(NOW - MIN);
+    const after = index.startup(all, true, NOW);
+    expect(after.body).not.toBe(before.body);
+    expect(after.deleted).toEqual([]);
   });
 });

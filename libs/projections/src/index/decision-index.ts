@@ -2,6 +2,14 @@ import { isIpScope, parseIpRange, type IpRange } from '@lapi/domain';
 import type { DecisionRecord } from '../cluster/decision-record';
 import type { DecisionFilter, DecisionView } from '../decision-queries';
 import { SortedKeys, type OrderedKey } from './sorted-keys';
+import { DecisionList, StartupBody } from './startup-body';
+
+// A startup answer is sent again, as rendered, for this long at most: its durations overstate the time left by up to
+// this much (as a slow network would), in exchange for one rendering per burst of bouncers starting together.
+export const STARTUP_REUSE_MS = 1_000;
+// Startup answers kept (one per distinct filters and dedup); those not asked for between two sweeps are dropped.
+const STARTUP_BODIES = 8;
+const STARTUP_SWEEP_MS = 5_000;
 
 /** Where a bouncer stood after a pull: the last change it saw, and the time up to which it saw expiries. */
 export interface IndexCursor {
@@ -22,6 +30,8 @@ export interface IndexPage {
   readonly new: DecisionView[];
   readonly deleted: DecisionView[];
   readonly next: IndexCursor;
+  /** A startup answer's body, rendered once for every pull that gets the same answer (see StartupBody). */
+  readonly body?: StartupBody;
 }
 
 /**
@@ -52,6 +62,10 @@ export class DecisionIndex {
   private logSeq: number[] = [];
   private logId: number[] = [];
   private readonly strings = new Map<string, string>();
+  /** Bumped by every change to what an answer can contain: a startup body taken at another version is stale. */
+  private version = 0;
+  private readonly startups = new Map<string, { body: StartupBody; asked: boolean }>();
+  private sweeping: NodeJS.Timeout | undefined;
 
   /** The seq of the last record applied (0 when empty). */
   get seq(): number {
@@ -80,6 +94,7 @@ export class DecisionIndex {
       }
     }
     this.lastSeq = seq;
+    this.version++;
     this.logSeq.push(seq);
     this.logId.push(record.id);
     if (this.logSeq.length > 2 * this.byId.size + 1024) {
@@ -113,6 +128,7 @@ export class DecisionIndex {
   /** A snapshot taken at `seq` was applied: the changes up to it are all in (whatever their records' own seqs). */
   skipTo(seq: number): void {
     this.lastSeq = Math.max(this.lastSeq, seq);
+    this.version++;
   }
 
   /**
@@ -129,6 +145,7 @@ export class DecisionIndex {
       }
     }
     if (dropped > 0) {
+      this.version++;
       this.expiries.rebuild(this.byId);
       this.compactLog();
     }
@@ -184,8 +201,46 @@ export class DecisionIndex {
     return views(found);
   }
 
-  /** A stream pull without a cursor: every active decision in `new`, every expired one in `deleted`. */
+  /**
+   * A stream pull without a cursor: every active decision in `new`, every expired one in `deleted`. The answer is
+   * shared, body included, by the startup pulls with the same filters that come before anything changes: no change
+   * applied, no decision ended since, and within STARTUP_REUSE_MS.
+   */
   startup(filter: DecisionFilter, dedup: boolean, now: number): IndexPage {
+    const key = filterKey(filter, dedup);
+    const known = this.startups.get(key);
+    let body = known?.body;
+    if (
+      !body ||
+      body.version !== this.version ||
+      now < body.renderedAt ||
+      now - body.renderedAt > STARTUP_REUSE_MS ||
+      !this.expiries.between(body.renderedAt, now).next().done
+    ) {
+      body = this.takeStartup(filter, dedup, now);
+      this.startups.delete(key);
+      if (this.startups.size >= STARTUP_BODIES) {
+        this.startups.delete(this.startups.keys().next().value!);
+      }
+      this.startups.set(key, { body, asked: true });
+      this.sweepLater();
+    } else {
+      known!.asked = true;
+    }
+    const shared = body;
+    return {
+      get new() {
+        return shared.new;
+      },
+      get deleted() {
+        return shared.deleted;
+      },
+      next: { seq: this.lastSeq, pulledAt: now },
+      body: shared,
+    };
+  }
+
+  private takeStartup(filter: DecisionFilter, dedup: boolean, now: number): StartupBody {
     const q = this.compile(filter, dedup);
     const created: Entry[] = [];
     const deleted: Entry[] = [];
@@ -198,7 +253,29 @@ export class DecisionIndex {
         }
       }
     }
-    return { new: views(created), deleted: views(deleted), next: { seq: this.lastSeq, pulledAt: now } };
+    created.sort(byId);
+    deleted.sort(byId);
+    return new StartupBody(new DecisionList(created), new DecisionList(deleted), now, this.version);
+  }
+
+  /** Drops the startup bodies nobody asked for since the previous sweep, and stale ones (they hold megabytes). */
+  private sweepLater(): void {
+    if (this.sweeping) {
+      return;
+    }
+    this.sweeping = setTimeout(() => {
+      this.sweeping = undefined;
+      for (const [key, kept] of this.startups) {
+        if (!kept.asked || kept.body.version !== this.version) {
+          this.startups.delete(key);
+        } else {
+          kept.asked = false;
+        }
+      }
+      if (this.startups.size > 0) {
+        this.sweepLater();
+      }
+    }, STARTUP_SWEEP_MS).unref();
   }
 
   /**
@@ -314,10 +391,14 @@ export class DecisionIndex {
 
   /** Decisions that may share `e`'s value (a superset: callers compare value, type and scope). */
   private sameValue(e: Entry): Items {
+    return bagItems(this.bagOf(e));
+  }
+
+  private bagOf(e: Entry): Bag | undefined {
     if (e.ipStart === null) {
-      return bagItems(this.byValue.get(e.value));
+      return this.byValue.get(e.value);
     }
-    return typeof e.ipStart === 'number' ? this.v4.at(e.ipStart) : this.v6.at(e.ipStart);
+    return typeof e.ipStart === 'number' ? this.v4.bag(e.ipStart) : this.v6.bag(e.ipStart);
   }
 
   private intern(s: string): string {
@@ -397,7 +478,11 @@ export class DecisionIndex {
   private longestCheck(): (e: Entry) => boolean {
     const maxima = new Map<string, number>();
     return (e) => {
-      const group = this.sameValue(e);
+      const bag = this.bagOf(e);
+      if (bag === e) {
+        return true; // alone with its value: most decisions (checked without building a group)
+      }
+      const group = bagItems(bag);
       if ('size' in group && group.size > 16) {
         const key = groupKey(e);
         let max = maxima.get(key);
@@ -590,6 +675,10 @@ class IpTable<K extends OrderedKey> {
     e.ipEnd = 0;
   }
 
+  bag(start: K): Bag | undefined {
+    return this.byStart.get(start);
+  }
+
   at(start: K): Items {
     return bagItems(this.byStart.get(start));
   }
@@ -756,8 +845,14 @@ function memoized(f: (s: string) => string): (s: string) => string {
   };
 }
 
+const byId = (a: Entry, b: Entry): number => a.id - b.id;
+
+/** The filters as a key: bigint addresses included. */
+const filterKey = (filter: DecisionFilter, dedup: boolean): string =>
+  `${dedup ? 1 : 0}${JSON.stringify(filter, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+
 function views(entries: Entry[]): DecisionView[] {
-  entries.sort((a, b) => a.id - b.id);
+  entries.sort(byId);
   return entries.map((e) => ({
     id: e.id,
     uuid: e.uuid,

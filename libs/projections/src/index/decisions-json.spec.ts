@@ -1,6 +1,19 @@
-import type { DecisionView } from '@lapi/projections';
-import { listOrNull, presentDecision } from './decision.presenter';
+import { formatGoDurationMs } from '@lapi/domain';
+import type { DecisionView } from '../decision-queries';
 import { decisionListJson, decisionStreamJson } from './decisions-json';
+
+// What the reference's handlers encode, field by field (its JSON order), to compare the bytes with.
+const presentDecision = (d: DecisionView, at: Date) => ({
+  duration: formatGoDurationMs(d.until.getTime() - at.getTime()),
+  id: d.id,
+  origin: d.origin,
+  scenario: d.scenario,
+  scope: d.scope,
+  type: d.type,
+  value: d.value,
+  uuid: d.uuid,
+});
+const listOrNull = <T>(list: T[]): T[] | null => (list.length === 0 ? null : list);
 
 const now = new Date('2026-11-29T00:00:00.000Z');
 const view = (i: number, over: Partial<DecisionView> = {}): DecisionView => ({
@@ -15,7 +28,7 @@ const view = (i: number, over: Partial<DecisionView> = {}): DecisionView => ({
   until: new Date(now.getTime() + 4 * 3_600_000 - (i % 3) * 1_234),
   ...over,
 });
-const text = (chunks: Iterable<string>) => [...chunks].join('');
+const text = (chunks: Iterable<Buffer>) => Buffer.concat([...chunks]).toString();
 
 describe('decision bodies written piecewise', () => {
   it('are the text JSON.stringify writes of the presented decisions', () => {
@@ -43,6 +56,23 @@ describe('decision bodies written piecewise', () => {
       view(2, { origin: 'lone \ud800 surrogate', type: 'émoji 🚫 <b>&' }),
     ];
     expect(text(decisionListJson(odd, now))).toBe(JSON.stringify(odd.map((d) => presentDecision(d, now))));
+  });
+
+  it('write every id, and each decision with its own origin, scenario, scope and type', () => {
+    const list = [1, 9, 10, 99, 100, 12_345, 2 ** 31 + 7, 9_007_199_254_740_991].map((id, i) =>
+      view(id, {
+        origin: ['cscli', 'crowdsec', 'CAPI'][i % 3],
+        scenario: `crowdsecurity/s${i % 2}`,
+        scope: i % 4 === 0 ? 'Range' : 'Ip',
+        type: i % 5 === 0 ? 'captcha' : 'ban',
+      }),
+    );
+    expect(text(decisionListJson(list, now))).toBe(JSON.stringify(list.map((d) => presentDecision(d, now))));
+  });
+
+  it('holds a decision bigger than a chunk', () => {
+    const list = [view(1), view(2, { value: 'x'.repeat(100_000) }), view(3, { value: 'é'.repeat(70_000) })];
+    expect(text(decisionListJson(list, now))).toBe(JSON.stringify(list.map((d) => presentDecision(d, now))));
   });
 
   it('comes in chunks of bounded size', () => {

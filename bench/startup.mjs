@@ -1,0 +1,85 @@
+// Startup pulls against the embedded server (or PostgreSQL-only with DATABASE_URL): seeds N decisions, then times
+// GET /v1/decisions/stream?startup=true (identity and gzip), alone and 10 at once, and reports the server's RSS.
+//   npm run build && node bench/startup.mjs [decisions=100000]   CPU_PROF=1 writes a V8 profile of the server to ./prof
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { seed } from './lib/dataset.mjs';
+import { MACHINE } from './lib/servers.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COUNT = Number(process.argv[2] ?? 100_000);
+const PORT = 18000 + Math.floor(Math.random() * 1000);
+const URL = `http://127.0.0.1:${PORT}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'lapi-startup-'));
+const env = { ...process.env, LAPI_DATA_DIR: dataDir, LAPI_LISTEN_URI: `127.0.0.1:${PORT}`, LAPI_LOG_LEVEL: 'warn' };
+if (!process.env.DATABASE_URL) delete env.DATABASE_URL;
+delete env.REDIS_URL;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const prof = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`] : [];
+const server = spawn(process.execPath, [...prof, join(ROOT, 'dist/apps/api/src/main.js')], { env, stdio: 'inherit' });
+const rss = () => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024);
+
+/** One pull: ms until the whole body arrived, and its size. */
+const pull = (key, gzip) =>
+  new Promise((resolvePull, rejectPull) => {
+    const started = performance.now();
+    const req = request(`${URL}/v1/decisions/stream?startup=true`, {
+      headers: { 'x-api-key': key, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) },
+    });
+    req.once('response', (res) => {
+      let bytes = 0;
+      res.on('data', (chunk) => (bytes += chunk.length));
+      res.once('end', () =>
+        res.statusCode === 200
+          ? resolvePull({ ms: performance.now() - started, bytes })
+          : rejectPull(new Error(`pull: ${res.statusCode}`)),
+      );
+    });
+    req.once('error', rejectPull);
+    req.end();
+  });
+
+try {
+  for (let i = 0; ; i++) {
+    if (await fetch(`${URL}/health`).then((r) => r.ok, () => false)) break;
+    if (i > 300) throw new Error('server did not start');
+    await sleep(200);
+  }
+  const cli = (...args) => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/lapi.js'), ...args], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lapi ${args.join(' ')}: ${r.stderr}`);
+  };
+  cli('machines', 'add', MACHINE.id, '--password', MACHINE.password);
+  const keys = Array.from({ length: 10 }, (_, i) => `startup-bench-key-${String(i).padStart(4, '0')}-abcdef`);
+  keys.forEach((key, i) => cli('bouncers', 'add', `startup-${i}`, '--key', key));
+  const login = await fetch(`${URL}/v1/watchers/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'crowdsec/v1.4.6' },
+    body: JSON.stringify({ machine_id: MACHINE.id, password: MACHINE.password, scenarios: [] }),
+  }).then((r) => r.json());
+  const seconds = await seed(URL, login.token, 0, COUNT, { perAlert: 1000, parallel: 4 });
+  const out = { decisions: COUNT, seedPerSecond: Math.round(COUNT / seconds), rssAfterSeedMB: rss() };
+  await sleep(3000); // the projection settles; and a CPU profile shows the pulls after this pause
+  for (const gzip of [false, true]) {
+    const times = [];
+    let bytes = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = await pull(keys[i], gzip);
+      times.push(Math.round(r.ms));
+      bytes = r.bytes;
+    }
+    out[gzip ? 'gzip' : 'identity'] = { ms: times, MB: +(bytes / 1e6).toFixed(1) };
+  }
+  const started = performance.now();
+  await Promise.all(keys.map((k) => pull(k, false)));
+  out.tenAtOnceMs = Math.round(performance.now() - started);
+  out.peakRssMB = rss();
+  console.log(JSON.stringify(out));
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}
