@@ -369,27 +369,31 @@ const LOG_WRITERS_LOCK = sql.lit(2);
  * would hold every reader back. Why nothing is skipped: an id below the bound was assigned before S (ids assigned
  * after S are >= xmax(S)), so it either ended before S (its events, if any, are visible in S) or is running at S
  * (in pg_snapshot_xip(S)) and was left out of the minimum because, when checked after S, it was
- * - still running (pg_xact_status, read last: the join needs the writers' row first), and so also at the earlier
- *   read of pg_locks and pg_stat_activity,
+ * - still running (pg_xact_status, read last: the join needs the writers' row first), so also at the earlier reads
+ *   of the locks and of the backends' ids,
  * - and did not hold the writers' lock then. A writer takes that lock before its first write, so before it has an
  *   id, and keeps it to its end: a transaction that had an id at S and lacks the lock later never writes events.
  * An id that ended between S and the check may have written events S cannot see: it counts (conservative).
- * pg_stat_activity, not pg_locks' transactionid rows: a backend shows its id there from the moment it has one, while
- * its transactionid lock comes a moment later. It is read fresh in each transaction, and readAll/head run alone.
+ * A backend's id is read from its activity (set with the id), not from its transactionid lock (taken a moment
+ * after); that read is cached for the rest of a transaction, and readAll/head run as statements of their own.
  * Prepared transactions (no backend) of this database count, whatever they hold.
+ * The functions, not the pg_locks/pg_stat_activity views: planning the views' joins took longer than the read.
  * On PGlite (one connection) no other transaction runs: the bound is S's xmax, exact too.
  */
 const LOG_BOUND = sql<string>`(
   select least(pg_snapshot_xmax(pg_current_snapshot()), min(running.xid))
   from (
     select array_agg(activity.backend_xid) as xids
-    from pg_locks writer join pg_stat_activity activity on activity.pid = writer.pid
+    from pg_lock_status() writer, lateral pg_stat_get_activity(writer.pid) activity
     where writer.locktype = 'advisory' and writer.classid = ${LOG_LOCK_CLASS} and writer.objid = ${LOG_WRITERS_LOCK}
       and writer.objsubid = 2 and writer.database = (select oid from pg_database where datname = current_database())
   ) writers,
   pg_snapshot_xip(pg_current_snapshot()) running(xid)
   where running.xid::xid = any(writers.xids)
-    or running.xid::xid in (select transaction from pg_prepared_xacts where database = current_database())
+    or running.xid::xid in (
+      select transaction from pg_prepared_xact()
+      where dbid = (select oid from pg_database where datname = current_database())
+    )
     or pg_xact_status(running.xid) <> 'in progress'
 )`;
 
