@@ -1,5 +1,5 @@
 import type { DomainEvent, EventMetadata } from '@lapi/domain';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from './db';
 import { ConcurrencyError, START, type EventStore, type InlineProjection, type RecordedEvent } from './event-store';
 import { PostgresEventStore } from './postgres-event-store';
@@ -8,6 +8,8 @@ export interface ContractBackend {
   db: Kysely<DB>;
   /** A second, independent connection pool to the same database, where the backend has several connections. */
   concurrentDb?: Kysely<DB>;
+  /** A connection to another database of the same server, where there is a server. */
+  otherDatabase?: Kysely<unknown>;
 }
 
 const metadata: EventMetadata = {
@@ -284,7 +286,62 @@ export function eventStoreContract(name: string, backend: () => ContractBackend)
       expect(after.events.map((e) => e.type)).toEqual(['Slow', 'Tested']);
       expect(after.events[0].globalPosition).toBeLessThan(after.events[1].globalPosition);
     });
+
+    it('is not held back by a writing transaction open in another database of the server', async () => {
+      const otherDatabase = backend().otherDatabase;
+      if (!otherDatabase) {
+        return; // PGlite: no other database, and no other transaction
+      }
+      await sql`create table if not exists elsewhere (n int)`.execute(otherDatabase);
+      await expectReadersNotHeldBackBy(store, otherDatabase, sql`insert into elsewhere values (1)`);
+    });
+
+    it('is not held back by a transaction open in the same database that wrote to another table', async () => {
+      const concurrentDb = backend().concurrentDb;
+      if (!concurrentDb) {
+        return; // PGlite is a single connection: no other transaction can be open
+      }
+      await sql`create table if not exists contract_elsewhere (n int)`.execute(concurrentDb);
+      await expectReadersNotHeldBackBy(store, concurrentDb, sql`insert into contract_elsewhere values (1)`);
+    });
   });
+}
+
+/** With `write` done in a transaction held open on `db`, an event appended here is read at once, and head moves. */
+async function expectReadersNotHeldBackBy<T>(store: EventStore, db: Kysely<T>, write: RawBuilder<unknown>) {
+  const { checkpoint: before } = await readEverything(store);
+  const open = await holdOpen(db, (trx) => write.execute(trx));
+  let read;
+  let head;
+  try {
+    await store.appendToStream(newStream(), [ev(1)], { expectedVersion: 'no_stream', metadata });
+    read = await store.readAll(before, 100);
+    head = await store.head();
+  } finally {
+    await open.close();
+  }
+  expect(read.events.map((e) => e.data)).toEqual([{ n: 1 }]);
+  expect(head).toEqual(read.checkpoint);
+}
+
+/** Runs `work` in a transaction on `db` and keeps that transaction open until `close`. */
+async function holdOpen<T>(db: Kysely<T>, work: (trx: Transaction<T>) => Promise<unknown>) {
+  let release!: () => void;
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const done = db.transaction().execute(async (trx) => {
+    await work(trx);
+    entered();
+    await gate;
+  });
+  await Promise.race([inside, done]);
+  return {
+    close: async () => {
+      release();
+      await done;
+    },
+  };
 }
 
 async function readEverything(store: EventStore) {

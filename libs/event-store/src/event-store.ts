@@ -79,11 +79,16 @@ export interface EventStore {
   lagAfter(after: Checkpoint): Promise<number>;
   streamVersion(streamId: string): Promise<bigint>;
   /**
-   * Reads the global log after a checkpoint, only up to the oldest transaction still in flight, so an event
-   * committed late by a concurrent transaction is never skipped by a reader that moved past its position.
+   * Reads the global log after a checkpoint, only up to the oldest transaction still in flight that may append to
+   * this log, so an event committed late by a concurrent append is never skipped by a reader that moved past its
+   * position. Transactions that cannot add events (in another database, or that never appended here) hold no
+   * reader back.
    */
   readAll(after: Checkpoint, limit: number): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }>;
-  /** The checkpoint after the last event readAll can give now (START when none): where a new reader that skips history starts. */
+  /**
+   * The checkpoint after the last event readAll can give now (START when none), bounded as readAll is: where a new
+   * reader that skips history starts.
+   */
   head(): Promise<Checkpoint>;
 }
 

@@ -71,6 +71,8 @@ export class PostgresEventStore implements EventStore {
       copies.push(eventCopies);
     }
     return this.db.transaction().execute(async (trx) => {
+      // First, before any write gives the transaction its id: readers rely on it (see LOG_BOUND).
+      await sql`select pg_advisory_xact_lock_shared(${LOG_LOCK_CLASS}, ${LOG_WRITERS_LOCK})`.execute(trx);
       const results: AppendResult[] = [];
       const recorded: RecordedEvent[] = [];
       if (batchable(appends)) {
@@ -328,7 +330,7 @@ export class PostgresEventStore implements EventStore {
       .where(
         sql<boolean>`(transaction_id, global_position) > (${String(after.transactionId)}::xid8, ${String(after.position)}::bigint)`,
       )
-      .where(sql<boolean>`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`)
+      .where(sql<boolean>`transaction_id < ${LOG_BOUND}`)
       .orderBy('transaction_id')
       .orderBy('global_position')
       .limit(limit)
@@ -344,7 +346,7 @@ export class PostgresEventStore implements EventStore {
     const row = await this.db
       .selectFrom('events')
       .select(['transaction_id', 'global_position'])
-      .where(sql<boolean>`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`)
+      .where(sql<boolean>`transaction_id < ${LOG_BOUND}`)
       .orderBy('transaction_id', 'desc')
       .orderBy('global_position', 'desc')
       .limit(1)
@@ -352,6 +354,48 @@ export class PostgresEventStore implements EventStore {
     return row ? { transactionId: BigInt(row.transaction_id), position: BigInt(row.global_position) } : START;
   }
 }
+
+// pg_advisory_xact_lock_shared(int4, int4): 'lapi' (as the notification dispatch's lock) and 2, taken by every
+// transaction that appends to the log. Shared: writers never wait on each other. Nothing else takes this pair.
+const LOG_LOCK_CLASS = sql.lit(0x6c617069);
+const LOG_WRITERS_LOCK = sql.lit(2);
+
+/**
+ * The transaction id below which every event is committed and visible to this statement: the smallest id, in this
+ * statement's snapshot S, of a transaction still running that may be adding events to this log; S's xmax if none.
+ * Reading only below it, in (transaction id, position) order, a reader never moves past an event that commits later.
+ *
+ * Not S's xmin, which is server-wide: any transaction open anywhere on the server (another database, another table)
+ * would hold every reader back. Why nothing is skipped: an id below the bound was assigned before S (ids assigned
+ * after S are >= xmax(S)), so it either ended before S (its events, if any, are visible in S) or is running at S
+ * (in pg_snapshot_xip(S)) and was left out of the minimum because, when checked after S, it was
+ * - still running (pg_xact_status, read last: the join needs the writers' row first), so also at the earlier reads
+ *   of the locks and of the backends' ids,
+ * - and did not hold the writers' lock then. A writer takes that lock before its first write, so before it has an
+ *   id, and keeps it to its end: a transaction that had an id at S and lacks the lock later never writes events.
+ * An id that ended between S and the check may have written events S cannot see: it counts (conservative).
+ * A backend's id is read from its activity (set with the id), not from its transactionid lock (taken a moment
+ * after); that read is cached for the rest of a transaction, and readAll/head run as statements of their own.
+ * Prepared transactions (no backend) of this database count, whatever they hold.
+ * The functions, not the pg_locks/pg_stat_activity views: planning the views' joins took longer than the read.
+ * On PGlite (one connection) no other transaction runs: the bound is S's xmax, exact too.
+ */
+const LOG_BOUND = sql<string>`(
+  select least(pg_snapshot_xmax(pg_current_snapshot()), min(running.xid))
+  from (
+    select array_agg(activity.backend_xid) as xids
+    from pg_lock_status() writer, lateral pg_stat_get_activity(writer.pid) activity
+    where writer.locktype = 'advisory' and writer.classid = ${LOG_LOCK_CLASS} and writer.objid = ${LOG_WRITERS_LOCK}
+      and writer.objsubid = 2 and writer.database = (select oid from pg_database where datname = current_database())
+  ) writers,
+  pg_snapshot_xip(pg_current_snapshot()) running(xid)
+  where running.xid::xid = any(writers.xids)
+    or running.xid::xid in (
+      select transaction from pg_prepared_xact()
+      where dbid = (select oid from pg_database where datname = current_database())
+    )
+    or pg_xact_status(running.xid) <> 'in progress'
+)`;
 
 const toRecorded = (row: Selectable<EventsTable>): RecordedEvent => ({
   type: row.type,

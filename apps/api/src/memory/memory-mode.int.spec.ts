@@ -1,4 +1,6 @@
-import { TEST_BACKENDS } from '@lapi/testing';
+import { openDatabase, type DatabaseHandle } from '@lapi/event-store';
+import { createScratchDatabase, TEST_BACKENDS } from '@lapi/testing';
+import { sql } from 'kysely';
 import { pullStream, pushBans, startTestApi, type TestApi } from '../../test/api-harness';
 
 type Decision = { id: number; value: string };
@@ -79,5 +81,54 @@ describe.each(TEST_BACKENDS)('decisions index in the API process (%s)', (backend
       new: null,
       deleted: [expect.objectContaining({ value: '192.0.2.1' })],
     });
+  });
+});
+
+// The log is held back only by transactions that may append to it: one left open elsewhere on the server (another
+// application's database here) delays no write of this one.
+describe('decisions index in the API process, with a writing transaction open in another database', () => {
+  let api: TestApi;
+  let scratch: { url: string; drop(): Promise<void> };
+  let elsewhere: DatabaseHandle;
+  let release!: () => void;
+  let open: Promise<void>;
+
+  beforeAll(async () => {
+    api = await startTestApi('postgres');
+    scratch = await createScratchDatabase();
+    elsewhere = await openDatabase({ kind: 'postgres', url: scratch.url });
+    await sql`create table elsewhere (n int)`.execute(elsewhere.db);
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    open = elsewhere.db.transaction().execute(async (trx) => {
+      await sql`insert into elsewhere values (1)`.execute(trx);
+      entered();
+      await gate;
+    });
+    await Promise.race([inside, open]);
+  });
+
+  afterAll(async () => {
+    release();
+    await open;
+    await elsewhere.close();
+    await scratch.drop();
+    await api.close();
+  });
+
+  it("shows a decision to a bouncer's very next request", async () => {
+    const agent = await api.machine('agent');
+    const bouncer = await api.bouncer('fw');
+    // Were the log held back, the write would answer when its wait for the index times out, on the test's clock:
+    // moving that clock makes such a failure show as a missing decision rather than a hung test.
+    const ticking = setInterval(() => api.clock.advance(1_000), 50);
+    try {
+      await pushBans(api, agent, ['192.0.2.9']);
+    } finally {
+      clearInterval(ticking);
+    }
+    const lookup = await api.inject({ method: 'GET', url: '/v1/decisions?ip=192.0.2.9', headers: bouncer });
+    expect((lookup.json<Decision[] | null>() ?? []).map((d) => d.value)).toEqual(['192.0.2.9']);
   });
 });
