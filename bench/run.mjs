@@ -10,7 +10,7 @@
 //
 //   npm run bench [-- --modes embedded,postgres,cluster] [--references sqlite,postgres] [--skip-reference]
 //                 [--sizes 10k,100k,1m] [--quick] [--seconds 10] [--bouncers 1000] [--delta-seconds 30]
-//                 [--polls-seconds 65] [--import 100k] [--soak 30m] [--out FILE]
+//                 [--polls-seconds 65] [--import 100k] [--soak 30m] [--out FILE] [--plan]
 //   BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres: scratch databases are created beside it)
 //   BENCH_REDIS_URL    (default redis://127.0.0.1:6379: keys under a random prefix, deleted at the end)
 import Redis from 'ioredis';
@@ -392,6 +392,13 @@ function expectedSeconds() {
 }
 
 async function main() {
+  if (flag('plan')) {
+    process.stdout.write(
+      `ours: ${MODES.join(', ') || 'none'}; reference: ${REFERENCES.join(', ') || 'none'}; sizes ${SIZES.join(', ')}` +
+        `; expected about ${Math.ceil(expectedSeconds() / 60)} min on an idle 2-core machine\n`,
+    );
+    return;
+  }
   prerequisites();
   const m = machine(await services());
   log(`machine: ${m.cpu}, ${m.memory}, load ${m.loadAtStart}`);

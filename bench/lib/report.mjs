@@ -163,8 +163,8 @@ export function formatReport(r) {
       (s) => (w(s) ? w(s).n === 0 : undefined),
     );
     if (servers.some((s) => w(s)?.redis))
-      row('', 'Redis writes meanwhile; in as long idle before (the whole Redis server)', (s) =>
-        w(s)?.redis ? `${num(w(s).redis.n)}; ${num(w(s).redisIdle?.n)}` : '',
+      row('', `Redis writes/s meanwhile; idle for ${r.options.idleSeconds} s before (the whole Redis server)`, (s) =>
+        w(s)?.redis === undefined ? '' : `${num(w(s).redis, 1)}; ${num(w(s).redisIdle, 1)}`,
       );
   }
 

@@ -230,7 +230,7 @@ export async function pollsOnly(server, { keys, seconds }) {
   let polls = 0;
   await Promise.all(
     Array.from({ length: 32 }, async (_, lane) => {
-      for (let k = lane; performance.now() < deadline; k = (k + 32) % keys.length) {
+      for (let k = lane % keys.length; performance.now() < deadline; k = (k + 32) % keys.length) {
         const r = await get(`${server.url}/v1/decisions/stream`, { 'x-api-key': keys[k] }, { agent });
         if (r.status === 200) polls++;
       }
