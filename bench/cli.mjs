@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The admin CLI's timings alone (issue #18; `npm run bench` runs the same step): `lapi` in embedded mode with the
-// server running, `lapi` in cluster mode (PostgreSQL + Redis), next to cscli 1.4.6 on its PostgreSQL database.
+// server running, on PostgreSQL alone and in cluster mode (PostgreSQL + Redis), next to cscli 1.4.6 on its SQLite
+// and on its PostgreSQL database.
 //
 //   npm run build && node bench/cli.mjs [--calls 10] [--bulk 1000] [--machines 100] [--skip-reference]
 //   BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (redis://127.0.0.1:6379)
@@ -41,10 +42,12 @@ async function main() {
   const results = [];
   const starts = [
     () => startOurs({ root: ROOT, mode: 'embedded', id: `${RUN}e` }),
+    () => startOurs({ root: ROOT, mode: 'postgres', pgUrl: PG_URL, id: `${RUN}p` }),
     () => startOurs({ root: ROOT, mode: 'cluster', pgUrl: PG_URL, redisUrl: REDIS_URL, id: `${RUN}c` }),
   ];
   if (!argv.includes('--skip-reference') && existsSync(CROWDSEC_BIN)) {
-    starts.push(() => startReference({ pgUrl: PG_URL, id: `${RUN}r`, crowdsecBin: CROWDSEC_BIN }));
+    for (const database of ['sqlite', 'postgres'])
+      starts.push(() => startReference({ database, pgUrl: PG_URL, id: `${RUN}r`, crowdsecBin: CROWDSEC_BIN }));
   }
   for (const start of starts) {
     const server = await start();

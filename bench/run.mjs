@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// npm run bench: the same workloads against our LAPI (cluster mode, and embedded) and the reference CrowdSec 1.4.6
-// LAPI (Debian's crowdsec package, LAPI only, on PostgreSQL), one after the other on this machine, everything on
-// loopback; a bare node:http server gives the ceiling. Prints a table of both figures and their ratio and writes it
-// with the machine's description to bench/results/latest.md (and a dated copy).
+// npm run bench: the same workloads against our LAPI in each of its modes (embedded, PostgreSQL alone, cluster) and
+// against the reference CrowdSec 1.4.6 LAPI (Debian's crowdsec package, LAPI only) on SQLite and on PostgreSQL, one
+// server after the other on this machine, everything on loopback; a bare node:http server gives the ceiling. Prints
+// a table with a column per server and, for each target of issues #5 and #12, met or not per mode, and writes it
+// with the machine's description to bench/results/latest.md (raw figures: latest.json). bench/README.md says what
+// each workload, column and option is.
 //
 // It ends with the admin CLI's timings next to cscli's (bench/lib/cli-timings.mjs; alone: node bench/cli.mjs).
 //
-//   npm run bench [-- --sizes 10k,100k,1m] [--quick] [--seconds 10] [--bouncers 1000] [--soak 30m]
-//                 [--skip-reference] [--skip-embedded] [--out FILE]
+//   npm run bench [-- --modes embedded,postgres,cluster] [--references sqlite,postgres] [--skip-reference]
+//                 [--sizes 10k,100k,1m] [--quick] [--seconds 10] [--bouncers 1000] [--delta-seconds 30]
+//                 [--polls-seconds 65] [--import 100k] [--soak 30m] [--out FILE] [--plan]
 //   BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres: scratch databases are created beside it)
 //   BENCH_REDIS_URL    (default redis://127.0.0.1:6379: keys under a random prefix, deleted at the end)
 import Redis from 'ioredis';
@@ -22,8 +25,18 @@ import { cliOf, cliTimings, formatCliReport } from './lib/cli-timings.mjs';
 import { decisionValue, login, seed } from './lib/dataset.mjs';
 import { killAll, memoryOf, sleep } from './lib/proc.mjs';
 import { formatReport } from './lib/report.mjs';
-import { MACHINE, startBare, startOurs, startReference, tupleWrites } from './lib/servers.mjs';
-import { ceiling, ingestion, lookups, pollsOnly, streamDeltas, streamStartup } from './lib/workloads.mjs';
+import { MACHINE, OUR_MODES, REFERENCE_DATABASES, startBare, startOurs, startReference } from './lib/servers.mjs';
+import {
+  ceiling,
+  concurrentStartups,
+  ingestion,
+  lookups,
+  pollEach,
+  pollsOnly,
+  streamDeltas,
+  streamStartup,
+  untilAnswered,
+} from './lib/workloads.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -52,11 +65,27 @@ const BOUNCERS = Number(option('bouncers', QUICK ? 200 : 1000));
 const DELTA_SECONDS = Number(option('delta-seconds', QUICK ? 15 : 30));
 const IMPORT_SIZE = count(option('import', QUICK ? '20k' : '100k'));
 const SOAK = option('soak') ? duration(option('soak')) : 0;
+const list = (name, all) => {
+  const picked = option(name, all.join(',')).split(',').filter(Boolean);
+  const unknown = picked.filter((x) => !all.includes(x));
+  if (unknown.length) throw new Error(`--${name}: unknown ${unknown.join(', ')} (${all.join(', ')})`);
+  return all.filter((x) => picked.includes(x)); // always in the table's order
+};
+const MODES = list('modes', Object.keys(OUR_MODES));
+const REFERENCES = flag('skip-reference') ? [] : list('references', Object.keys(REFERENCE_DATABASES));
+const CONCURRENT_STARTUPS = 10;
+// Longer than a minute: what polls write once a minute (a bouncer's last pull, LAST_PULL_RESOLUTION_MS; the idle
+// positions' times outside a cluster) falls in the window whatever its phase.
+const POLLS_SECONDS = Number(option('polls-seconds', 65));
+const IDLE_SECONDS = 10;
+// A PostgreSQL backend publishes its row counters up to 10 s after it wrote them (PGSTAT_IDLE_INTERVAL).
+const STATS_SETTLE_MS = 11_000;
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUN = randomBytes(3).toString('hex');
 const STREAM_TIMEOUT_MS = 180_000;
 const mid = SIZES.find((n) => n >= 100_000) ?? SIZES[SIZES.length - 1];
+const top = SIZES[SIZES.length - 1];
 
 const log = (...a) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
 
@@ -64,12 +93,14 @@ function prerequisites() {
   const missing = [];
   const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
   if (!has('wrk')) missing.push('wrk (apt-get install wrk)');
-  if (!flag('skip-reference')) {
+  if (REFERENCES.length) {
     if (!existsSync(process.env.CROWDSEC_BIN ?? '/usr/bin/crowdsec'))
       missing.push(
         "crowdsec 1.4.6 (Debian: echo '# no CAPI' > /etc/crowdsec/online_api_credentials.yaml; apt-get install --no-install-recommends crowdsec), or --skip-reference",
       );
     if (!has('cscli')) missing.push('cscli (Debian package crowdsec)');
+    if (REFERENCES.includes('sqlite') && !has('sqlite3'))
+      missing.push('sqlite3 (Debian package sqlite3: counts the alerts the reference stored on SQLite)');
   }
   if (!existsSync(join(ROOT, 'dist/apps/api/src/main.js'))) missing.push('the build (npm run build)');
   if (missing.length) {
@@ -78,19 +109,27 @@ function prerequisites() {
   }
 }
 
+/** The versions of the PostgreSQL and Redis servers the run needs (only those it needs are asked). */
 async function services() {
-  const sql = postgres(PG_URL, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  const [{ version }] = await sql`select current_setting('server_version') as version`.catch((e) => {
-    throw new Error(`PostgreSQL at ${PG_URL}: ${e.message} (set BENCH_DATABASE_URL)`);
-  });
-  await sql.end();
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect().catch((e) => {
-    throw new Error(`Redis at ${REDIS_URL}: ${e.message} (set BENCH_REDIS_URL)`);
-  });
-  const info = await redis.info('server');
-  await redis.quit();
-  return { postgres: version, redis: /redis_version:(\S+)/.exec(info)?.[1] };
+  const versions = { postgres: 'n/a', redis: 'n/a' };
+  if (MODES.some((m) => m !== 'embedded') || REFERENCES.includes('postgres')) {
+    const sql = postgres(PG_URL, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+    const [{ version }] = await sql`select current_setting('server_version') as version`.catch((e) => {
+      throw new Error(`PostgreSQL at ${PG_URL}: ${e.message} (set BENCH_DATABASE_URL)`);
+    });
+    await sql.end();
+    versions.postgres = version;
+  }
+  if (MODES.includes('cluster')) {
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect().catch((e) => {
+      throw new Error(`Redis at ${REDIS_URL}: ${e.message} (set BENCH_REDIS_URL)`);
+    });
+    const info = await redis.info('server');
+    await redis.quit();
+    versions.redis = /redis_version:(\S+)/.exec(info)?.[1];
+  }
+  return versions;
 }
 
 function machine(versions) {
@@ -113,17 +152,6 @@ function machine(versions) {
   };
 }
 
-/** The count of rows a query returns from a server's database (alerts, decisions of a run). */
-async function countRows(dbUrl, query) {
-  const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
-  try {
-    const [row] = await sql.unsafe(query);
-    return Number(row.n);
-  } finally {
-    await sql.end();
-  }
-}
-
 /** A cscli whose credentials point at a server (for `cscli decisions import`, the cscli way). */
 function cscliFor(server) {
   if (server.kind === 'reference')
@@ -144,14 +172,14 @@ function cscliFor(server) {
   return (args) => spawnSync('cscli', ['-c', join(dir, 'config.yaml'), ...args], { encoding: 'utf8' });
 }
 
-/** Writes `n` decisions for import (values from their own range: they add to what is active). */
+/** The IP of imported decision `j` (its own range: imports add to what is active). */
+const importedIp = (j) => `${50 + (j >>> 16)}.${(j >>> 8) & 255}.${j & 255}.9`;
+
+/** Writes `n` decisions for import, from imported decision `base` on. */
 function importFile(n, base) {
   const dir = mkdtempSync(join(tmpdir(), 'lapi-bench-import-'));
   const lines = ['duration,scope,value,reason'];
-  for (let i = 0; i < n; i++) {
-    const j = base + i;
-    lines.push(`24h,ip,${50 + (j >>> 16)}.${(j >>> 8) & 255}.${j & 255}.9,bench/import`);
-  }
+  for (let i = 0; i < n; i++) lines.push(`24h,ip,${importedIp(base + i)},bench/import`);
   const path = join(dir, 'decisions.csv');
   writeFileSync(path, `${lines.join('\n')}\n`);
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -160,58 +188,45 @@ function importFile(n, base) {
 const peakMemory = (server) =>
   Object.fromEntries(Object.entries(server.processes).map(([name, p]) => [name, memoryOf(p.pid)]));
 
-/** Seconds until a lookup of `value` finds it. */
-async function waitVisible(server, key, value) {
-  const started = performance.now();
-  const ip = value.replace(/\/\d+$/, '');
-  for (;;) {
-    const res = await fetch(`${server.url}/v1/decisions?ip=${ip}`, { headers: { 'x-api-key': key } }).catch(
-      () => undefined,
-    );
-    if (res?.ok && (await res.text()) !== 'null') {
-      return (performance.now() - started) / 1000;
-    }
-    if (performance.now() - started > 600_000) throw new Error(`${server.name}: ${value} not visible after 600 s`);
-    await sleep(200);
-  }
-}
-
 /** Every workload against one server; returns its figures. */
-async function measure(server, { sizes, full }) {
-  const r = { name: server.name, sizes: {}, seeding: [] };
+async function measure(server) {
+  const r = { name: server.name, kind: server.kind, mode: server.mode, sizes: {}, seeding: [] };
   const token = await login(server.url);
-  const [key] = await server.addBouncers(['bench-lookups']);
+  const [key, ...startupKeys] = await server.addBouncers([
+    'bench-lookups',
+    ...Array.from({ length: CONCURRENT_STARTUPS }, (_, i) => `bench-startup-${i}`),
+  ]);
   let seeded = 0;
-  for (const n of sizes) {
+  for (const n of SIZES) {
     log(server.name, `seeding ${seeded} → ${n} decisions`);
     const seconds = await seed(server.url, token, seeded, n);
     r.seeding.push({ from: seeded, to: n, seconds, rate: (n - seeded) / seconds });
     seeded = n;
     const s = (r.sizes[n] = {});
     log(server.name, `lookups at ${n}`);
-    // Until the last decision seeded is answered (our replica catches up with what was written, the reference has
-    // it at once), then a warm-up, then the measured run.
-    s.visibleAfter = await waitVisible(server, key, decisionValue(n - 1).value);
+    // Until the last decision seeded is answered (our cluster replica catches up with what was written, the other
+    // servers have it at once), then a warm-up, then the measured run.
+    s.visibleAfter = await untilAnswered(server, key, decisionValue(n - 1).value.replace(/\/\d+$/, ''));
     await lookups(server, { n, key, seconds: 2, connections: 50 });
     s.lookups = await lookups(server, { n, key, seconds: SECONDS, connections: 50 });
-    if (n >= 100_000) {
-      log(server.name, `stream startup at ${n}`);
-      for (const gzip of [false, true]) {
-        if (gzip && s.startup.error) {
-          break; // a pull that timed out once is not asked again
-        }
-        try {
-          s[gzip ? 'startupGzip' : 'startup'] = await streamStartup(server, key, {
-            gzip,
-            timeoutMs: STREAM_TIMEOUT_MS,
-          });
-        } catch (error) {
-          s[gzip ? 'startupGzip' : 'startup'] = { error: error.message };
-        }
+    log(server.name, `stream startup at ${n}`);
+    for (const gzip of [false, true]) {
+      if (gzip && s.startup.error) {
+        break; // a pull that timed out once is not asked again
+      }
+      try {
+        s[gzip ? 'startupGzip' : 'startup'] = await streamStartup(server, key, { gzip, timeoutMs: STREAM_TIMEOUT_MS });
+      } catch (error) {
+        s[gzip ? 'startupGzip' : 'startup'] = { error: error.message };
       }
     }
-    if (full && n === mid) {
-      await laterWorkloads(server, r, token, n);
+    if (n === mid) {
+      await laterWorkloads(server, r, token, key);
+    }
+    // The memory target's load: concurrent first pulls at the largest size (ours: the reference needs minutes each).
+    if (n === top && server.kind === 'ours') {
+      log(server.name, `${CONCURRENT_STARTUPS} concurrent startup pulls at ${n}`);
+      s.concurrentStartups = await concurrentStartups(server, startupKeys, { timeoutMs: STREAM_TIMEOUT_MS });
     }
   }
   r.memory = peakMemory(server);
@@ -219,8 +234,46 @@ async function measure(server, { sizes, full }) {
   return r;
 }
 
-/** Deltas, ingestion and imports, at the middle size. */
-async function laterWorkloads(server, r, token, n) {
+/**
+ * What the database wrote while bouncers polled with nothing new: each bouncer first pulls what is left, then (with
+ * Redis) an idle window gives the Redis writes that happen anyway, then the polls. Redis writes are per second.
+ */
+async function pollWrites(server, keys) {
+  await pollEach(server, keys);
+  await sleep(STATS_SETTLE_MS);
+  let redisIdle;
+  if (server.mode === 'cluster') {
+    const idleCount = await server.countWrites();
+    await sleep(IDLE_SECONDS * 1000);
+    redisIdle = (await idleCount()).redis.n / IDLE_SECONDS;
+  }
+  const count = await server.countWrites();
+  const polls = await pollsOnly(server, { keys, seconds: POLLS_SECONDS });
+  const redis = server.mode === 'cluster' ? (await count()).redis.n / POLLS_SECONDS : undefined;
+  await sleep(STATS_SETTLE_MS);
+  const { n, unit, detail } = await count();
+  return { polls, seconds: POLLS_SECONDS, n, unit, detail, ...(redis === undefined ? {} : { redis, redisIdle }) };
+}
+
+/** Seconds from the start of an import until a bouncer lookup answers its last decision; the command's own time. */
+async function timedImport(server, key, run, n, base) {
+  const file = importFile(n, base);
+  try {
+    const t0 = performance.now();
+    const error = run(file.path);
+    const commandSeconds = (performance.now() - t0) / 1000;
+    if (error) return { error: error.slice(0, 300) };
+    const last = importedIp(base + n - 1);
+    await untilAnswered(server, key, last, { intervalMs: 10 });
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, commandSeconds, rate: n / seconds };
+  } finally {
+    file.remove();
+  }
+}
+
+/** Deltas, polls alone, ingestion and imports, at the middle size. */
+async function laterWorkloads(server, r, token, key) {
   log(server.name, `adding ${BOUNCERS} bouncers`);
   const keys = await server.addBouncers(Array.from({ length: BOUNCERS }, (_, i) => `bench-poller-${i}`));
   log(server.name, `stream deltas: ${BOUNCERS} bouncers every 10 s, 50 changes/s, ${DELTA_SECONDS} s`);
@@ -232,47 +285,56 @@ async function laterWorkloads(server, r, token, n) {
     rate: 50,
     base: 2_000_000,
   });
-  // Polls alone: the rows the database wrote meanwhile (ours: none; the reference records each pull).
-  await sleep(1500);
-  const before = await tupleWrites(server.dbUrl);
-  const polls = await pollsOnly(server, { keys, seconds: 10 });
-  await sleep(1500);
-  r.pollWrites = { polls, rows: (await tupleWrites(server.dbUrl)) - before };
+  log(server.name, `polls alone: what the database writes for polls with nothing new`);
+  r.pollWrites = await pollWrites(server, keys);
 
   log(server.name, 'alert ingestion');
   const runId = Math.floor(Math.random() * 200);
   const ing = await ingestion(server, { token, seconds: SECONDS, connections: 16, runId });
   await sleep(1000);
-  const stored = await countRows(server.dbUrl, "select count(*) as n from alerts where scenario = 'bench/ingest'");
-  r.ingestion = { ...ing, accepted: ing.requests - ing.non2xx, stored };
+  r.ingestion = {
+    ...ing,
+    accepted: ing.requests - ing.non2xx,
+    stored: await server.countAlerts('bench/ingest', token),
+  };
 
-  log(server.name, `import of ${IMPORT_SIZE} decisions, the cscli way`);
+  log(server.name, `import of ${IMPORT_SIZE} decisions, the cscli way, until a bouncer sees the last one`);
   const cscli = cscliFor(server);
-  const file = importFile(IMPORT_SIZE, 0);
-  const t0 = performance.now();
-  const res = cscli(['decisions', 'import', '-i', file.path]);
-  const cscliSeconds = (performance.now() - t0) / 1000;
-  if (res.status !== 0) r.importCscli = { error: `${res.stderr}${res.stdout}`.slice(0, 300) };
-  else r.importCscli = { seconds: cscliSeconds, rate: IMPORT_SIZE / cscliSeconds };
-  file.remove();
+  r.importCscli = await timedImport(
+    server,
+    key,
+    (path) => {
+      const res = cscli(['decisions', 'import', '-i', path]);
+      return res.status === 0 ? undefined : `${res.error?.message ?? ''}${res.stderr ?? ''}${res.stdout ?? ''}`;
+    },
+    IMPORT_SIZE,
+    0,
+  );
   if (server.kind === 'ours') {
-    log(server.name, `import of ${IMPORT_SIZE} decisions with lapi decisions import`);
-    const file2 = importFile(IMPORT_SIZE, IMPORT_SIZE);
-    const t1 = performance.now();
-    try {
-      server.lapi('decisions', 'import', '-i', file2.path);
-      const seconds = (performance.now() - t1) / 1000;
-      r.importLapi = { seconds, rate: IMPORT_SIZE / seconds };
-    } catch (error) {
-      r.importLapi = { error: error.message.slice(0, 300) };
-    }
-    file2.remove();
+    log(
+      server.name,
+      `import of ${IMPORT_SIZE} decisions with lapi decisions import, until a bouncer sees the last one`,
+    );
+    r.importLapi = await timedImport(
+      server,
+      key,
+      (path) => {
+        try {
+          server.lapi('decisions', 'import', '-i', path);
+          return undefined;
+        } catch (error) {
+          return error.message;
+        }
+      },
+      IMPORT_SIZE,
+      IMPORT_SIZE,
+    );
   }
 }
 
-async function soak(server, seconds) {
+/** Lookups and startup pulls for `seconds` at the `active` decisions seeded; the API's RSS slope. */
+async function soak(server, seconds, active) {
   log(server.name, `soak for ${seconds} s`);
-  const token = await login(server.url);
   const [key] = await server.addBouncers(['bench-soak']);
   const samples = [];
   const started = performance.now();
@@ -281,7 +343,7 @@ async function soak(server, seconds) {
     10_000,
   );
   while ((performance.now() - started) / 1000 < seconds) {
-    await lookups(server, { n: 1_000_000, key, seconds: 20, connections: 20 });
+    await lookups(server, { n: active, key, seconds: 20, connections: 20 });
     await streamStartup(server, key, { gzip: true, timeoutMs: STREAM_TIMEOUT_MS });
   }
   clearInterval(sampler);
@@ -300,10 +362,50 @@ async function soak(server, seconds) {
   };
 }
 
+/**
+ * A rough forecast of the run (seconds), from the figures of the 2-core reference machine: seeding rates, pull
+ * times per million decisions, the fixed windows of each workload.
+ */
+function expectedSeconds() {
+  const server = (kind, mode) => {
+    const ours = kind === 'ours';
+    const seedRate = ours ? 10_000 : mode === 'sqlite' ? 4_000 : 7_000;
+    const pullPerMillion = ours ? 6 : 60;
+    let t = 15; // start, migrate, stop
+    for (const n of SIZES) {
+      t += n / seedRate + 2 + SECONDS + 2 + (pullPerMillion * n) / 1e6 + (mode === 'cluster' ? n / 80_000 : 0);
+    }
+    if (ours) t += (top / 1e6) * pullPerMillion * 3; // concurrent startups
+    t += ours ? 5 : 60; // 1,000 bouncers
+    t += DELTA_SECONDS + (ours ? 5 : 120); // deltas (the reference's polls take minutes)
+    t += (ours ? 2 : 30) + STATS_SETTLE_MS / 500 + POLLS_SECONDS + (mode === 'cluster' ? IDLE_SECONDS : 0); // polls alone
+    t += SECONDS + 2 + (IMPORT_SIZE / (ours ? 8_000 : 4_500)) * (ours ? 2 : 1); // ingestion, imports
+    t += ours ? 40 : 20; // CLI timings
+    return t + (ours ? SOAK : 0);
+  };
+  return (
+    SECONDS +
+    5 +
+    MODES.reduce((a, m) => a + server('ours', m), 0) +
+    REFERENCES.reduce((a, d) => a + server('reference', d), 0)
+  );
+}
+
 async function main() {
+  if (flag('plan')) {
+    process.stdout.write(
+      `ours: ${MODES.join(', ') || 'none'}; reference: ${REFERENCES.join(', ') || 'none'}; sizes ${SIZES.join(', ')}` +
+        `; expected about ${Math.ceil(expectedSeconds() / 60)} min on an idle 2-core machine\n`,
+    );
+    return;
+  }
   prerequisites();
   const m = machine(await services());
-  log(`machine: ${m.cpu}, ${m.memory}, load ${m.loadAtStart}; sizes ${SIZES.join(', ')}`);
+  log(`machine: ${m.cpu}, ${m.memory}, load ${m.loadAtStart}`);
+  log(
+    `ours: ${MODES.join(', ') || 'none'}; reference: ${REFERENCES.join(', ') || 'none'}; sizes ${SIZES.join(', ')}` +
+      `; expected about ${Math.ceil(expectedSeconds() / 60)} min on an idle 2-core machine`,
+  );
   const results = {
     machine: m,
     options: {
@@ -312,7 +414,13 @@ async function main() {
       bouncers: BOUNCERS,
       deltaSeconds: DELTA_SECONDS,
       importSize: IMPORT_SIZE,
+      concurrentStartups: CONCURRENT_STARTUPS,
+      pollsSeconds: POLLS_SECONDS,
+      idleSeconds: IDLE_SECONDS,
+      modes: MODES,
+      references: REFERENCES,
     },
+    servers: [],
     cli: [],
   };
 
@@ -324,37 +432,29 @@ async function main() {
     await bare.stop();
   }
 
-  const ours = await startOurs({ root: ROOT, mode: 'cluster', pgUrl: PG_URL, redisUrl: REDIS_URL, id: `${RUN}c` });
-  try {
-    results.ours = await measure(ours, { sizes: SIZES, full: true });
-    results.cli.push(cliTimings(cliOf(ours, ROOT), { log }));
-    if (SOAK) results.soak = await soak(ours, SOAK);
-  } finally {
-    await ours.stop();
-  }
-
-  if (!flag('skip-reference')) {
-    const ref = await startReference({
-      pgUrl: PG_URL,
-      id: RUN,
-      crowdsecBin: process.env.CROWDSEC_BIN ?? '/usr/bin/crowdsec',
-    });
+  const runs = [
+    ...MODES.map(
+      (mode) => () => startOurs({ root: ROOT, mode, pgUrl: PG_URL, redisUrl: REDIS_URL, id: `${RUN}${mode[0]}` }),
+    ),
+    ...REFERENCES.map(
+      (database) => () =>
+        startReference({
+          database,
+          pgUrl: PG_URL,
+          id: RUN,
+          crowdsecBin: process.env.CROWDSEC_BIN ?? '/usr/bin/crowdsec',
+        }),
+    ),
+  ];
+  for (const start of runs) {
+    const server = await start();
     try {
-      results.reference = await measure(ref, { sizes: SIZES, full: true });
-      results.cli.push(cliTimings(cliOf(ref, ROOT), { log }));
+      const r = await measure(server);
+      results.servers.push(r);
+      results.cli.push(cliTimings(cliOf(server, ROOT), { log }));
+      if (SOAK && server.kind === 'ours') r.soak = await soak(server, SOAK, r.active);
     } finally {
-      await ref.stop();
-    }
-  }
-
-  if (!flag('skip-embedded')) {
-    const embeddedSizes = SIZES.filter((n) => n <= 100_000);
-    const emb = await startOurs({ root: ROOT, mode: 'embedded', id: `${RUN}e` });
-    try {
-      results.embedded = await measure(emb, { sizes: embeddedSizes, full: false });
-      results.cli.unshift(cliTimings(cliOf(emb, ROOT), { log }));
-    } finally {
-      await emb.stop();
+      await server.stop();
     }
   }
 

@@ -96,17 +96,12 @@ export function cliTimings(cli, { calls = 10, bulk = 1000, machines = 100, log =
 
 const fmt = (ms) => (ms === undefined ? '–' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
-/** A markdown table: each command's median per CLI, its target, and whether ours meet it and beat cscli. */
+/** A markdown table: each command's median per CLI, its target, and whether ours meet it and beat every cscli. */
 export function formatCliReport(results, { calls = 10 } = {}) {
   const ours = results.filter((r) => !r.reference);
-  const ref = results.find((r) => r.reference);
-  const head = [
-    'command',
-    ...ours.map((r) => r.name),
-    ref ? 'cscli 1.4.6 (reference)' : undefined,
-    'target',
-    'met',
-  ].filter(Boolean);
+  const refs = results.filter((r) => r.reference);
+  const refName = (r) => `cscli 1.4.6 (${r.name.replace(/^reference 1\.4\.6 \(?|\)$/g, '') || 'reference'})`;
+  const head = ['command', ...ours.map((r) => r.name), ...refs.map(refName), 'target', 'met'];
   const lines = [
     `Admin CLI, median of ${calls} calls (each a new process; a shared machine makes these indicative):`,
     '',
@@ -114,15 +109,16 @@ export function formatCliReport(results, { calls = 10 } = {}) {
     `|${head.map(() => '---').join('|')}|`,
   ];
   lines.push(
-    `| node -e 0 (floor of any Node CLI) | ${[...ours.map((r) => fmt(r.nodeFloor)), ...(ref ? ['–'] : []), '', ''].join(' | ')} |`,
+    `| node -e 0 (floor of any Node CLI) | ${[...ours.map((r) => fmt(r.nodeFloor)), ...refs.map(() => '–'), '', ''].join(' | ')} |`,
   );
   for (const [label, , target] of COMMANDS) {
-    const refMs = ref?.commands[label]?.median;
+    const refMs = refs.map((r) => r.commands[label]?.median).filter((v) => v !== undefined);
+    const fastest = refMs.length ? Math.min(...refMs) : undefined;
     const met = ours.every(
-      (r) => r.commands[label]?.median <= target && (refMs === undefined || r.commands[label].median <= refMs),
+      (r) => r.commands[label]?.median <= target && (fastest === undefined || r.commands[label].median <= fastest),
     );
     lines.push(
-      `| ${[label, ...ours.map((r) => fmt(r.commands[label]?.median)), ...(ref ? [fmt(refMs)] : []), `≤ ${target} ms${ref ? ', ≤ cscli' : ''}`, met ? 'yes' : '**no**'].join(' | ')} |`,
+      `| ${[label, ...ours.map((r) => fmt(r.commands[label]?.median)), ...refs.map((r) => fmt(r.commands[label]?.median)), `≤ ${target} ms${refs.length ? ', ≤ cscli' : ''}`, met ? 'yes' : '**no**'].join(' | ')} |`,
     );
   }
   const bulkLabels = [...new Set(ours.flatMap((r) => Object.keys(r.bulk)))];
@@ -130,7 +126,7 @@ export function formatCliReport(results, { calls = 10 } = {}) {
     const target = label.startsWith('bouncers add') ? 2000 : undefined;
     const met = target === undefined ? '' : ours.every((r) => r.bulk[label] <= target) ? 'yes' : '**no**';
     lines.push(
-      `| ${[label, ...ours.map((r) => fmt(r.bulk[label])), ...(ref ? ['no bulk command'] : []), target ? '≤ 2 s' : '', met].join(' | ')} |`,
+      `| ${[label, ...ours.map((r) => fmt(r.bulk[label])), ...refs.map(() => 'no bulk command'), target ? '≤ 2 s' : '', met].join(' | ')} |`,
     );
   }
   return lines.join('\n');

@@ -1,4 +1,5 @@
-// The results table (markdown): our figure, the reference's, their ratio, the target and whether it is met.
+// The results table (markdown): a column per server (ours in each mode, the reference on each database), the
+// target, and whether each of our modes meets it; then the targets met per mode.
 const num = (v, digits = 0) =>
   v === undefined || v === null || Number.isNaN(v)
     ? '–'
@@ -7,254 +8,271 @@ const ms = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${num(v, v < 10
 const sec = (v) => (v === undefined ? '–' : `${num(v, v < 10 ? 2 : 1)} s`);
 const mb = (v) => (v === undefined ? '–' : `${num(v / 2 ** 20, 1)} MB`);
 const size = (n) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : `${n}`);
-const ratio = (a, b, higherIsBetter = true) => {
-  if (!a || !b || Number.isNaN(a) || Number.isNaN(b)) return '–';
-  return `${num(higherIsBetter ? a / b : b / a, 1)}×`;
-};
-const mark = (ok) => (ok === undefined ? '' : ok ? 'yes' : '**no**');
+const times = (x) => (x === undefined || !Number.isFinite(x) ? '' : ` (${num(x, 1)}×)`);
+const mark = (ok) => (ok === undefined ? '–' : ok ? 'yes' : '**no**');
+const SHORT = { embedded: 'embedded', postgres: 'PostgreSQL', cluster: 'cluster', sqlite: 'SQLite' };
+
+/**
+ * The reference server with the best figure (`better`: 'lower' for times, 'higher' for rates) among those that
+ * have one; `undefined` when none has.
+ */
+function bestReference(refs, value, better) {
+  let best;
+  for (const s of refs) {
+    const v = value(s);
+    if (v === undefined || Number.isNaN(v)) continue;
+    if (!best || (better === 'lower' ? v < best.v : v > best.v)) best = { v, name: SHORT[s.database] };
+  }
+  return best;
+}
 
 export function formatReport(r) {
-  const o = r.ours;
-  const ref = r.reference;
-  const e = r.embedded;
+  const servers = r.servers;
+  const ours = servers.filter((s) => s.kind === 'ours');
+  const refs = servers.filter((s) => s.kind === 'reference');
   const bare = r.bare;
   const rows = [];
-  const row = (workload, metric, ours, reference, vs, embedded, target, met) =>
-    rows.push(`| ${workload} | ${metric} | ${ours} | ${reference} | ${vs} | ${embedded} | ${target} | ${mark(met)} |`);
+  const tally = new Map(ours.map((s) => [s.mode, { met: 0, missed: [] }]));
+  let workload = '';
+  /** One line; `cell(s)` gives each server's figure, `met(s)` each of our modes' verdict (undefined: not judged). */
+  const row = (name, metric, cell, target = '', met) => {
+    if (name) workload = name;
+    const verdicts = met ? ours.map((s) => met(s)) : [];
+    verdicts.forEach((ok, i) => {
+      if (ok === undefined) return;
+      const t = tally.get(ours[i].mode);
+      if (ok) t.met++;
+      else t.missed.push(`${workload}: ${metric}`);
+    });
+    const metCell = verdicts.some((v) => v !== undefined) ? verdicts.map(mark).join(' / ') : '';
+    rows.push(`| ${[name, metric, ...servers.map((s) => cell(s) ?? ''), target, metCell].join(' | ')} |`);
+  };
+  const oursOnly = (f) => (s) => (s.kind === 'ours' ? f(s) : '');
 
-  row('ceiling', 'bare node:http, 50 conn.', `${num(bare.rps)} req/s`, '', '', '', '', undefined);
+  row('ceiling', `bare node:http, 50 conn.: ${num(bare.rps)} req/s`, () => '');
   const sizes = r.options.sizes;
-  const lookupRps = [];
   for (const n of sizes) {
-    const a = o?.sizes[n]?.lookups;
-    const b = ref?.sizes[n]?.lookups;
-    const c = e?.sizes[n]?.lookups;
-    lookupRps.push(a?.rps);
-    const share = a ? a.rps / bare.rps : undefined;
+    const l = (s) => s.sizes[n]?.lookups;
     row(
       `1. lookups at ${size(n)}`,
       'req/s (share of ceiling)',
-      a ? `${num(a.rps)} (${num(share * 100)}%)` : '–',
-      !b ? '–' : b.requests === 0 ? 'none answered in 10 s' : `${num(b.rps)} (${num((b.rps / bare.rps) * 100, 1)}%)`,
-      ratio(a?.rps, b?.rps),
-      c ? `${num(c.rps)}` : '–',
+      (s) =>
+        !l(s)
+          ? '–'
+          : l(s).requests === 0
+            ? `none answered in ${num(l(s).seconds)} s`
+            : `${num(l(s).rps)} (${num((l(s).rps / bare.rps) * 100, l(s).rps / bare.rps < 0.1 ? 1 : 0)}%)`,
       '≥ 50% of ceiling',
-      a ? share >= 0.5 : undefined,
+      (s) => (l(s) ? l(s).rps / bare.rps >= 0.5 : undefined),
     );
     row(
       '',
       'p50 / p99',
-      a ? `${ms(a.p50)} / ${ms(a.p99)}` : '–',
-      !b ? '–' : b.requests === 0 ? '> 10 s (wrk timeout)' : `${ms(b.p50)} / ${ms(b.p99)}`,
-      b?.requests === 0 ? '' : ratio(a?.p99, b?.p99, false),
-      c ? `${ms(c.p50)} / ${ms(c.p99)}` : '–',
+      (s) => (!l(s) ? '–' : l(s).requests === 0 ? '> 10 s (wrk timeout)' : `${ms(l(s).p50)} / ${ms(l(s).p99)}`),
       'p99 ≤ 10 ms',
-      a ? a.p99 <= 10 : undefined,
+      (s) => (l(s) ? l(s).requests > 0 && l(s).p99 <= 10 : undefined),
     );
-    const va = o?.sizes[n]?.visibleAfter;
-    const vb = ref?.sizes[n]?.visibleAfter;
-    if (va !== undefined) {
-      row('', 'last seeded decision answered after', sec(va), vb === undefined ? '–' : sec(vb), '', '', '', undefined);
-    }
-    if (a && (a.non2xx || a.errors))
-      row('', 'errors', `${a.non2xx} non-2xx, ${a.errors} socket`, '', '', '', '', undefined);
+    row('', 'last seeded decision answered after', (s) => sec(s.sizes[n]?.visibleAfter));
+    if (servers.some((s) => l(s)?.non2xx || l(s)?.errors))
+      row('', 'errors', (s) => (l(s) ? `${l(s).non2xx} non-2xx, ${l(s).errors} socket` : '–'));
   }
-  const flat = lookupRps.filter(Boolean);
-  if (flat.length > 1)
+  if (sizes.length > 1) {
+    const [first, last] = [sizes[0], sizes[sizes.length - 1]];
+    const kept = (s) => s.sizes[last]?.lookups?.rps / s.sizes[first]?.lookups?.rps;
     row(
       '',
-      `${size(sizes[0])} → ${size(sizes[sizes.length - 1])}`,
-      `${num((flat[flat.length - 1] / flat[0]) * 100)}% of the ${size(sizes[0])} rate`,
-      '',
-      '',
-      '',
+      `${size(first)} → ${size(last)}`,
+      (s) => (Number.isFinite(kept(s)) ? `${num(kept(s) * 100)}% of the ${size(first)} rate` : '–'),
       'no slowdown (≥ 90%)',
-      flat[flat.length - 1] / flat[0] >= 0.9,
+      (s) => (Number.isFinite(kept(s)) ? kept(s) >= 0.9 : undefined),
     );
+  }
 
-  for (const n of sizes.filter((s) => s >= 100_000)) {
-    const a = o?.sizes[n]?.startup;
-    const b = ref?.sizes[n]?.startup;
-    const c = e?.sizes[n]?.startup;
-    const target = n === 100_000 ? '≥ 5× faster' : n >= 1_000_000 ? '< 5 s' : '';
-    const met =
-      !a || a.error
-        ? undefined
-        : n === 100_000
-          ? b && !b.error
-            ? b.seconds / a.seconds >= 5
-            : undefined
-          : n >= 1_000_000
-            ? a.seconds < 5
-            : undefined;
+  for (const n of sizes) {
+    const a = (s) => (s.sizes[n]?.startup?.error ? undefined : s.sizes[n]?.startup);
+    const ref = bestReference(refs, (s) => a(s)?.seconds, 'lower');
+    const target =
+      n === 100_000 ? `≥ 5× the faster reference (${ref?.name ?? 'none answered'})` : n >= 1_000_000 ? '< 2 s' : '';
     row(
       `2. stream startup at ${size(n)}`,
       'time, body',
-      a?.error ? a.error : a ? `${sec(a.seconds)}, ${mb(a.bytes)}` : '–',
-      b?.error ? b.error : b ? `${sec(b.seconds)}, ${mb(b.bytes)}` : '–',
-      ratio(a?.seconds, b?.seconds, false),
-      c && !c.error ? `${sec(c.seconds)}` : '–',
+      (s) => {
+        const x = s.sizes[n]?.startup;
+        if (!x) return '–';
+        if (x.error) return x.error;
+        return `${sec(x.seconds)}, ${mb(x.bytes)}${s.kind === 'ours' && ref ? times(ref.v / x.seconds) : ''}`;
+      },
       target,
-      met,
+      (s) =>
+        !a(s)
+          ? undefined
+          : n === 100_000
+            ? ref && ref.v / a(s).seconds >= 5
+            : n >= 1_000_000
+              ? a(s).seconds < 2
+              : undefined,
     );
-    const g = o?.sizes[n]?.startupGzip;
-    const gb = ref?.sizes[n]?.startupGzip;
-    if (g && !g.error) {
-      const shrink = g.bytes / g.wireBytes;
+    const g = (s) => (s.sizes[n]?.startupGzip?.error ? undefined : s.sizes[n]?.startupGzip);
+    row(
+      '',
+      'with Accept-Encoding: gzip',
+      (s) =>
+        !g(s)
+          ? (s.sizes[n]?.startupGzip?.error ?? '–')
+          : `${sec(g(s).seconds)}, ${mb(g(s).wireBytes)} (${
+              g(s).gzip ? `${num(g(s).bytes / g(s).wireBytes, 1)}× smaller` : 'not compressed'
+            })`,
+      n >= 100_000 ? 'gzip ≥ 5× smaller' : '',
+      (s) => (g(s) && n >= 100_000 ? g(s).bytes / g(s).wireBytes >= 5 : undefined),
+    );
+    const c = (s) => s.sizes[n]?.concurrentStartups;
+    if (ours.some(c))
       row(
         '',
-        'with Accept-Encoding: gzip',
-        `${sec(g.seconds)}, ${mb(g.wireBytes)} (${num(shrink, 1)}× smaller)`,
-        gb && !gb.error ? `${sec(gb.seconds)}, ${mb(gb.wireBytes)} (${gb.gzip ? 'gzip' : 'not compressed'})` : '–',
-        ratio(g.wireBytes, gb?.wireBytes, false),
-        '',
-        'gzip ≥ 5× smaller',
-        shrink >= 5,
+        `${r.options.concurrentStartups} new bouncers' first pulls at once (half gzip): all done, slowest`,
+        oursOnly((s) =>
+          c(s)
+            ? `${sec(c(s).seconds)}, ${sec(c(s).slowest)}${c(s).failures ? `, ${c(s).failures} failed: ${c(s).error}` : ''}`
+            : '–',
+        ),
+        '(the load of 6. memory)',
       );
-    }
   }
 
-  const d = o?.deltas;
-  const db = ref?.deltas;
-  if (d) {
+  const d = (s) => s.deltas;
+  if (servers.some(d)) {
     row(
-      `3. stream deltas`,
+      '3. stream deltas',
       `${r.options.bouncers} bouncers / 10 s, 50 changes/s: poll p50 / p99`,
-      `${ms(d.p50)} / ${ms(d.p99)}`,
-      db ? `${ms(db.p50)} / ${ms(db.p99)}` : '–',
-      ratio(d.p99, db?.p99, false),
-      '',
+      (s) => (d(s) ? `${ms(d(s).p50)} / ${ms(d(s).p99)}` : '–'),
       'p99 ≤ 5 ms',
-      d.p99 <= 5,
+      (s) => (d(s) ? d(s).p99 <= 5 : undefined),
     );
+    row('', 'polls answered (failed), mean body', (s) =>
+      d(s) ? `${num(d(s).polls)} (${d(s).failures}), ${num(d(s).meanBytes)} B` : '–',
+    );
+    const w = (s) => s.pollWrites;
     row(
       '',
-      'polls answered (failed), mean body',
-      `${num(d.polls)} (${d.failures}), ${num(d.meanBytes)} B`,
-      db ? `${num(db.polls)} (${db.failures}), ${num(db.meanBytes)} B` : '–',
-      '',
-      '',
-      '',
-      undefined,
-    );
-    row(
-      '',
-      'PostgreSQL rows written by polls alone (10 s)',
-      `${num(o.pollWrites.rows)} for ${num(o.pollWrites.polls)} polls`,
-      ref?.pollWrites ? `${num(ref.pollWrites.rows)} for ${num(ref.pollWrites.polls)} polls` : '–',
-      '',
-      '',
+      `written by ${num(r.options.pollsSeconds)} s of polls with nothing new (each bouncer drained first)`,
+      (s) =>
+        w(s)
+          ? `${num(w(s).n)} ${w(s).unit}${w(s).detail ? ` (${w(s).detail})` : ''} for ${num(w(s).polls)} polls`
+          : '–',
       'none',
-      o.pollWrites.rows === 0,
+      (s) => (w(s) ? w(s).n === 0 : undefined),
     );
+    if (servers.some((s) => w(s)?.redis))
+      row('', `Redis writes/s meanwhile; idle for ${r.options.idleSeconds} s before (the whole Redis server)`, (s) =>
+        w(s)?.redis === undefined ? '' : `${num(w(s).redis, 1)}; ${num(w(s).redisIdle, 1)}`,
+      );
   }
-  const i = o?.ingestion;
-  const ib = ref?.ingestion;
-  if (i) {
-    const rate = i.accepted / i.seconds;
-    const rateB = ib ? ib.accepted / ib.seconds : undefined;
+
+  const i = (s) => s.ingestion;
+  if (servers.some(i)) {
+    const rate = (s) => (i(s) ? i(s).accepted / i(s).seconds : undefined);
+    const ref = bestReference(refs, rate, 'higher');
     row(
       '4. alert ingestion',
-      'agent-like alerts/s, 16 conn. (p99)',
-      `${num(rate)} (${ms(i.p99)})`,
-      ib ? `${num(rateB)} (${ms(ib.p99)})` : '–',
-      ratio(rate, rateB),
-      '',
-      '≥ 2×',
-      rateB ? rate / rateB >= 2 : undefined,
+      'agent-like alerts/s, 16 conn., p99',
+      (s) => (i(s) ? `${num(rate(s))}, ${ms(i(s).p99)}${s.kind === 'ours' && ref ? times(rate(s) / ref.v) : ''}` : '–'),
+      `≥ 2× the faster reference (${ref?.name ?? 'none'})`,
+      (s) => (i(s) && ref ? rate(s) / ref.v >= 2 : undefined),
     );
     row(
       '',
       'accepted / stored',
-      `${num(i.accepted)} / ${num(i.stored)}`,
-      ib ? `${num(ib.accepted)} / ${num(ib.stored)}` : '–',
-      '',
-      '',
+      (s) => (i(s) ? `${num(i(s).accepted)} / ${num(i(s).stored)}` : '–'),
       'every accepted alert stored',
-      i.stored >= i.accepted,
+      (s) => (i(s) ? i(s).stored >= i(s).accepted : undefined),
     );
   }
-  const ic = o?.importCscli;
-  const icb = ref?.importCscli;
-  if (ic) {
-    const n = r.options.importSize;
+
+  const ic = (s) => (s.importCscli?.error ? undefined : s.importCscli);
+  if (servers.some((s) => s.importCscli)) {
+    const ref = bestReference(refs, (s) => ic(s)?.rate, 'higher');
+    const target = `≥ 5× the faster reference (${ref?.name ?? 'none'})`;
+    const cell = (x, s) =>
+      !x
+        ? '–'
+        : x.error
+          ? x.error
+          : `${num(x.rate)}/s: ${sec(x.seconds)} (command ${sec(x.commandSeconds)})${
+              s.kind === 'ours' && ref ? times(x.rate / ref.v) : ''
+            }`;
     row(
-      `5. import ${size(n)}`,
-      'cscli decisions import (one alert): decisions/s',
-      ic.error ? ic.error : `${num(ic.rate)} (${sec(ic.seconds)})`,
-      icb?.error ? icb.error : icb ? `${num(icb.rate)} (${sec(icb.seconds)})` : '–',
-      ratio(ic.rate, icb?.rate),
-      '',
-      '≥ 5×',
-      icb?.rate && ic.rate ? ic.rate / icb.rate >= 5 : undefined,
+      `5. import ${size(r.options.importSize)}`,
+      'cscli decisions import (one alert), until a bouncer sees the last: decisions/s',
+      (s) => cell(s.importCscli, s),
+      target,
+      (s) => (ic(s) && ref ? ic(s).rate / ref.v >= 5 : undefined),
     );
-    const il = o.importLapi;
-    if (il)
+    const il = (s) => (s.importLapi?.error ? undefined : s.importLapi);
+    if (ours.some((s) => s.importLapi))
       row(
         '',
-        'lapi decisions import: decisions/s',
-        il.error ? il.error : `${num(il.rate)} (${sec(il.seconds)})`,
-        '',
-        ratio(il.rate, icb?.rate),
-        '',
-        '≥ 5×',
-        icb?.rate && il.rate ? il.rate / icb.rate >= 5 : undefined,
-      );
-  }
-  if (o?.memory) {
-    const top = size(o.active);
-    row(
-      '6. memory',
-      `peak RSS at ${top}+ active: API replica`,
-      mb(o.memory.api?.peak),
-      ref ? mb(ref.memory.api?.peak) : '–',
-      '',
-      e ? mb(e.memory.api?.peak) : '–',
-      '≤ 1 GB per replica',
-      o.active >= 1e6 ? o.memory.api.peak <= 2 ** 30 : undefined,
-    );
-    if (o.memory.worker) row('', 'worker', mb(o.memory.worker.peak), '', '', '', '', undefined);
-  }
-  if (r.soak)
-    row(
-      '',
-      `soak ${num(r.soak.seconds / 60)} min: API RSS slope`,
-      `${num(r.soak.slopeMBPerHour, 1)} MB/h (max ${mb(r.soak.max)})`,
-      '',
-      '',
-      '',
-      'flat',
-      Math.abs(r.soak.slopeMBPerHour) < 20,
-    );
-  for (const [name, s] of [
-    ['ours (cluster)', o],
-    ['reference', ref],
-    ['ours (embedded)', e],
-  ]) {
-    if (s?.seeding?.length)
-      row(
-        'seeding',
-        `${name}: POST /v1/alerts, 1,000 decisions/alert`,
-        s.seeding.map((x) => `${size(x.to)}: ${num(x.rate)}/s`).join(', '),
-        '',
-        '',
-        '',
-        '',
-        undefined,
+        'lapi decisions import, the same way (against cscli on the reference)',
+        oursOnly((s) => cell(s.importLapi, s)),
+        target,
+        (s) => (il(s) && ref ? il(s).rate / ref.v >= 5 : undefined),
       );
   }
 
+  row(
+    '6. memory',
+    `API peak RSS at the largest size (ours: after ${r.options.concurrentStartups} first pulls at once)`,
+    (s) => mb(s.memory?.api?.peak),
+    '≤ 1 GB per replica at 1M',
+    (s) => (s.active >= 1e6 && s.sizes[s.active]?.concurrentStartups ? s.memory.api.peak <= 2 ** 30 : undefined),
+  );
+  if (servers.some((s) => s.memory?.worker))
+    row('', 'worker peak RSS', (s) => (s.memory?.worker ? mb(s.memory.worker.peak) : ''));
+  if (ours.some((s) => s.soak))
+    row(
+      '',
+      'soak: API RSS slope',
+      oursOnly((s) =>
+        s.soak
+          ? `${num(s.soak.slopeMBPerHour, 1)} MB/h over ${num(s.soak.seconds / 60)} min (max ${mb(s.soak.max)})`
+          : '–',
+      ),
+      'flat (< 20 MB/h)',
+      (s) => (s.soak ? Math.abs(s.soak.slopeMBPerHour) < 20 : undefined),
+    );
+  row('seeding', 'POST /v1/alerts, 1,000 decisions/alert: decisions/s', (s) =>
+    s.seeding.map((x) => `${size(x.to)}: ${num(x.rate)}`).join(', '),
+  );
+
   const m = r.machine;
+  const summary = ours.map((s) => {
+    const t = tally.get(s.mode);
+    return `- ${s.name}: ${t.met} of ${t.met + t.missed.length} met${
+      t.missed.length ? `; not met: ${t.missed.join('; ')}` : ''
+    }`;
+  });
+  const head = [
+    'workload',
+    'metric',
+    ...servers.map((s) => s.name),
+    'target',
+    `met (${ours.map((s) => SHORT[s.mode]).join(' / ')})`,
+  ];
   return [
-    `# Benchmark: ours vs the reference CrowdSec LAPI`,
+    `# Benchmark: ours (embedded, PostgreSQL alone, cluster) vs the reference CrowdSec LAPI (SQLite, PostgreSQL)`,
     '',
     `${m.date} · commit ${m.commit} · ${m.cpu}, ${m.memory}, Linux ${m.kernel} · load at start ${m.loadAtStart}`,
     `Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}, reference crowdsec ${m.reference}, ${m.wrk}. Everything on loopback, one machine:`,
-    `load generator, servers, PostgreSQL and Redis share its cores. Ours: 1 API replica + 1 worker (cluster mode), and the`,
-    `embedded mode (PGlite, no Redis). Reproduce: \`npm run bench\` (options: bench/run.mjs).`,
+    `load generator, servers, PostgreSQL and Redis share its cores; one server runs at a time. Ours: embedded (PGlite,`,
+    `no Redis), PostgreSQL alone (the API process, no Redis, no worker), cluster (1 API replica + 1 worker, PostgreSQL`,
+    `and Redis). The reference: Debian's crowdsec on SQLite (its default) and on PostgreSQL. A "×" in our cells is`,
+    `against the faster reference for that figure, named in the target. Reproduce: \`npm run bench\` (bench/README.md).`,
     '',
-    '| workload | metric | ours (cluster) | reference 1.4.6 | ours vs reference | ours (embedded) | target | met |',
-    '|---|---|---|---|---|---|---|---|',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
     ...rows,
+    '',
+    'Targets (issues #5 and #12) per mode:',
+    '',
+    ...summary,
   ].join('\n');
 }

@@ -1,10 +1,14 @@
 // The servers a benchmark run compares, each started on a free loopback port with its own scratch data:
-// ours in cluster mode (API replica + worker over PostgreSQL and Redis), ours embedded (PGlite, no Redis),
-// the reference CrowdSec LAPI (Debian's crowdsec 1.4.6, LAPI only, on PostgreSQL) and a bare Node.js server.
+// ours in its three modes (embedded: PGlite, no Redis; PostgreSQL alone: the API process, no Redis, no worker;
+// cluster: API replica + worker over PostgreSQL and Redis), the reference CrowdSec LAPI (Debian's crowdsec 1.4.6,
+// LAPI only) on SQLite (its default) and on PostgreSQL, and a bare Node.js server.
+//
+// Each server also says how to count what its database wrote (`countWrites`) and the alerts it stored
+// (`countAlerts`), whatever the database: PostgreSQL's counters, the files of PGlite or SQLite, Redis's.
 import Redis from 'ioredis';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -40,44 +44,131 @@ async function scratchDatabase(pgUrl, name) {
   };
 }
 
-/** Rows inserted, updated and deleted in a database so far (PostgreSQL's cumulative statistics). */
-export async function tupleWrites(dbUrl) {
+/** Rows inserted, updated and deleted in each user table so far (PostgreSQL's cumulative statistics). */
+async function tableWrites(dbUrl) {
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
   try {
-    await sql`select pg_stat_force_next_flush()`.catch(() => undefined);
     await sql`select pg_stat_clear_snapshot()`;
-    const [row] = await sql`select (tup_inserted + tup_updated + tup_deleted)::bigint as n
-      from pg_stat_database where datname = current_database()`;
-    return Number(row.n);
+    const rows = await sql`select relname, (n_tup_ins + n_tup_upd + n_tup_del)::bigint as n from pg_stat_user_tables`;
+    return new Map(rows.map((r) => [r.relname, Number(r.n)]));
   } finally {
     await sql.end();
   }
 }
 
 /**
- * Ours. mode 'cluster': one API replica and one worker on a scratch PostgreSQL database and a Redis key prefix;
- * mode 'embedded': `npm start`'s default, PGlite in a scratch directory, no Redis.
+ * Counts PostgreSQL rows written from now until the returned function is called. A backend publishes its counters
+ * when it goes idle, at most once a second and otherwise up to 10 s later (PGSTAT_IDLE_INTERVAL): callers let 11 s
+ * pass before each reading.
+ */
+async function pgWriteCounter(dbUrl) {
+  const before = await tableWrites(dbUrl);
+  return async () => {
+    const after = await tableWrites(dbUrl);
+    const tables = [...after]
+      .map(([name, n]) => [name, n - (before.get(name) ?? 0)])
+      .filter(([, n]) => n !== 0)
+      .sort((a, b) => b[1] - a[1]);
+    return {
+      n: tables.reduce((a, [, n]) => a + n, 0),
+      unit: 'PostgreSQL rows',
+      detail: tables.map(([name, n]) => `${name} ${n}`).join(', '),
+    };
+  };
+}
+
+/** Every file under `dir` with its size and modification time. */
+function fileStates(dir) {
+  const states = new Map();
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) {
+        const st = statSync(path, { bigint: true });
+        states.set(path, `${st.size}:${st.mtimeNs}`);
+      }
+    }
+  };
+  walk(dir);
+  return states;
+}
+
+/** Counts the files of an embedded database (PGlite, SQLite) written from now until the returned function is called. */
+function fileWriteCounter(dir) {
+  const before = fileStates(dir);
+  return async () => {
+    const changed = [...fileStates(dir)].filter(([path, state]) => before.get(path) !== state).map(([p]) => p);
+    return {
+      n: changed.length,
+      unit: 'database files written',
+      detail: changed.map((p) => p.slice(dir.length + 1)).join(', '),
+    };
+  };
+}
+
+/**
+ * Counts Redis writes (`rdb_changes_since_last_save`: every key modification, scripts' included) from now until the
+ * returned function is called. The counter is the whole server's: meaningful on a Redis the run has to itself.
+ */
+async function redisWriteCounter(redisUrl) {
+  const read = async () => {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      const info = await redis.info('persistence');
+      const field = (name) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1]);
+      return { changes: field('rdb_changes_since_last_save'), savedAt: field('rdb_last_save_time') };
+    } finally {
+      await redis.quit();
+    }
+  };
+  const before = await read();
+  return async () => {
+    const after = await read();
+    // A save in between resets the counter: the count is unknown then.
+    return { n: after.savedAt === before.savedAt ? after.changes - before.changes : undefined, unit: 'Redis writes' };
+  };
+}
+
+/** Alerts of `scenario` in a PostgreSQL database. */
+async function pgAlerts(dbUrl, scenario) {
+  const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`select count(*)::bigint as n from alerts where scenario = ${scenario}`;
+    return Number(row.n);
+  } finally {
+    await sql.end();
+  }
+}
+
+export const OUR_MODES = {
+  embedded: 'ours (embedded)',
+  postgres: 'ours (PostgreSQL)',
+  cluster: 'ours (cluster)',
+};
+
+/**
+ * Ours. mode 'embedded': `npm start`'s default, PGlite in a scratch directory, no Redis; 'postgres': the API
+ * process alone on a scratch PostgreSQL database (no Redis, no worker); 'cluster': one API replica and one worker
+ * on a scratch PostgreSQL database and a Redis key prefix.
  */
 export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
+  if (!OUR_MODES[mode]) throw new Error(`unknown mode ${mode} (${Object.keys(OUR_MODES).join(', ')})`);
   const dir = mkdtempSync(join(tmpdir(), `lapi-bench-${mode}-`));
   writeFileSync(join(dir, 'profiles.yaml'), PROFILES);
-  const db = mode === 'cluster' ? await scratchDatabase(pgUrl, `lapi_bench_${id}`) : undefined;
+  const db = mode === 'embedded' ? undefined : await scratchDatabase(pgUrl, `lapi_bench_${id}`);
   const prefix = `lapi-bench-${id}:`;
+  const dataDir = join(dir, 'data');
   const env = {
     ...process.env,
     LAPI_LOG_LEVEL: 'warn',
     LAPI_LOG_FORMAT: 'json',
     LAPI_PROFILES_PATH: join(dir, 'profiles.yaml'),
-    ...(mode === 'cluster'
-      ? {
-          DATABASE_URL: db.url,
-          REDIS_URL: redisUrl,
-          LAPI_REDIS_PREFIX: prefix,
-          CS_LAPI_SECRET: randomBytes(48).toString('hex'),
-        }
-      : { LAPI_DATA_DIR: join(dir, 'data') }),
+    ...(db ? { DATABASE_URL: db.url, CS_LAPI_SECRET: randomBytes(48).toString('hex') } : { LAPI_DATA_DIR: dataDir }),
+    ...(mode === 'cluster' ? { REDIS_URL: redisUrl, LAPI_REDIS_PREFIX: prefix } : {}),
   };
-  for (const k of mode === 'embedded' ? ['DATABASE_URL', 'REDIS_URL'] : []) delete env[k];
+  if (!db) delete env.DATABASE_URL;
+  if (mode !== 'cluster') delete env.REDIS_URL;
   const lapi = (...args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin', 'lapi.js'), ...args], {
       cwd: root,
@@ -104,7 +195,7 @@ export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
   });
   await waitHealthy(url, api);
   return {
-    name: mode === 'cluster' ? 'ours (cluster)' : 'ours (embedded)',
+    name: OUR_MODES[mode],
     kind: 'ours',
     mode,
     url,
@@ -112,6 +203,23 @@ export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
     processes: worker ? { api, worker } : { api },
     env,
     lapi,
+    /** Starts counting database writes; the function returned ends the count: `{ n, unit, detail, redis? }`. */
+    async countWrites() {
+      if (!db) return fileWriteCounter(dataDir);
+      const pg = await pgWriteCounter(db.url);
+      const redis = mode === 'cluster' ? await redisWriteCounter(redisUrl) : undefined;
+      return async () => ({ ...(await pg()), ...(redis ? { redis: await redis() } : {}) });
+    },
+    async countAlerts(scenario, token) {
+      if (db) return pgAlerts(db.url, scenario);
+      // PGlite is the running server's own: ask it over the LAPI.
+      const res = await fetch(
+        `${url}/v1/alerts?scenario=${encodeURIComponent(scenario)}&limit=999999999&with_decisions=false`,
+        { headers: { authorization: `Bearer ${token}`, 'user-agent': UA } },
+      );
+      if (!res.ok) throw new Error(`GET /v1/alerts: ${res.status}`);
+      return (await res.json())?.length ?? 0;
+    },
     /** Bouncers with the given keys, added as `lapi bouncers add` does, all in one process. */
     async addBouncers(names) {
       const keys = names.map((n) => `${n}-${randomBytes(12).toString('hex')}`);
@@ -145,10 +253,17 @@ export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
   };
 }
 
-/** Debian's crowdsec 1.4.6 as a Local API only, on a scratch PostgreSQL database, no online client. */
-export async function startReference({ pgUrl, id, crowdsecBin }) {
-  const dir = mkdtempSync(join(tmpdir(), 'lapi-bench-reference-'));
-  const db = await scratchDatabase(pgUrl, `lapi_bench_ref_${id}`);
+export const REFERENCE_DATABASES = { sqlite: 'reference 1.4.6 (SQLite)', postgres: 'reference 1.4.6 (PostgreSQL)' };
+
+/**
+ * Debian's crowdsec 1.4.6 as a Local API only, no online client, on `database`: 'sqlite' (its default, Debian's
+ * `db_config: type: sqlite` in the data directory) or 'postgres' (a scratch database).
+ */
+export async function startReference({ database, pgUrl, id, crowdsecBin }) {
+  if (!REFERENCE_DATABASES[database]) throw new Error(`unknown reference database ${database} (sqlite, postgres)`);
+  const dir = mkdtempSync(join(tmpdir(), `lapi-bench-reference-${database}-`));
+  const db = database === 'postgres' ? await scratchDatabase(pgUrl, `lapi_bench_ref_${id}`) : undefined;
+  const sqlitePath = join(dir, 'data', 'crowdsec.db');
   const pg = new URL(pgUrl);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -179,13 +294,18 @@ cscli:
   output: human
   color: "no"
 db_config:
-  type: postgresql
+${
+  db
+    ? `  type: postgresql
   user: ${q(decodeURIComponent(pg.username || 'postgres'))}
   password: ${q(decodeURIComponent(pg.password))}
   db_name: ${q(db.name)}
   host: ${q(pg.hostname)}
   port: ${pg.port || 5432}
-  sslmode: disable
+  sslmode: disable`
+    : `  type: sqlite
+  db_path: ${q(sqlitePath)}`
+}
   log_level: warning
   flush:
     max_items: 10000000
@@ -217,13 +337,29 @@ prometheus:
   };
   cscli('machines', 'add', MACHINE.id, '--password', MACHINE.password, '-f', '/dev/null', '--force');
   return {
-    name: 'reference 1.4.6',
+    name: REFERENCE_DATABASES[database],
     kind: 'reference',
+    database,
     url,
-    dbUrl: db.url,
+    dbUrl: db?.url,
     config,
     processes: { api },
     cscli,
+    async countWrites() {
+      return db ? pgWriteCounter(db.url) : fileWriteCounter(join(dir, 'data'));
+    },
+    async countAlerts(scenario) {
+      if (db) return pgAlerts(db.url, scenario);
+      const r = spawnSync(
+        'sqlite3',
+        ['-readonly', sqlitePath, `select count(*) from alerts where scenario = '${scenario}'`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (r.status !== 0) throw new Error(`sqlite3 (Debian package sqlite3): ${r.stderr || r.error?.message}`);
+      return Number(r.stdout.trim());
+    },
     async addBouncers(names) {
       const keys = names.map((n) => `${n}${randomBytes(12).toString('hex')}`.replace(/[^A-Za-z0-9]/g, ''));
       const batch = 8;
@@ -241,7 +377,7 @@ prometheus:
     },
     async stop() {
       await api.stop();
-      await db.drop();
+      await db?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,4 @@
-// The workloads of issue #5, each run the same way against every server.
+// The workloads of issues #5 and #12, each run the same way against every server.
 import { Agent, request } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import { alertBody, decisionValue, postAlerts } from './dataset.mjs';
@@ -76,6 +76,49 @@ export async function streamStartup(server, key, { gzip, timeoutMs }) {
   );
   if (r.status !== 200) throw new Error(`stream startup on ${server.name}: HTTP ${r.status}`);
   return { ...r, cpuSeconds: cpuSecondsOf(server.processes.api.pid) - cpu0 };
+}
+
+/**
+ * 2b. The first pulls of new bouncers (one per key: a bouncer's pulls queue behind each other) at once, half plain,
+ * half gzip (as Go bouncers ask): the memory peak of issue #12 is taken with these. Returns the wall time, the
+ * slowest pull, and failures.
+ */
+export async function concurrentStartups(server, keys, { timeoutMs }) {
+  const count = keys.length;
+  const started = performance.now();
+  const pulls = await Promise.allSettled(
+    keys.map((key, i) =>
+      get(
+        `${server.url}/v1/decisions/stream?startup=true`,
+        { 'x-api-key': key, ...(i % 2 ? { 'accept-encoding': 'gzip' } : {}) },
+        { timeoutMs },
+      ),
+    ),
+  );
+  const ok = pulls.filter((p) => p.status === 'fulfilled' && p.value.status === 200).map((p) => p.value);
+  return {
+    count,
+    seconds: (performance.now() - started) / 1000,
+    slowest: Math.max(...ok.map((r) => r.seconds)),
+    failures: count - ok.length,
+    error: pulls.find((p) => p.status === 'rejected')?.reason?.message,
+  };
+}
+
+/** Seconds until a bouncer lookup of `ip` answers a decision, asking every `intervalMs`. */
+export async function untilAnswered(server, key, ip, { intervalMs = 200, timeoutMs = 600_000 } = {}) {
+  const started = performance.now();
+  for (;;) {
+    const res = await fetch(`${server.url}/v1/decisions?ip=${ip}`, {
+      headers: { 'x-api-key': key, 'user-agent': UA },
+    }).catch(() => undefined);
+    if (res?.ok && (await res.text()) !== 'null') {
+      return (performance.now() - started) / 1000;
+    }
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`${server.name}: ${ip} not answered after ${timeoutMs / 1000} s`);
+    await sleep(intervalMs);
+  }
 }
 
 /**
@@ -166,6 +209,20 @@ export async function streamDeltas(server, { keys, token, seconds, intervalSecon
   };
 }
 
+/** One poll of every bouncer, 32 at a time: afterwards none of them has anything new. */
+export async function pollEach(server, keys) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < keys.length) {
+        await get(`${server.url}/v1/decisions/stream`, { 'x-api-key': keys[next++] }, { agent, timeoutMs: 600_000 });
+      }
+    }),
+  );
+  agent.destroy();
+}
+
 /** Polls only (no writer) for a while: returns how many polls were answered. */
 export async function pollsOnly(server, { keys, seconds }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -173,7 +230,7 @@ export async function pollsOnly(server, { keys, seconds }) {
   let polls = 0;
   await Promise.all(
     Array.from({ length: 32 }, async (_, lane) => {
-      for (let k = lane; performance.now() < deadline; k = (k + 32) % keys.length) {
+      for (let k = lane % keys.length; performance.now() < deadline; k = (k + 32) % keys.length) {
         const r = await get(`${server.url}/v1/decisions/stream`, { 'x-api-key': keys[k] }, { agent });
         if (r.status === 200) polls++;
       }
