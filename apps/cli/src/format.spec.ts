@@ -59,6 +59,7 @@ describe('CLI tables', () => {
         createdAt: at,
         updatedAt: at,
         lastPull,
+        apiKeyHash: '',
         authType: 'api-key',
         instances: [{ name: 'fw@pod', ipAddress: '10.0.0.2', type: 't', version: 'v', firstSeen: at, updatedAt: at }],
       }) as Parameters<typeof bouncerRows>[0][number];

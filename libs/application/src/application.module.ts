@@ -77,4 +77,5 @@ const noDecisionReader: DecisionReader = {
   pull: refuseReads,
   lookedUp: () => undefined,
   forget: () => Promise.resolve(),
+  flushPullTimes: () => Promise.resolve(),
 };

@@ -26,6 +26,7 @@ export function clusterDecisionReader(
 ): DecisionReader {
   return {
     lookedUp: (bouncer, at) => lookups.note(bouncer, at.getTime()),
+    flushPullTimes: () => lookups.flush(),
     forget: async (bouncer) => {
       lookups.forget(bouncer);
       await cursors.forget(bouncer);

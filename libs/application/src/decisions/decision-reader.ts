@@ -22,6 +22,8 @@ export interface DecisionReader {
   lookedUp(bouncer: string, at: Date): void;
   /** Drops what is kept of a deleted bouncer's positions and lookup times. */
   forget(bouncer: string): Promise<void>;
+  /** Writes the pull and lookup times noted since the last once-a-minute write, now (listings read them). */
+  flushPullTimes(): Promise<void>;
   /**
    * One pull of a bouncer's stream; its position moves only when the answer is committed. `now` is read once the
    * changes the answer covers are read, never before (a change made after it would be judged in the past).

@@ -13,6 +13,10 @@ export const memoryDecisionReader = (
   options: { followLog: boolean },
 ): DecisionReader => ({
   lookedUp: (bouncer, at) => lookups.note(bouncer, at.getTime()),
+  flushPullTimes: async () => {
+    await positions.flush();
+    await lookups.flush();
+  },
   forget: (bouncer) => {
     positions.forget(bouncer);
     lookups.forget(bouncer);
