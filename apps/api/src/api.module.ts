@@ -15,6 +15,7 @@ import { AlertsController } from './alerts/alerts.controller';
 import { API_OPTIONS, type ApiOptions } from './api-options';
 import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
 import { BouncerKeys } from './auth/bouncer-keys';
+import { BouncerSightings } from './auth/bouncer-sightings';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
@@ -36,6 +37,7 @@ const auth = [
   MachineTokenCheck,
   BouncerKeys,
   BouncerApiKeyGuard,
+  BouncerSightings,
   TrustedIpGuard,
   RequestCredentials,
 ];

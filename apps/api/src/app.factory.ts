@@ -1,8 +1,14 @@
-import { BcryptWorkerPool, systemClock, type Clock } from '@lapi/application';
+import {
+  BcryptWorkerPool,
+  CREDENTIAL_CHANGES,
+  systemClock,
+  type Clock,
+  type CredentialChanges,
+} from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { printable } from '@lapi/domain';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
-import { ConsoleLogger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { ConsoleLogger, Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createProfileEngine } from './alerts/profiles';
@@ -112,6 +118,17 @@ export async function createApiApp(
   app.useGlobalFilters(new LapiExceptionFilter(routes));
   app.useGlobalPipes(new StorableQueryPipe());
   await app.init();
+  // A deleted bouncer's stream positions and lookup times go with it, in every replica (each drops what it keeps).
+  const reader = (cluster ?? memory!).reader;
+  app.get<CredentialChanges>(CREDENTIAL_CHANGES).follow((change) => {
+    if (change.kind === 'bouncer-deleted') {
+      reader
+        .forget(change.name)
+        .catch((error: Error) =>
+          new Logger('BouncerPositions').warn(`positions of deleted bouncer not dropped: ${error.message}`),
+        );
+    }
+  });
   // In a cluster the workers deliver them.
   const notifications = cluster
     ? undefined

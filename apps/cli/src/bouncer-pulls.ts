@@ -2,13 +2,11 @@ import type { AppConfig } from '@lapi/config';
 import { sendAdminRequest } from './admin-client';
 
 /**
- * The last pull of each of these bouncer instances (name → position key): the time its stream position was saved,
- * in Redis in a cluster (where the API replicas keep positions), else in the database. By instance name.
+ * The last pull of each of these stream position keys: the later of its position's time and its last lookup's, in
+ * Redis in a cluster (where the API replicas keep them), else in the database.
  */
-export async function lastPulls(config: AppConfig, keys: ReadonlyMap<string, string>): Promise<Map<string, string>> {
-  const positions = [...keys.values()];
-  const times = positions.length === 0 ? new Map<string, string>() : await positionTimes(config, positions);
-  return new Map([...keys].flatMap(([name, key]) => (times.has(key) ? [[name, times.get(key)!] as const] : [])));
+export async function lastPulls(config: AppConfig, keys: readonly string[]): Promise<Map<string, string>> {
+  return keys.length === 0 ? new Map<string, string>() : positionTimes(config, [...keys]);
 }
 
 async function positionTimes(config: AppConfig, keys: string[]): Promise<Map<string, string>> {
@@ -22,7 +20,10 @@ async function positionTimes(config: AppConfig, keys: string[]): Promise<Map<str
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await redis.connect();
-      return await new RedisStreamCursors(redis, redisKeys(config.redisPrefix).streamCursors).pulledAt(keys);
+      const redisKeyNames = redisKeys(config.redisPrefix);
+      return await new RedisStreamCursors(redis, redisKeyNames.streamCursors, redisKeyNames.bouncerLookups).pulledAt(
+        keys,
+      );
     } finally {
       redis.disconnect();
     }

@@ -48,4 +48,29 @@ describe('CLI tables', () => {
     expect(text).toContain('ua\\r\\nx');
     expect(text.split('\n')).toHaveLength(5);
   });
+
+  it("show a bouncer's last pull as the latest of its recorded one and its processes' positions and lookups", () => {
+    const bouncer = (lastPull: string | null) =>
+      ({
+        name: 'fw',
+        ipAddress: '10.0.0.1',
+        type: 't',
+        version: 'v',
+        createdAt: at,
+        updatedAt: at,
+        lastPull,
+        apiKeyHash: '',
+        authType: 'api-key',
+        instances: [{ name: 'fw@pod', ipAddress: '10.0.0.2', type: 't', version: 'v', firstSeen: at, updatedAt: at }],
+      }) as Parameters<typeof bouncerRows>[0][number];
+    const pulls = new Map([
+      ['fw', '2026-01-01T01:00:00.000Z'],
+      ['fw\u001fpod', '2026-01-01T02:00:00.000Z'],
+    ]);
+    const [own, pod] = bouncerRows([bouncer(at)], pulls);
+    expect(own.last_pull).toBe('2026-01-01T02:00:00.000Z');
+    expect(pod.last_pull).toBe('2026-01-01T02:00:00.000Z');
+    // Recorded by events later than any position: kept (bouncers seen before the upgrade).
+    expect(bouncerRows([bouncer('2026-01-02T00:00:00.000Z')], new Map())[0].last_pull).toBe('2026-01-02T00:00:00.000Z');
+  });
 });

@@ -1,4 +1,4 @@
-import { instanceStreamKey, type Bouncer } from '@lapi/domain/bouncers/bouncer';
+import { instanceStreamKey, latestPull, positionKeys, type Bouncer } from '@lapi/domain/bouncers/bouncer';
 import { type Machine } from '@lapi/domain/machines/machine';
 import { printable } from '@lapi/domain/shared/printable';
 
@@ -31,7 +31,8 @@ export const machineJson = (m: Machine) => ({
 
 /**
  * One row per bouncer and per other process using its key, as cscli ≥1.6.5 lists its `<name>@<ip>` rows
- * (`auto_created`). An instance's last pull is its stream position's time (`lastPulls`, by instance name).
+ * (`auto_created`). `lastPulls`, by position key: each process's last stream pull or lookup; a bouncer's last pull
+ * is the latest of its processes' (and of the one recorded by events before pulls stopped being events).
  */
 export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap<string, string>) =>
   bouncers.flatMap((b) => [
@@ -42,7 +43,7 @@ export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap
       version: b.version,
       created_at: b.createdAt,
       updated_at: b.updatedAt,
-      last_pull: b.lastPull,
+      last_pull: latestPull([b.lastPull, ...positionKeys(b).map((key) => lastPulls.get(key))]),
       revoked: false,
       auth_type: b.authType,
       auto_created: false,
@@ -54,16 +55,15 @@ export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap
       version: i.version,
       created_at: i.firstSeen,
       updated_at: i.updatedAt,
-      last_pull: lastPulls.get(i.name) ?? null,
+      last_pull: lastPulls.get(instanceStreamKey(b.name, i.name)) ?? null,
       revoked: false,
       auth_type: b.authType,
       auto_created: true,
     })),
   ]);
 
-/** The position keys of the instances whose last pull the listing needs, by instance name. */
-export const instanceKeys = (bouncers: readonly Bouncer[]): Map<string, string> =>
-  new Map(bouncers.flatMap((b) => b.instances.map((i) => [i.name, instanceStreamKey(b.name, i.name)] as const)));
+/** The position keys whose last pull the listing needs. */
+export const listedPositionKeys = (bouncers: readonly Bouncer[]): string[] => bouncers.flatMap(positionKeys);
 
 export const machinesTable = (machines: Machine[]): string =>
   table(

@@ -241,11 +241,11 @@ bouncers
   .action(async (opts: { output: string }) => {
     const { result } = await sendAdminRequest(await getConfig(), { op: 'bouncers.list' });
     const list = result as Bouncer[];
-    const [{ bouncerRows, bouncersTable, instanceKeys }, { lastPulls }] = await Promise.all([
+    const [{ bouncerRows, bouncersTable, listedPositionKeys }, { lastPulls }] = await Promise.all([
       import('./format'),
       import('./bouncer-pulls'),
     ]);
-    const rows = bouncerRows(list, await lastPulls(await getConfig(), instanceKeys(list)));
+    const rows = bouncerRows(list, await lastPulls(await getConfig(), listedPositionKeys(list)));
     out(opts.output === 'json' ? JSON.stringify(rows, null, 2) : bouncersTable(rows));
   });
 

@@ -75,7 +75,7 @@ describe('lapi projections rebuild', () => {
     await stepUntil(async () => (await generations.head()).seq === 11);
 
     const replica = new DecisionReplica(redis.redis, generations);
-    const cursors = new RedisStreamCursors(redis.redis, keys.streamCursors);
+    const cursors = new RedisStreamCursors(redis.redis, keys.streamCursors, keys.bouncerLookups);
     const poll = async (startup = false) => {
       const cursor = startup ? null : await cursors.load('fw');
       const { full, ...page } = await replica.pull(ALL, true, cursor, Date.now());

@@ -72,4 +72,10 @@ const noProfiles: ProfileEngine = {
 /** For processes that serve no bouncer (the CLI, the worker): refuses loudly rather than answering from nothing. */
 const refuseReads = () =>
   Promise.reject(new Error('no decision reader in this process: bouncers are answered by the API'));
-const noDecisionReader: DecisionReader = { find: refuseReads, pull: refuseReads };
+const noDecisionReader: DecisionReader = {
+  find: refuseReads,
+  pull: refuseReads,
+  lookedUp: () => undefined,
+  forget: () => Promise.resolve(),
+  flushPullTimes: () => Promise.resolve(),
+};

@@ -106,6 +106,11 @@ export interface BouncerCursorsTable {
   pulled_at: Timestamp;
 }
 
+export interface BouncerLookupsTable {
+  bouncer: string;
+  looked_up_at: Timestamp;
+}
+
 /** A bigint counter with a default: as Int8, optional on insert. */
 type Counter = ColumnType<string, string | undefined, string>;
 
@@ -167,6 +172,7 @@ export interface DB {
   alerts: AlertsTable;
   decisions: DecisionsTable;
   bouncer_cursors: BouncerCursorsTable;
+  bouncer_lookups: BouncerLookupsTable;
   events: EventsTable;
   streams: StreamsTable;
   machines: MachinesTable;

@@ -2,6 +2,7 @@ import { evolveBouncer, type Bouncer, type BouncerInstance, type BouncerState } 
 import { BOUNCER_EVENT_TYPES, type BouncerEvent } from '@lapi/domain/bouncers/bouncer.events';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { deletePositions } from './bouncer-positions';
 import { iso } from './machines.projection';
 
 type BouncerRow = Selectable<DB['bouncers']>;
@@ -51,6 +52,7 @@ async function applyBatched(trx: Transaction<DB>, events: readonly RecordedEvent
       .deleteFrom('bouncers')
       .where('name', 'in', gone.slice(from, from + CHUNK))
       .execute();
+    await deletePositions(trx, gone.slice(from, from + CHUNK));
   }
   for (let from = 0; from < kept.length; from += CHUNK) {
     await trx
@@ -81,6 +83,8 @@ export async function loadBouncer(db: Kysely<DB>, name: string): Promise<Bouncer
 async function saveBouncer(trx: Transaction<DB>, name: string, state: BouncerState): Promise<void> {
   if (!state) {
     await trx.deleteFrom('bouncers').where('name', '=', name).execute();
+    // Its processes' positions and lookup times go with it (in a cluster, positions in Redis: ClusterMode).
+    await deletePositions(trx, [name]);
     return;
   }
   const row = toRow(state);

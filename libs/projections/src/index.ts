@@ -15,6 +15,7 @@ export * from './cluster/redis-projection-barrier';
 export * from './cluster/redis-stream-cursors';
 export * from './decision-queries';
 export * from './decisions.projection';
+export * from './decisions/lookup-times';
 export * from './decisions/memory-decisions';
 export * from './decisions/model';
 export * from './decisions/sql-stream-positions';

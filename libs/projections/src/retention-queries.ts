@@ -1,4 +1,5 @@
 import type { AlertRetentionFacts, BouncerRetentionFacts, MachineRetentionFacts } from '@lapi/domain';
+import { positionKeys, type Bouncer } from '@lapi/domain/bouncers/bouncer';
 import type { DB } from '@lapi/event-store';
 import { sql, type Kysely } from 'kysely';
 
@@ -104,17 +105,27 @@ export async function machinesSilentSince(db: Kysely<DB>, cutoff: Date): Promise
   }));
 }
 
-/** Bouncers whose last pull is at or before `cutoff`. */
-export async function bouncersSilentSince(db: Kysely<DB>, cutoff: Date): Promise<BouncerRetentionFacts[]> {
+/**
+ * Bouncers whose last pull recorded by events is at or before `cutoff`, or none: those that may be silent since,
+ * with their stream position keys (their processes' positions and lookups tell their later pulls).
+ */
+export async function bouncersSilentSince(
+  db: Kysely<DB>,
+  cutoff: Date,
+): Promise<(BouncerRetentionFacts & { positionKeys: string[] })[]> {
   const rows = await db
     .selectFrom('bouncers')
-    .select(['name', 'auth_type', 'last_pull'])
-    .where('last_pull', '<=', cutoff)
+    .select(['name', 'auth_type', 'last_pull', 'instances'])
+    .where((eb) => eb.or([eb('last_pull', '<=', cutoff), eb('last_pull', 'is', null)]))
     .orderBy('name')
     .execute();
-  return rows.map((r) => ({
-    name: r.name,
-    authType: r.auth_type === 'tls' ? 'tls' : 'api-key',
-    lastPull: r.last_pull === null ? null : new Date(r.last_pull),
-  }));
+  return rows.map((r) => {
+    const instances = (typeof r.instances === 'string' ? JSON.parse(r.instances) : r.instances) as Bouncer['instances'];
+    return {
+      name: r.name,
+      authType: r.auth_type === 'tls' ? 'tls' : 'api-key',
+      lastPull: r.last_pull === null ? null : new Date(r.last_pull),
+      positionKeys: positionKeys({ name: r.name, instances }),
+    };
+  });
 }

@@ -1,34 +1,37 @@
-import { CREDENTIAL_CHANGES, RecordBouncerSighting, type CredentialChanges } from '@lapi/application';
-import {
-  bouncerInstanceName,
-  INSTANCE_ID,
-  INSTANCE_ID_HEADER,
-  LAST_PULL_RESOLUTION_MS,
-  type Bouncer,
-} from '@lapi/domain';
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { CREDENTIAL_CHANGES, type CredentialChanges } from '@lapi/application';
+import { bouncerInstanceName, INSTANCE_ID, INSTANCE_ID_HEADER, type Bouncer } from '@lapi/domain';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { API_OPTIONS, type ApiOptions } from '../api-options';
 import { clientIp } from '../http/client-ip';
 import { accessForbidden, LapiHttpError } from '../http/http-errors';
 import { BouncerKeys } from './bouncer-keys';
-import { SightingMemo } from './sighting-memo';
+import { BouncerSightings } from './bouncer-sightings';
+import { setBounded } from './expiring-cache';
 import { bouncerByCertificate, certificateBouncerCache } from './tls/certificate-bouncer';
 
 /** `bouncerInstance`: which of the processes sharing the key sent it (domain bouncerInstanceName). */
 export type RequestWithBouncer = FastifyRequest & { bouncer?: Bouncer; bouncerInstance?: string };
 
-/** Bouncer routes: `X-Api-Key` or 403 `{"message":"access forbidden"}`; records the bouncer's IP, type and pulls. */
+// Bouncers whose first address this replica chose while none was recorded yet (see `named`).
+const MAX_FIRST_ADDRESSES = 10_000;
+
+/**
+ * Bouncer routes: `X-Api-Key` or 403 `{"message":"access forbidden"}`; records the bouncer's IP, type and version.
+ * Nothing here makes the request wait for a write: a change of identity is recorded in the background, and a pull
+ * is not recorded at all (a bouncer's last pull is its processes' stream positions' and lookups' times).
+ */
 @Injectable()
 export class BouncerApiKeyGuard implements CanActivate {
-  private readonly logger = new Logger(BouncerApiKeyGuard.name);
-  private readonly sightings = new SightingMemo(LAST_PULL_RESOLUTION_MS);
+  /** Bouncer (name and key hash) → the address of its first process seen here, until its record has one. */
+  private readonly firstAddresses = new Map<string, string>();
   private readonly certificateBouncers = certificateBouncerCache();
 
   constructor(
     private readonly keys: BouncerKeys,
     private readonly commands: CommandBus,
+    private readonly sightings: BouncerSightings,
     @Inject(API_OPTIONS) private readonly options: ApiOptions,
     @Inject(CREDENTIAL_CHANGES) credentials: CredentialChanges,
   ) {
@@ -48,7 +51,7 @@ export class BouncerApiKeyGuard implements CanActivate {
     if (byCertificate) {
       request.bouncer = byCertificate;
       if (request.method !== 'HEAD') {
-        await this.recordSighting(byCertificate, request);
+        this.named(byCertificate, request, undefined, () => this.certificateBouncers.delete(byCertificate.name));
       }
       return true;
     }
@@ -64,16 +67,7 @@ export class BouncerApiKeyGuard implements CanActivate {
     request.bouncer = bouncer;
     // HEAD only checks the key (reference ≥1.6.5), so the AppSec probe does not rewrite the bouncer's identity.
     if (request.method !== 'HEAD') {
-      const instanceId = instanceIdOf(request);
-      await this.recordSighting(bouncer, request, instanceId);
-      // Until its first sighting is stored a bouncer has no address: read it again once recorded, so that two
-      // processes starting together on one key are told apart from their first pull.
-      let current = bouncer;
-      if (bouncer.ipAddress === '') {
-        // The cached record has no address either: the next request loads the recorded one too.
-        current = (await this.keys.reload(apiKey)) ?? bouncer;
-      }
-      request.bouncerInstance = bouncerInstanceName(current, { ipAddress: clientIp(request), instanceId });
+      this.named(bouncer, request, instanceIdOf(request), () => this.keys.refresh(apiKey));
     }
     return true;
   }
@@ -84,32 +78,26 @@ export class BouncerApiKeyGuard implements CanActivate {
     this.certificateBouncers.clear();
   }
 
-  private async recordSighting(bouncer: Bouncer, request: FastifyRequest, instanceId?: string): Promise<void> {
-    const ua = request.headers['user-agent'];
-    const ip = clientIp(request);
-    const pulled = request.url.startsWith('/v1/decisions');
-    // Keyed by name and key: a bouncer deleted and added again under its name is recorded afresh; and by process,
-    // so that processes sharing the key do not make each other look changed.
-    const who = `${bouncer.name}\0${bouncer.apiKeyHash}\0${instanceId ?? ip}`;
-    const now = Date.now();
-    if (this.sightings.unchanged(who, ip, ua ?? '', pulled, now)) {
-      return;
+  /**
+   * Names the process that sent the request, and records what it tells of the bouncer (in the background).
+   * `reread`: reads the bouncer's record again once a sighting of it is recorded, as the cached one has no address.
+   */
+  private named(bouncer: Bouncer, request: RequestWithBouncer, instanceId: string | undefined, reread: () => void) {
+    const ipAddress = clientIp(request);
+    const id = `${bouncer.name}\0${bouncer.apiKeyHash}`;
+    let named = bouncer;
+    if (bouncer.ipAddress === '') {
+      // No address recorded yet (its first sighting is on its way): the first process seen here is the bouncer
+      // itself, as the domain will record it, so two processes starting together on one key are told apart from
+      // their first pull without waiting for the record.
+      const first = this.firstAddresses.get(id) ?? ipAddress;
+      setBounded(this.firstAddresses, id, first, MAX_FIRST_ADDRESSES);
+      named = { ...bouncer, ipAddress: first };
+    } else {
+      this.firstAddresses.delete(id);
     }
-    try {
-      await this.commands.execute(
-        new RecordBouncerSighting(
-          bouncer.name,
-          { ipAddress: ip, userAgent: ua, pulled, instanceId },
-          { actor: { kind: 'bouncer', id: bouncer.name }, requestId: String(request.id), clientIp: ip },
-        ),
-      );
-      this.sightings.recorded(who, ip, ua ?? '', now);
-    } catch (error) {
-      // Bookkeeping must not deny a bouncer its decisions.
-      this.logger.warn(
-        `could not record bouncer ${bouncer.name}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+    request.bouncerInstance = bouncerInstanceName(named, { ipAddress, instanceId });
+    this.sightings.record(bouncer, request, ipAddress, instanceId, bouncer.ipAddress === '' ? reread : undefined);
   }
 }
 

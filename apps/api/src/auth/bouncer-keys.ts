@@ -39,10 +39,9 @@ export class BouncerKeys {
     return this.cache.get(hashApiKey(apiKey), () => this.lookup(apiKey));
   }
 
-  /** The key's bouncer as stored now, past the cache; the next find asks again too. */
-  async reload(apiKey: string): Promise<Bouncer | null> {
-    this.cache.delete(hashApiKey(apiKey));
-    return this.lookup(apiKey);
+  /** Reads the key's bouncer again in the background (after a change recorded of it); served as cached meanwhile. */
+  refresh(apiKey: string): void {
+    this.cache.refresh(hashApiKey(apiKey), () => this.lookup(apiKey));
   }
 
   /** Drops every cached key (after an admin change in this process). */

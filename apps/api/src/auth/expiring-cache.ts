@@ -70,6 +70,13 @@ export class ExpiringCache<V> {
     return loading;
   }
 
+  /** Loads the entry again in the background (served as it is meanwhile); nothing when a load is under way. */
+  refresh(key: string, load: () => Promise<V | null>, now: () => number = Date.now): void {
+    if (!this.pending.has(key)) {
+      this.load(key, load, now).catch(() => undefined);
+    }
+  }
+
   delete(key: string): void {
     this.found.delete(key);
     this.missing.delete(key);

@@ -1,22 +1,20 @@
 import { SightingMemo } from './sighting-memo';
 
 describe('SightingMemo', () => {
-  it('skips repeated sightings until a pull is due again', () => {
+  it('skips repeated sightings until the recheck time has passed', () => {
     const memo = new SightingMemo(60_000);
-    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', true, 0)).toBe(false);
+    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', 0)).toBe(false);
     memo.recorded('b', '1.2.3.4', 'fw/v1', 0);
-    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', true, 59_999)).toBe(true);
-    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', true, 60_000)).toBe(false);
-    // A request that is not a pull never makes a pull due.
-    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', false, 600_000)).toBe(true);
+    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', 59_999)).toBe(true);
+    expect(memo.unchanged('b', '1.2.3.4', 'fw/v1', 60_000)).toBe(false);
   });
 
   it('records at once a new address or user agent', () => {
     const memo = new SightingMemo(60_000);
     memo.recorded('b', '1.2.3.4', 'fw/v1', 0);
-    expect(memo.unchanged('b', '1.2.3.5', 'fw/v1', false, 1)).toBe(false);
-    expect(memo.unchanged('b', '1.2.3.4', 'fw/v2', false, 1)).toBe(false);
-    expect(memo.unchanged('other', '1.2.3.4', 'fw/v1', false, 1)).toBe(false);
+    expect(memo.unchanged('b', '1.2.3.5', 'fw/v1', 1)).toBe(false);
+    expect(memo.unchanged('b', '1.2.3.4', 'fw/v2', 1)).toBe(false);
+    expect(memo.unchanged('other', '1.2.3.4', 'fw/v1', 1)).toBe(false);
   });
 
   it('forgets the oldest bouncer beyond its size', () => {
@@ -24,7 +22,7 @@ describe('SightingMemo', () => {
     memo.recorded('a', 'ip', 'ua', 0);
     memo.recorded('b', 'ip', 'ua', 0);
     memo.recorded('c', 'ip', 'ua', 0);
-    expect(memo.unchanged('a', 'ip', 'ua', false, 1)).toBe(false);
-    expect(memo.unchanged('c', 'ip', 'ua', false, 1)).toBe(true);
+    expect(memo.unchanged('a', 'ip', 'ua', 1)).toBe(false);
+    expect(memo.unchanged('c', 'ip', 'ua', 1)).toBe(true);
   });
 });

@@ -10,20 +10,15 @@ export class SightingMemo {
   private readonly seen = new Map<string, { ip: string; userAgent: string; at: number }>();
 
   constructor(
-    /** How often a pull is recorded (the domain's last-pull resolution). */
-    private readonly pullResolutionMs: number,
+    /** How long an unchanged sighting is skipped (then it runs again: a read, and a write only if due). */
+    private readonly recheckMs: number,
     private readonly maxEntries = 100_000,
   ) {}
 
   /** True when recording this sighting could change nothing the domain keeps. */
-  unchanged(bouncer: string, ip: string, userAgent: string, pulled: boolean, now: number): boolean {
+  unchanged(bouncer: string, ip: string, userAgent: string, now: number): boolean {
     const last = this.seen.get(bouncer);
-    return (
-      last !== undefined &&
-      last.ip === ip &&
-      last.userAgent === userAgent &&
-      (!pulled || now - last.at < this.pullResolutionMs)
-    );
+    return last !== undefined && last.ip === ip && last.userAgent === userAgent && now - last.at < this.recheckMs;
   }
 
   recorded(bouncer: string, ip: string, userAgent: string, now: number): void {

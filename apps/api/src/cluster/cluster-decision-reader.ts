@@ -1,5 +1,5 @@
 import type { DecisionReader } from '@lapi/application';
-import type { DecisionReplica, RedisStreamCursors } from '@lapi/projections';
+import type { DecisionReplica, LookupTimes, RedisStreamCursors } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import { LapiHttpError } from '../http/http-errors';
 
@@ -19,8 +19,18 @@ const warnThrottled = (what: string, error: unknown) => {
  * holds the bouncer's lock from reading its position until the answer is committed or given up, so pulls of one
  * bouncer follow each other in order across replicas.
  */
-export function clusterDecisionReader(replica: DecisionReplica, cursors: RedisStreamCursors): DecisionReader {
+export function clusterDecisionReader(
+  replica: DecisionReplica,
+  cursors: RedisStreamCursors,
+  lookups: LookupTimes,
+): DecisionReader {
   return {
+    lookedUp: (bouncer, at) => lookups.note(bouncer, at.getTime()),
+    flushPullTimes: () => lookups.flush(),
+    forget: async (bouncer) => {
+      lookups.forget(bouncer);
+      await cursors.forget(bouncer);
+    },
     // Redis away: a lookup is answered from what this replica holds (as a bouncer would from its own cache) rather
     // than failed; it catches up as soon as Redis is back.
     find: async (filter, now) => {

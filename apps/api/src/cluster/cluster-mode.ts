@@ -4,6 +4,7 @@ import type { Checkpoint } from '@lapi/event-store';
 import {
   DecisionGenerations,
   DecisionReplica,
+  LookupTimes,
   parseCheckpoint,
   redisKeys,
   RedisProjectionBarrier,
@@ -65,7 +66,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   const replica = new DecisionReplica(redis, generations);
   await replica.sync();
   const barrier = new RedisProjectionBarrier(redis, generations, 2_000, keys.projectorWake);
-  const cursors = new RedisStreamCursors(redis, keys.streamCursors);
+  const cursors = new RedisStreamCursors(redis, keys.streamCursors, keys.bouncerLookups);
   // Every save is published: each replica knows every bouncer's latest position, to put it back if Redis is emptied.
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   await cursors.listen(subscriber);
@@ -73,6 +74,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
     new Logger('ClusterMode').warn(message),
   );
   await credentialChanges.listen(subscriber);
+  const lookups = new LookupTimes(cursors.writeLookups);
   // And mirrors them all (positions saved before it started), putting back those Redis lost or holds older.
   const logger = new Logger('ClusterMode');
   const mirror = setInterval(() => {
@@ -90,7 +92,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   }, STATS_EVERY_MS);
   stats.unref();
   return {
-    reader: clusterDecisionReader(replica, cursors),
+    reader: clusterDecisionReader(replica, cursors, lookups),
     barrier,
     loginFailures: new RedisFailureCounter(redis, `${config.redisPrefix}login-failures:`),
     credentialChanges,
@@ -106,6 +108,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
       clearInterval(mirror);
       clearInterval(stats);
       subscriber.disconnect();
+      await lookups.close().catch(() => undefined); // Redis away: a minute of lookup times is lost, no more
       await barrier.publish(keys.barrierStats, replicaId).catch(() => undefined);
       // quit() needs Redis; while it is away, just drop the connection (and its reconnection attempts).
       await redis.quit().catch(() => redis.disconnect());

@@ -7,6 +7,7 @@ import {
   decisionKeys,
   DecisionReplica,
   LocalLease,
+  LookupTimes,
   Projector,
   RedisDecisionsTarget,
   redisKeys,
@@ -68,14 +69,18 @@ describe('stream positions across replicas', () => {
 
   /** An API replica: its index, its cursors (listening to the others' saves when `listening`) and its reader. */
   const replica = async (listening = true, connection = redis.redis) => {
-    const cursors = new RedisStreamCursors(connection, redisKeys(redis.prefix).streamCursors);
+    const cursors = new RedisStreamCursors(
+      connection,
+      redisKeys(redis.prefix).streamCursors,
+      redisKeys(redis.prefix).bouncerLookups,
+    );
     if (listening) {
       const subscriber = redis.redis.duplicate();
       subscribers.push(subscriber);
       await cursors.listen(subscriber);
     }
     const index = new DecisionReplica(connection, new DecisionGenerations(connection, redisKeys(redis.prefix)));
-    return { cursors, reader: clusterDecisionReader(index, cursors) };
+    return { cursors, reader: clusterDecisionReader(index, cursors, new LookupTimes(cursors.writeLookups)) };
   };
   const pull = (reader: DecisionReader, startup = false) =>
     reader.pull('fw', ALL, { startup, dedup: true }, () => new Date());

@@ -3,6 +3,7 @@ import { PostgresEventStore } from '@lapi/event-store';
 import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
 import { openTestRedis, TEST_BACKENDS } from '@lapi/testing';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
+import { BouncerSightings } from '../auth/bouncer-sightings';
 
 type Decision = { id: number; value: string };
 type Stream = { new: Decision[] | null; deleted: Decision[] | null };
@@ -129,6 +130,7 @@ describe.each(TEST_BACKENDS)('bouncer instances sharing a key (embedded read mod
       });
       expect(res.statusCode).toBe(200);
     }
+    await api.api.app.get(BouncerSightings).settled(); // recorded in the background
     const seen = await api.api.database.db
       .selectFrom('events')
       .select('data')

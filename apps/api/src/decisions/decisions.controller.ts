@@ -45,7 +45,7 @@ export class DecisionsController {
     @Req() request: RequestWithBouncer,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const decisions = await this.queries.execute(new FindDecisions(parseDecisionFilter(query)));
+    const decisions = await this.queries.execute(new FindDecisions(positionKeyOf(request), parseDecisionFilter(query)));
     this.metrics.decisionLookup(request.bouncer!.name, decisions.length > 0);
     sendJsonChunks(request, reply, 200, decisionListJson(decisions, this.clock.now()));
   }
@@ -65,14 +65,10 @@ export class DecisionsController {
     }
     const page = await this.commands.execute(
       // Each process sharing the key has its own position (the bouncer's own name for the first one seen).
-      new PullDecisionStream(
-        instanceStreamKey(request.bouncer!.name, request.bouncerInstance ?? request.bouncer!.name),
-        filter,
-        {
-          startup: first(query, 'startup') === 'true',
-          dedup: first(query, 'dedup') !== 'false',
-        },
-      ),
+      new PullDecisionStream(positionKeyOf(request), filter, {
+        startup: first(query, 'startup') === 'true',
+        dedup: first(query, 'dedup') !== 'false',
+      }),
     );
     const { body } = page;
     this.metrics.streamPull(
@@ -133,3 +129,7 @@ export class DecisionsController {
     return { nbDeleted: String(n) };
   }
 }
+
+/** The position key of the process that sent the request (the bouncer's own name for the first one seen). */
+const positionKeyOf = (request: RequestWithBouncer): string =>
+  instanceStreamKey(request.bouncer!.name, request.bouncerInstance ?? request.bouncer!.name);

@@ -1,7 +1,7 @@
 import { memoryDecisionReader, type DecisionReader, type ProjectionBarrier } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { MemoryDecisions, SqlStreamPositions } from '@lapi/projections';
+import { LookupTimes, MemoryDecisions, SqlStreamPositions, sqlLookupTimesWriter } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 
 // Without a write of this process to wait for, the index still looks at the log this often (PostgreSQL: writes
@@ -38,6 +38,7 @@ export async function startMemoryMode(
   // Embedded: this process is the database's only user, so every write goes through it (and waits for the index).
   const followLog = database.kind === 'postgres';
   const positions = new SqlStreamPositions(database.db, !followLog);
+  const lookups = new LookupTimes(sqlLookupTimesWriter(database.db));
   let warned = false;
   const follow = setInterval(() => {
     decisions.sync().then(
@@ -52,12 +53,13 @@ export async function startMemoryMode(
   }, FOLLOW_EVERY_MS);
   follow.unref();
   return {
-    reader: memoryDecisionReader(decisions, positions, { followLog }),
+    reader: memoryDecisionReader(decisions, positions, lookups, { followLog }),
     barrier: { waitFor: (appended) => decisions.waitFor(appended) },
     decisions,
     close: async () => {
       clearInterval(follow);
       await positions.close().catch((error: Error) => logger.warn(`stream positions not saved: ${error.message}`));
+      await lookups.close().catch((error: Error) => logger.warn(`lookup times not saved: ${error.message}`));
     },
   };
 }

@@ -1,8 +1,9 @@
-import { nestAdminContext, runAdminRequest } from '@lapi/application';
+import { DECISION_READER, nestAdminContext, runAdminRequest, type DecisionReader } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { openTestDatabase, TEST_BACKENDS, TEST_JWT_SECRET } from '@lapi/testing';
 import jwt from 'jsonwebtoken';
 import { createApiApp, type ApiApp } from '../app.factory';
+import { BouncerSightings } from '../auth/bouncer-sightings';
 
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 const JWT_401 = { 'www-authenticate': 'JWT realm=Crowdsec API local' };
@@ -273,14 +274,19 @@ describe.each(TEST_BACKENDS)('machines over HTTP (%s)', (backend) => {
       expect(res.statusCode).toBe(200);
       expect(res.body).toBe('null');
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      // Both written in the background: the sighting, and (once a minute) the lookup's time.
+      await api.app.get(BouncerSightings).settled();
+      await api.app.get<DecisionReader>(DECISION_READER).flushPullTimes();
       const [bouncer] = (await admin({ op: 'bouncers.list' })) as {
+        name: string;
         type: string;
         version: string;
         ipAddress: string;
-        lastPull: string;
       }[];
       expect(bouncer).toMatchObject({ type: 'crowdsec-firewall-bouncer', version: 'v0.0.25', ipAddress: '127.0.0.1' });
-      expect(bouncer.lastPull).not.toBeNull();
+      // The lookup is its last pull (reference decisions.go GetDecision moves last_pull too).
+      const times = (await admin({ op: 'bouncers.positions', keys: [bouncer.name] })) as Record<string, string>;
+      expect(times[bouncer.name]).toBeDefined();
     });
 
     it.each([

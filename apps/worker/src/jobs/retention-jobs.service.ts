@@ -9,7 +9,13 @@ import {
 import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
-import { DecisionGenerations, RedisLease, RedisProjectionBarrier, type RedisKeys } from '@lapi/projections';
+import {
+  DecisionGenerations,
+  RedisLease,
+  RedisProjectionBarrier,
+  RedisStreamCursors,
+  type RedisKeys,
+} from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
@@ -55,6 +61,9 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
         this.keys.projectorWake,
       ),
       credentials: this.credentials,
+      // Bouncers' last pulls: their processes' stream positions and lookup times, which the API replicas keep in Redis.
+      pullTimes: (keys) =>
+        new RedisStreamCursors(this.redis, this.keys.streamCursors, this.keys.bouncerLookups).pulledAt(keys),
     };
     const lease = (job: string) =>
       new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, WORKER_ID, LEASE_TTL_MS);

@@ -18,6 +18,15 @@ export interface StreamAnswer {
 export interface DecisionReader {
   find(filter: DecisionFilter, now: Date): Promise<DecisionView[]>;
   /**
+   * Notes a bouncer process's lookup (position key): it moves its last pull, as in the reference (decisions.go
+   * GetDecision). Written nowhere now: with the others, once a minute (LookupTimes).
+   */
+  lookedUp(bouncer: string, at: Date): void;
+  /** Drops what is kept of a deleted bouncer's positions and lookup times. */
+  forget(bouncer: string): Promise<void>;
+  /** Writes the pull and lookup times noted since the last once-a-minute write, now (listings read them). */
+  flushPullTimes(): Promise<void>;
+  /**
    * One pull of a bouncer's stream; its position moves only when the answer is committed. `now` is read once the
    * changes the answer covers are read, never before (a change made after it would be judged in the past).
    */

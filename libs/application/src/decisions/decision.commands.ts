@@ -22,9 +22,12 @@ export class DeleteDecision extends Command<number> {
   }
 }
 
-/** Active decisions for a bouncer's live query. */
+/** Active decisions for a bouncer's live query; `bouncer`: the asking process's position key (its last pull moves). */
 export class FindDecisions extends Query<DecisionView[]> {
-  constructor(readonly filter: DecisionFilter) {
+  constructor(
+    readonly bouncer: string,
+    readonly filter: DecisionFilter,
+  ) {
     super();
   }
 }

@@ -68,7 +68,9 @@ export class FindDecisionsHandler implements IQueryHandler<FindDecisions> {
   ) {}
 
   execute(q: FindDecisions): Promise<DecisionView[]> {
-    return this.reader.find(q.filter, this.clock.now());
+    const now = this.clock.now();
+    this.reader.lookedUp(q.bouncer, now);
+    return this.reader.find(q.filter, now);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { MemoryDecisions, SqlStreamPositions } from '@lapi/projections';
+import type { LookupTimes, MemoryDecisions, SqlStreamPositions } from '@lapi/projections';
 import type { DecisionReader } from './decision-reader';
 
 /**
@@ -9,8 +9,19 @@ import type { DecisionReader } from './decision-reader';
 export const memoryDecisionReader = (
   decisions: MemoryDecisions,
   positions: SqlStreamPositions,
+  lookups: LookupTimes,
   options: { followLog: boolean },
 ): DecisionReader => ({
+  lookedUp: (bouncer, at) => lookups.note(bouncer, at.getTime()),
+  flushPullTimes: async () => {
+    await positions.flush();
+    await lookups.flush();
+  },
+  forget: (bouncer) => {
+    positions.forget(bouncer);
+    lookups.forget(bouncer);
+    return Promise.resolve();
+  },
   async find(filter, now) {
     if (options.followLog) {
       await decisions.sync();

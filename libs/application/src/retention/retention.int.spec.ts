@@ -1,6 +1,6 @@
 import { receiveAlert, type DomainEvent, type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { findActiveDecisions, pullStream, type DecisionFilter } from '@lapi/projections';
+import { findActiveDecisions, pullStream, sqlLookupTimesWriter, type DecisionFilter } from '@lapi/projections';
 import { anAlert, openTestDatabase, TEST_BACKENDS } from '@lapi/testing';
 import { inlineBarrier } from '../decisions/decision-reader';
 import { LocalCredentialChanges } from '../shared/credential-changes';
@@ -224,6 +224,57 @@ describe.each(TEST_BACKENDS)('retention on %s', (backend) => {
       // Once its alerts are flushed, the silent machine goes too.
       await flushAlerts(deps, { maxAgeMs: 1 }, now);
       expect(await autodeleteClients(deps, policy, now)).toMatchObject({ machines: ['agent-odd'] });
+    });
+
+    it("takes a bouncer's last pull from its processes' positions and lookups, and deletes them with it", async () => {
+      // Events recorded an old last pull (before pulls stopped being events), or none; the processes pulled since.
+      await bouncer('b-streams', 8 * DAY);
+      await bouncer('b-looks-up');
+      await bouncer('b-instance', 8 * DAY);
+      await bouncer('b-gone', 8 * DAY);
+      const position = (key: string, ago: number) =>
+        db.handle.db
+          .insertInto('bouncer_cursors')
+          .values({ bouncer: key, snapshot: 'index:1', pulled_at: at(ago) })
+          .execute();
+      await position('b-streams', HOUR);
+      await position('b-gone', 9 * DAY);
+      await position('b-gone\u001f10.0.0.2', 9 * DAY);
+      await sqlLookupTimesWriter(db.handle.db)(
+        new Map([
+          ['b-looks-up', now.getTime() - 8 * DAY],
+          ['b-gone\u001fpod', now.getTime() - 8 * DAY],
+        ]),
+      );
+      await store.appendToStream(
+        'bouncer-b-instance',
+        [
+          {
+            type: 'BouncerInstanceSeen',
+            data: {
+              name: 'b-instance',
+              instance: 'b-instance@pod',
+              ipAddress: '10.0.0.3',
+              type: 't',
+              version: 'v',
+              at: at(8 * DAY),
+            },
+          },
+        ],
+        { expectedVersion: 'any', metadata },
+      );
+      await position('b-instance\u001fpod', MIN);
+      // A bouncer that only looks up has a last pull too: 8 days old, stale.
+      expect(await autodeleteClients(deps, { machines: {}, bouncers: { apiKey: 7 * DAY } }, now)).toEqual({
+        machines: [],
+        bouncers: ['b-gone', 'b-looks-up'],
+        completed: true,
+      });
+      expect((await names()).bouncers).toEqual(['b-instance', 'b-streams']);
+      const keysLeft = async (table: 'bouncer_cursors' | 'bouncer_lookups') =>
+        (await db.handle.db.selectFrom(table).select('bouncer').orderBy('bouncer').execute()).map((r) => r.bouncer);
+      expect(await keysLeft('bouncer_cursors')).toEqual(['b-instance\u001fpod', 'b-streams']);
+      expect(await keysLeft('bouncer_lookups')).toEqual([]);
     });
 
     it('does nothing when it lost its lease', async () => {

@@ -7,6 +7,7 @@ import {
   flushAgeCutoff,
   isStaleBouncer,
   isStaleMachine,
+  latestPull,
   type Actor,
   type AlertRetentionFacts,
   type AutodeletePolicy,
@@ -22,6 +23,7 @@ import {
   loadBouncerAggregate,
   machinesSilentSince,
   nthNewestAlertId,
+  positionTimes,
 } from '@lapi/projections';
 import type { ProjectionBarrier } from '../decisions/decision-reader';
 import { deleteMachineIf, pruneMachines } from '../machines/prune-machines';
@@ -47,6 +49,11 @@ export interface RetentionDeps {
   readonly credentials: CredentialChanges;
   /** Asked before every write; false ends the run (the worker lost its lease to another). */
   readonly stillLeader?: () => Promise<boolean>;
+  /**
+   * The last pull of each stream position key (its position's or lookup's time, ISO): in a cluster the positions are
+   * in Redis; by default the database's (embedded mode, PostgreSQL alone).
+   */
+  readonly pullTimes?: (keys: readonly string[]) => Promise<Map<string, string>>;
 }
 
 // Alert ids per AlertsDeleted event: bounded events and transactions; a million alerts is a thousand appends.
@@ -182,7 +189,17 @@ export async function autodeleteClients(
   }
 
   const bouncerCutoff = autodeleteCutoff([policy.bouncers.apiKey, policy.bouncers.tls], now);
-  for (const candidate of bouncerCutoff ? await bouncersSilentSince(db, bouncerCutoff) : []) {
+  const pullTimes = deps.pullTimes ?? ((keys: readonly string[]) => positionTimes(db, keys));
+  // A bouncer's last pull: the latest of the one events recorded and its processes' positions and lookups.
+  const lastPull = async (recorded: string | null, keys: readonly string[]) => {
+    const times = await pullTimes(keys);
+    return date(latestPull([recorded, ...keys.map((key) => times.get(key))]));
+  };
+  for (const silent of bouncerCutoff ? await bouncersSilentSince(db, bouncerCutoff) : []) {
+    const candidate = {
+      ...silent,
+      lastPull: await lastPull(silent.lastPull?.toISOString() ?? null, silent.positionKeys),
+    };
     if (!isStaleBouncer(candidate, policy, now)) {
       continue;
     }
@@ -190,12 +207,19 @@ export async function autodeleteClients(
       return { ...result, completed: false };
     }
     const { name } = candidate;
+    // Asked again just before deleting: a bouncer back since the list was read is kept.
+    const pulledLast = await lastPull(null, candidate.positionKeys);
     const events = await handleCommand(
       deps.store,
       bouncerStreamId(name),
       () => loadBouncerAggregate(db, name),
       (state) =>
-        state && isStaleBouncer({ ...candidate, lastPull: date(state.lastPull) }, policy, now)
+        state &&
+        isStaleBouncer(
+          { ...candidate, lastPull: date(latestPull([state.lastPull, pulledLast?.toISOString()])) },
+          policy,
+          now,
+        )
           ? decideBouncer({ type: 'DeleteBouncer', data: { name } }, state, now)
           : [],
       metadata,

@@ -4,7 +4,6 @@ import {
   decideBouncer,
   evolveBouncer,
   instanceStreamKey,
-  LAST_PULL_RESOLUTION_MS,
   MAX_INSTANCES,
   MAX_NEW_INSTANCES_PER_WINDOW,
   NEW_INSTANCE_WINDOW_MS,
@@ -28,12 +27,9 @@ const seenFirst: BouncerEvent = {
   type: 'BouncerSeen',
   data: { name: 'ingress', ipAddress: '10.0.0.1', type: 'crowdsec-nginx-bouncer', version: 'v1.0.8', lastPull: at, at },
 };
-const sighting = (ip: string, over: { pulled?: boolean; ua?: string; instanceId?: string } = {}): BouncerCommand => ({
+const sighting = (ip: string, over: { ua?: string; instanceId?: string } = {}): BouncerCommand => ({
   type: 'RecordBouncerSighting',
-  data: {
-    name: 'ingress',
-    sighting: { ipAddress: ip, userAgent: over.ua ?? UA, pulled: over.pulled ?? false, instanceId: over.instanceId },
-  },
+  data: { name: 'ingress', sighting: { ipAddress: ip, userAgent: over.ua ?? UA, instanceId: over.instanceId } },
 });
 const instanceSeen = (instance: string, ip: string, version = 'v1.0.8', when = at): BouncerEvent => ({
   type: 'BouncerInstanceSeen',
@@ -79,20 +75,10 @@ describe('bouncer instances', () => {
       .then([instanceSeen('ingress@pod-b', '10.0.0.1')]);
   });
 
-  it("moves the bouncer's last pull when any of its processes pulls, at most once a minute", () => {
-    const later = new Date(now.getTime() + LAST_PULL_RESOLUTION_MS);
-    spec(later)
+  it("writes nothing for an instance's pull, however late (its time is its stream position's)", () => {
+    spec(new Date(now.getTime() + 86_400_000))
       .given([added, seenFirst, instanceSeen('ingress@10.0.0.2', '10.0.0.2')])
-      .when(sighting('10.0.0.2', { pulled: true }))
-      .then([
-        {
-          type: 'BouncerSeen',
-          data: { ...seenFirst.data, lastPull: later.toISOString(), at: later.toISOString() },
-        },
-      ]);
-    spec()
-      .given([added, seenFirst, instanceSeen('ingress@10.0.0.2', '10.0.0.2')])
-      .when(sighting('10.0.0.2', { pulled: true }))
+      .when(sighting('10.0.0.2'))
       .then([]);
   });
 

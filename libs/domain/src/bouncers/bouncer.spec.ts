@@ -6,7 +6,7 @@ import {
   bouncerTypeAndVersion,
   decideBouncer,
   evolveBouncer,
-  LAST_PULL_RESOLUTION_MS,
+  latestPull,
   type BouncerCommand,
   type BouncerEvent,
   type BouncerState,
@@ -33,14 +33,14 @@ const seen = (over: Partial<Extract<BouncerEvent, { type: 'BouncerSeen' }>['data
     ipAddress: '10.0.0.5',
     type: 'crowdsec-firewall-bouncer',
     version: '-',
-    lastPull: at,
+    lastPull: null,
     at,
     ...over,
   },
 });
-const sighting = (pulled: boolean, ua = 'crowdsec-firewall-bouncer/-', ip = '10.0.0.5'): BouncerCommand => ({
+const sighting = (ua = 'crowdsec-firewall-bouncer/-', ip = '10.0.0.5'): BouncerCommand => ({
   type: 'RecordBouncerSighting',
-  data: { name: 'fw', sighting: { ipAddress: ip, userAgent: ua, pulled } },
+  data: { name: 'fw', sighting: { ipAddress: ip, userAgent: ua } },
 });
 
 describe('bouncer decider', () => {
@@ -70,32 +70,35 @@ describe('bouncer decider', () => {
     expect(evolveBouncer(null, legacy)?.authType).toBe('api-key');
   });
 
-  it('records the first pull with IP, type and version from the User-Agent', () => {
-    spec().given([added]).when(sighting(true)).then([seen()]);
+  it('records the first sighting with IP, type and version from the User-Agent', () => {
+    spec().given([added]).when(sighting()).then([seen()]);
   });
 
-  it('records nothing for a pull within the last-pull resolution when nothing else changed', () => {
-    const soon = new Date(now.getTime() + LAST_PULL_RESOLUTION_MS - 1);
-    spec(soon).given([added, seen()]).when(sighting(true)).then([]);
-  });
-
-  it('moves last_pull once the resolution has passed', () => {
-    const later = new Date(now.getTime() + LAST_PULL_RESOLUTION_MS);
-    spec(later)
+  it('records nothing for a pull that changes nothing, however late: a pull is not an event', () => {
+    spec(new Date(now.getTime() + 86_400_000))
       .given([added, seen()])
-      .when(sighting(true))
-      .then([seen({ lastPull: later.toISOString(), at: later.toISOString() })]);
+      .when(sighting())
+      .then([]);
   });
 
-  it('records a new User-Agent at once, keeping last_pull for a call that is not a pull', () => {
+  it('records a new User-Agent at once, keeping the last_pull recorded before pulls stopped being events', () => {
+    const legacy = seen({ lastPull: '2026-11-28T19:00:00.000Z' });
     spec()
-      .given([added, seen()])
-      .when(sighting(false, 'custom/1.0', '10.0.0.5'))
-      .then([seen({ type: 'custom', version: '1.0' })]);
+      .given([added, legacy])
+      .when(sighting('custom/1.0', '10.0.0.5'))
+      .then([seen({ type: 'custom', version: '1.0', lastPull: '2026-11-28T19:00:00.000Z' })]);
+  });
+
+  it("takes the latest of a bouncer's pull times", () => {
+    expect(latestPull([null, '2026-11-28T19:00:00.000Z', undefined, '2026-11-28T20:00:00.000Z'])).toBe(
+      '2026-11-28T20:00:00.000Z',
+    );
+    expect(latestPull(['2026-11-28T21:00:00.000Z', '2026-11-28T20:00:00.000Z'])).toBe('2026-11-28T21:00:00.000Z');
+    expect(latestPull([null, undefined])).toBeNull();
   });
 
   it('refuses to record or delete an unknown bouncer', () => {
-    spec().given([]).when(sighting(true)).thenThrows(BouncerNotFoundError);
+    spec().given([]).when(sighting()).thenThrows(BouncerNotFoundError);
     spec()
       .given([])
       .when({ type: 'DeleteBouncer', data: { name: 'fw' } })

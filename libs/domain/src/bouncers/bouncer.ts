@@ -11,6 +11,10 @@ export interface Bouncer {
   readonly version: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * The last pull recorded by events before pulls stopped being events (it no longer moves): a bouncer's last pull is
+   * the latest of this and its processes' stream positions and lookups (`latestPull`).
+   */
   readonly lastPull: string | null;
   /** The other processes using its key (the first one seen is the bouncer itself), most recently changed last. */
   readonly instances: readonly BouncerInstance[];
@@ -32,8 +36,6 @@ export type BouncerState = Bouncer | null;
 export interface BouncerSighting {
   readonly ipAddress: string;
   readonly userAgent: string | undefined;
-  /** True for a pull of decisions (moves last_pull); false for other calls. */
-  readonly pulled: boolean;
   /** What the process calls itself (INSTANCE_ID_HEADER), when it does. */
   readonly instanceId?: string;
 }
@@ -87,16 +89,35 @@ export const bouncerInstanceName = (
 export const instanceStreamKey = (bouncerName: string, instanceName: string): string =>
   instanceName === bouncerName ? bouncerName : `${bouncerName}\u001f${instanceName.slice(bouncerName.length + 1)}`;
 
+/** The bouncer a stream position key (instanceStreamKey) belongs to. */
+export const positionOwner = (key: string): string => key.split('\u001f', 1)[0];
+
+/** The keys of a bouncer's positions: its own and each recorded instance's (its last pull is their latest). */
+export const positionKeys = (bouncer: { name: string; instances: readonly { name: string }[] }): string[] => [
+  bouncer.name,
+  ...bouncer.instances.map((i) => instanceStreamKey(bouncer.name, i.name)),
+];
+
+/**
+ * A bouncer's (or one process's) last pull: the latest of the times given (ISO), null when none. The times are its
+ * `lastPull` recorded by events, and the times of its processes' stream positions and decision lookups.
+ */
+export const latestPull = (times: Iterable<string | null | undefined>): string | null => {
+  let latest: string | null = null;
+  for (const t of times) {
+    if (t && (latest === null || Date.parse(t) > Date.parse(latest))) {
+      latest = t;
+    }
+  }
+  return latest;
+};
+
 export type BouncerCommand =
   | { type: 'AddBouncer'; data: { name: string; apiKeyHash: string } }
   /** A client certificate the server accepted: its bouncer is added on first use (api_key.go). */
   | { type: 'AddCertificateBouncer'; data: { name: string; apiKeyHash: string } }
   | { type: 'RecordBouncerSighting'; data: { name: string; sighting: BouncerSighting } }
   | { type: 'DeleteBouncer'; data: { name: string } };
-
-// last_pull is recorded at most once a minute per bouncer, so a poll every 10 s does not write every time;
-// the reference moves it on every pull, and clients only read it through `cscli bouncers list`.
-export const LAST_PULL_RESOLUTION_MS = 60_000;
 
 /** `crowdsec-firewall-bouncer/v0.0.25` → type and version; any other shape is the type, version `N/A` (reference). */
 export const bouncerTypeAndVersion = (userAgent: string | undefined): { type: string; version: string } => {
@@ -119,45 +140,29 @@ export const decideBouncer = (command: BouncerCommand, state: BouncerState, now:
       }
       return state ? [] : [{ type: 'BouncerAdded', data: { ...command.data, authType: 'tls', at } }];
     case 'RecordBouncerSighting': {
+      // Only a change of identity is an event; a pull is not (its time is its stream position's, or its lookup's).
       const bouncer = existing(state, command.data.name);
-      const { ipAddress, userAgent, pulled } = command.data.sighting;
+      const { ipAddress, userAgent } = command.data.sighting;
       const { type, version } = bouncerTypeAndVersion(userAgent);
-      // The bouncer's last pull is any of its processes' (autodelete reads it); each process's own is its position's.
-      const pullDue =
-        pulled &&
-        (bouncer.lastPull === null || now.getTime() - Date.parse(bouncer.lastPull) >= LAST_PULL_RESOLUTION_MS);
       const instance = bouncerInstanceName(bouncer, command.data.sighting);
       if (instance === bouncer.name) {
         const identityChanged = bouncer.ipAddress !== ipAddress || bouncer.type !== type || bouncer.version !== version;
-        return identityChanged || pullDue
+        return identityChanged
           ? [
               {
                 type: 'BouncerSeen',
-                data: { name: bouncer.name, ipAddress, type, version, lastPull: pullDue ? at : bouncer.lastPull, at },
+                data: { name: bouncer.name, ipAddress, type, version, lastPull: bouncer.lastPull, at },
               },
             ]
           : [];
       }
       const known = bouncer.instances.find((i) => i.name === instance);
-      const events: BouncerEvent[] = [];
-      if (
-        known
-          ? known.ipAddress !== ipAddress || known.type !== type || known.version !== version
-          : !newInstancesExhausted(bouncer, now)
-      ) {
-        events.push({
-          type: 'BouncerInstanceSeen',
-          data: { name: bouncer.name, instance, ipAddress, type, version, at },
-        });
-      }
-      if (pullDue) {
-        const { ipAddress: ip, type: t, version: v } = bouncer;
-        events.push({
-          type: 'BouncerSeen',
-          data: { name: bouncer.name, ipAddress: ip, type: t, version: v, lastPull: at, at },
-        });
-      }
-      return events;
+      const changed = known
+        ? known.ipAddress !== ipAddress || known.type !== type || known.version !== version
+        : !newInstancesExhausted(bouncer, now);
+      return changed
+        ? [{ type: 'BouncerInstanceSeen', data: { name: bouncer.name, instance, ipAddress, type, version, at } }]
+        : [];
     }
     case 'DeleteBouncer': {
       const bouncer = existing(state, command.data.name);

@@ -125,8 +125,8 @@ describe('replicas and stream cursors across a Redis reset', () => {
   it('gives every change to a bouncer exactly once, whichever replica answers, across a reset', async () => {
     const a = replica();
     const b = replica();
-    const ca = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`);
-    const cb = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`);
+    const ca = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`, `${redis.prefix}lookups`);
+    const cb = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`, `${redis.prefix}lookups`);
     const first = await ban('192.0.2.1');
     await project();
     expect(await poll(a, ca, 'fw', true)).toEqual({ new: ['192.0.2.1'], deleted: [], full: true });
@@ -157,8 +157,8 @@ describe('replicas and stream cursors across a Redis reset', () => {
     await ban('192.0.2.1');
     await project();
     const r = replica();
-    const mine = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`);
-    const other = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`);
+    const mine = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`, `${redis.prefix}lookups`);
+    const other = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`, `${redis.prefix}lookups`);
     await poll(r, other, 'x', true);
     await poll(r, other, 'y', true);
     expect(await mine.refresh()).toBe(0);
@@ -179,13 +179,13 @@ describe('replicas and stream cursors across a Redis reset', () => {
     await ban('192.0.2.1');
     await project();
     const r = replica();
-    const cursors = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`);
+    const cursors = new RedisStreamCursors(redis.redis, `${redis.prefix}cursors`, `${redis.prefix}lookups`);
     await poll(r, cursors, 'fw', true);
     const key = `${redis.prefix}cursors`;
     const [seq] = (await redis.redis.hget(key, 'fw'))!.split(':');
     await redis.redis.hset(key, 'fw', `${seq}:1:${'e'.repeat(16)}`);
     // Read by a replica that does not remember a later position of fw.
-    const other = new RedisStreamCursors(redis.redis, key);
+    const other = new RedisStreamCursors(redis.redis, key, `${key}:lookups`);
     expect(await poll(r, other, 'fw')).toEqual({ new: ['192.0.2.1'], deleted: [], full: true });
 
     const now = await redis.redis.hget(key, 'fw');

@@ -14,6 +14,8 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
   streamCursors: `${prefix}cursors`,
+  /** bouncer position key → epoch ms of its last decision lookup (GET /v1/decisions), written once a minute. */
+  bouncerLookups: `${prefix}lookups`,
   /** API replica id → JSON of its read-your-writes waits (RedisProjectionBarrier.publish). */
   barrierStats: `${prefix}stats:barrier`,
   /** Pub/sub channel: a write waits for the projection, wake the projector up rather than let it poll. */

@@ -1,5 +1,7 @@
+import { positionOwner } from '@lapi/domain/bouncers/bouncer';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import type { LookupTimesWriter } from '../decisions/lookup-times';
 import type { ReplicaCursor } from './decision-replica';
 
 // How many bouncers' cursors a replica remembers to put back after Redis was emptied.
@@ -38,6 +40,16 @@ end
 if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
 return saved`;
 
+// Lookup times (ARGV: key, epoch ms, key, ms, …) kept when later than the stored ones.
+const SAVE_LOOKUPS = `
+for i = 1, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 0`;
+// Lookup times per script call: bounded arguments, one pipeline per flush.
+const LOOKUPS_PER_CALL = 5_000;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return false`;
 
@@ -74,6 +86,8 @@ export class RedisStreamCursors {
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
+    /** Bouncer processes' lookup times (position key → epoch ms), written by `writeLookups`. */
+    private readonly lookupsKey: string,
   ) {
     this.channel = `${key}:saved`;
   }
@@ -133,17 +147,54 @@ export class RedisStreamCursors {
     await this.redis.eval(RELEASE, 1, this.lockKey(bouncer), token);
   }
 
-  /** When each of these positions was last saved, as ISO times (for listings; none for a position not saved). */
+  /**
+   * The last pull of each of these position keys, as ISO times: the later of its position's save and its last lookup
+   * (none for a key with neither).
+   */
   async pulledAt(bouncers: readonly string[]): Promise<Map<string, string>> {
-    const stored = bouncers.length === 0 ? [] : await this.redis.hmget(this.key, ...bouncers);
+    if (bouncers.length === 0) {
+      return new Map();
+    }
+    const [positions, lookups] = await Promise.all([
+      this.redis.hmget(this.key, ...bouncers),
+      this.redis.hmget(this.lookupsKey, ...bouncers),
+    ]);
     const times = new Map<string, string>();
-    stored.forEach((text, i) => {
-      const cursor = parse(text);
-      if (cursor) {
-        times.set(bouncers[i], new Date(cursor.pulledAt).toISOString());
+    bouncers.forEach((bouncer, i) => {
+      const at = Math.max(parse(positions[i])?.pulledAt ?? -1, Number(lookups[i] ?? -1));
+      if (at >= 0) {
+        times.set(bouncer, new Date(at).toISOString());
       }
     });
     return times;
+  }
+
+  /** Writes lookup times (LookupTimes' writer), keeping the later of each and the stored one: one pipeline. */
+  readonly writeLookups: LookupTimesWriter = async (times) => {
+    const entries = [...times].flatMap(([bouncer, at]) => [bouncer, String(at)]);
+    const pipeline = this.redis.pipeline();
+    for (let from = 0; from < entries.length; from += 2 * LOOKUPS_PER_CALL) {
+      pipeline.eval(SAVE_LOOKUPS, 1, this.lookupsKey, ...entries.slice(from, from + 2 * LOOKUPS_PER_CALL));
+    }
+    await pipeline.exec();
+  };
+
+  /**
+   * Deletes a deleted bouncer's positions and lookup times, its instances' too. Every replica does it when told of
+   * the deletion, after forgetting them: none puts back a position the others deleted.
+   */
+  async forget(bouncer: string): Promise<void> {
+    for (const key of this.remembered.keys()) {
+      if (positionOwner(key) === bouncer) {
+        this.remembered.delete(key);
+      }
+    }
+    for (const hash of [this.key, this.lookupsKey]) {
+      const fields = (await this.redis.hkeys(hash)).filter((key) => positionOwner(key) === bouncer);
+      if (fields.length > 0) {
+        await this.redis.hdel(hash, ...fields);
+      }
+    }
   }
 
   async load(bouncer: string): Promise<ReplicaCursor | null> {

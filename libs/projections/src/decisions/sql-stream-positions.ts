@@ -1,3 +1,4 @@
+import { positionOwner } from '@lapi/domain/bouncers/bouncer';
 import type { DB } from '@lapi/event-store';
 import { sql, type Kysely } from 'kysely';
 import type { IndexCursor } from '../index/decision-index';
@@ -82,6 +83,17 @@ export class SqlStreamPositions {
       ) as t(bouncer, snapshot, at)
       where bouncer_cursors.bouncer = t.bouncer and bouncer_cursors.snapshot = t.snapshot
     `.execute(this.db);
+  }
+
+  /** Drops what is kept of a deleted bouncer's positions (its rows go with it: bouncersProjection). */
+  forget(bouncer: string): void {
+    for (const map of [this.cache, this.touched]) {
+      for (const key of map.keys()) {
+        if (positionOwner(key) === bouncer) {
+          map.delete(key);
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {
