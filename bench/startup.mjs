@@ -14,13 +14,34 @@ const COUNT = Number(process.argv[2] ?? 100_000);
 const PORT = 18000 + Math.floor(Math.random() * 1000);
 const URL = `http://127.0.0.1:${PORT}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'lapi-startup-'));
-const env = { ...process.env, LAPI_DATA_DIR: dataDir, LAPI_LISTEN_URI: `127.0.0.1:${PORT}`, LAPI_LOG_LEVEL: 'warn' };
+const METRICS = `127.0.0.1:${PORT + 1000}`;
+const env = {
+  ...process.env,
+  LAPI_DATA_DIR: dataDir,
+  LAPI_LISTEN_URI: `127.0.0.1:${PORT}`,
+  LAPI_LOG_LEVEL: 'warn',
+  LAPI_METRICS_LISTEN_URI: METRICS,
+};
 if (!process.env.DATABASE_URL) delete env.DATABASE_URL;
 delete env.REDIS_URL;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const prof = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`] : [];
 const server = spawn(process.execPath, [...prof, join(ROOT, 'dist/apps/api/src/main.js')], { env, stdio: 'inherit' });
-const rss = () => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024);
+const status = (field) =>
+  Math.round(
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024,
+  );
+const rss = () => status('VmHWM');
+
+/** The server's biggest mappings by resident size (MB): the V8 heap, PGlite's WebAssembly memory, buffers. */
+const heap = async () => {
+  const text = readFileSync(`/proc/${server.pid}/smaps`, 'utf8');
+  const maps = text.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/).map((m) => ({
+    sizeMB: Math.round(Number(/^Size:\s+(\d+)/m.exec(m)?.[1]) / 1024),
+    rssMB: Math.round(Number(/^Rss:\s+(\d+)/m.exec(m)?.[1]) / 1024),
+  }));
+  return { rssNowMB: status('VmRSS'), biggestMappings: maps.sort((a, b) => b.rssMB - a.rssMB).slice(0, 4) };
+};
 
 /** One pull: ms until the whole body arrived, and its size. */
 const pull = (key, gzip) =>
@@ -44,7 +65,13 @@ const pull = (key, gzip) =>
 
 try {
   for (let i = 0; ; i++) {
-    if (await fetch(`${URL}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${URL}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 300) throw new Error('server did not start');
     await sleep(200);
   }
@@ -61,7 +88,12 @@ try {
     body: JSON.stringify({ machine_id: MACHINE.id, password: MACHINE.password, scenarios: [] }),
   }).then((r) => r.json());
   const seconds = await seed(URL, login.token, 0, COUNT, { perAlert: 1000, parallel: 4 });
-  const out = { decisions: COUNT, seedPerSecond: Math.round(COUNT / seconds), rssAfterSeedMB: rss() };
+  const out = {
+    decisions: COUNT,
+    seedPerSecond: Math.round(COUNT / seconds),
+    rssAfterSeedMB: rss(),
+    ...(await heap()),
+  };
   await sleep(3000); // the projection settles; and a CPU profile shows the pulls after this pause
   for (const gzip of [false, true]) {
     const times = [];

@@ -2,6 +2,7 @@ import { nestAdminContext, runAdminRequest } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { FakeClock, openTestDatabase, TEST_JWT_SECRET, type TestBackend } from '@lapi/testing';
 import { createApiApp, type ApiApp } from '../src/app.factory';
+import { BouncerSightings } from '../src/auth/bouncer-sightings';
 
 export const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 
@@ -39,6 +40,8 @@ export async function startTestApi(backend: TestBackend, env: Record<string, str
     const { key } = (await admin({ op: 'bouncers.add', name })) as { key: string };
     return { 'x-api-key': key, 'user-agent': 'crowdsec-firewall-bouncer/v0.0.25' };
   };
+  /** Bouncers' sightings are recorded in the background: waits for those under way. */
+  const sightingsRecorded = () => api.app.get(BouncerSightings).settled();
   return {
     api,
     clock,
@@ -46,6 +49,7 @@ export async function startTestApi(backend: TestBackend, env: Record<string, str
     inject,
     machine,
     bouncer,
+    sightingsRecorded,
     close: async () => {
       await api.close();
       await db.dispose();

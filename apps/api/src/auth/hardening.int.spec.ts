@@ -66,6 +66,7 @@ describe('client IP behind trusted proxies (LAPI_TRUSTED_PROXIES)', () => {
       remoteAddress: '10.0.0.2',
     });
     expect(res.statusCode).toBe(200);
+    await t.sightingsRecorded();
     const bouncers = (await t.admin({ op: 'bouncers.list' })) as { name: string; ipAddress: string }[];
     expect(bouncers.find((b) => b.name === 'fw-behind-proxy')?.ipAddress).toBe('198.51.100.9');
   });

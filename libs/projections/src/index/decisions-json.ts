@@ -31,6 +31,8 @@ const viewList = (views: readonly DecisionView[]): RenderedList => ({
 // and copied; the rest (id, value, uuid) is written byte by byte when it is plain ASCII, the common case.
 
 const CHUNK = 64 * 1024;
+const FIRST_CHUNK = 1024;
+const NO_CHUNK: Buffer = Buffer.alloc(0);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const UUID_KEY: Buffer = Buffer.from(',"uuid":');
@@ -40,7 +42,9 @@ const jsonString = (s: string): Buffer => Buffer.from(JSON.stringify(s));
 
 /** Renders decisions into 64 KiB chunks; the time left is computed once per distinct end (bulk imports share one). */
 class DecisionWriter {
-  private buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  // Small at first, from Node's shared pool: most answers (lookups, deltas) are a few hundred bytes, and a fresh
+  // 64 KiB buffer per request would cost the garbage collector more than the answer itself.
+  private buf: Buffer = Buffer.allocUnsafe(FIRST_CHUNK);
   private pos = 0;
   private readonly heads = new Map<number, Buffer>();
   private readonly middles = new Map<string, Map<string, Map<string, Map<string, Buffer>>>>();
@@ -96,7 +100,7 @@ class DecisionWriter {
   /** The bytes written since the last take. */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.buf = NO_CHUNK; // the next one is allocated when written to: none after the last
     this.pos = 0;
     return out;
   }
@@ -104,7 +108,8 @@ class DecisionWriter {
   /** Makes room for `bytes` more: a chunk that cannot hold them is replaced by a bigger one, its text kept. */
   private room(bytes: number): void {
     if (this.pos + bytes > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.pos + bytes));
+      const size = this.buf === NO_CHUNK ? CHUNK : 2 * this.buf.length;
+      const bigger = Buffer.allocUnsafe(Math.max(size, this.pos + bytes));
       this.buf.copy(bigger, 0, 0, this.pos);
       this.buf = bigger;
     }
