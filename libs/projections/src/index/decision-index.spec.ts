@@ -598,7 +598,7 @@ describe('DecisionIndex startup answers, shared', () => {
   const json = async (body: { identity(): Promise<Buffer[]> } | undefined) =>
     Buffer.concat(await body!.identity()).toString();
 
-  it('are taken once for the startup pulls that come before any change, expiry, or STARTUP_REUSE_MS', async () => {
+  it('are taken once for the startup pulls that come before any change, expiry, or STARTUP_REUSE_MS', () => {
     const { index } = build({ a: { value: '192.0.2.1' }, b: { value: '192.0.2.2', until: NOW + 5_000 } });
     const first = index.startup(all, true, NOW);
     expect(index.startup(all, true, NOW + 400).body).toBe(first.body);

@@ -478,11 +478,10 @@ export class DecisionIndex {
   private longestCheck(): (e: Entry) => boolean {
     const maxima = new Map<string, number>();
     return (e) => {
-      const bag = this.bagOf(e);
-      if (bag === e) {
-        return true; // alone with its value: most decisions (checked without building a group)
+      if (e.alone) {
+        return true; // most decisions: no group to build, no table to look into
       }
-      const group = bagItems(bag);
+      const group = this.sameValue(e);
       if ('size' in group && group.size > 16) {
         const key = groupKey(e);
         let max = maxima.get(key);
@@ -533,6 +532,8 @@ export class DecisionIndex {
 class Entry {
   /** seq of the last apply after the first; 0 if none. */
   changedSeq = 0;
+  /** No other decision shares its value (the "longest decision wins" check has nothing to compare it with). */
+  alone = true;
   /** For IP scopes: network address and last address, as keys of their family's table; null otherwise. */
   ipStart: OrderedKey | null = null;
   ipEnd: OrderedKey = 0;
@@ -570,12 +571,16 @@ function bagAdd<K>(map: Map<K, Bag>, key: K, e: Entry): boolean {
   const bag = map.get(key);
   if (bag === undefined) {
     map.set(key, e);
+    e.alone = true;
     return true;
   }
   if (bag instanceof Set) {
     bag.add(e);
+    e.alone = false;
   } else if (bag !== e) {
     map.set(key, new Set([bag, e]));
+    bag.alone = false;
+    e.alone = false;
   }
   return false;
 }
@@ -586,7 +591,9 @@ function bagDelete<K>(map: Map<K, Bag>, key: K, e: Entry): boolean {
   if (bag instanceof Set) {
     bag.delete(e);
     if (bag.size === 1) {
-      map.set(key, bag.values().next().value!);
+      const last = bag.values().next().value!;
+      map.set(key, last);
+      last.alone = true;
     }
   } else if (bag === e) {
     map.delete(key);

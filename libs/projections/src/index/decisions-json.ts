@@ -54,7 +54,11 @@ class DecisionWriter {
   private lastMiddleOf: RenderedDecision | undefined;
   private lastMiddle: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly now: number) {}
+  /** `chunk`: the size of the pieces yielded (answers streamed as written keep them small). */
+  constructor(
+    private readonly now: number,
+    private readonly chunk = CHUNK,
+  ) {}
 
   /** `text` as ASCII bytes (the structure of the bodies is ASCII). */
   raw(text: string): void {
@@ -90,7 +94,7 @@ class DecisionWriter {
     this.raw('[');
     for (let i = 0; i < list.length; i++) {
       this.decision(list.at(i), list.until(i), i > 0);
-      if (this.pos >= CHUNK - 512) {
+      if (this.pos >= this.chunk - 512) {
         yield this.take();
       }
     }
@@ -108,7 +112,7 @@ class DecisionWriter {
   /** Makes room for `bytes` more: a chunk that cannot hold them is replaced by a bigger one, its text kept. */
   private room(bytes: number): void {
     if (this.pos + bytes > this.buf.length) {
-      const size = this.buf === NO_CHUNK ? CHUNK : 2 * this.buf.length;
+      const size = this.buf === NO_CHUNK ? this.chunk : 2 * this.buf.length;
       const bigger = Buffer.allocUnsafe(Math.max(size, this.pos + bytes));
       this.buf.copy(bigger, 0, 0, this.pos);
       this.buf = bigger;
@@ -228,8 +232,8 @@ export function decisionStreamJson(
 }
 
 /** A stream answer's body from lists given with their ends; `now` (ms) is the time the durations count from. */
-export function* streamBody(fresh: RenderedList, deleted: RenderedList, now: number): Generator<Buffer> {
-  const writer = new DecisionWriter(now);
+export function* streamBody(fresh: RenderedList, deleted: RenderedList, now: number, chunk = CHUNK): Generator<Buffer> {
+  const writer = new DecisionWriter(now, chunk);
   writer.raw('{"new":');
   yield* writer.list(fresh);
   writer.raw(',"deleted":');

@@ -5,8 +5,10 @@ import { streamBody, type RenderedDecision, type RenderedList } from './decision
 
 // Level 3: nearly the ratio of the default level (6× on decision lists) at twice its speed.
 const GZIP_LEVEL = 3;
-// Chunks (64 KiB each) rendered between two yields to the event loop: a million decisions take about a second.
-const CHUNKS_PER_SLICE = 32;
+// Kept whole in memory, so in big chunks: fewer buffers to allocate and to write.
+const CHUNK = 1024 * 1024;
+// Chunks rendered between two yields to the event loop (a million decisions make ~175 of them).
+const CHUNKS_PER_SLICE = 2;
 
 /** A decision as the index holds it: fields that a later change may rewrite are copied when the answer is taken. */
 export interface IndexedDecision extends RenderedDecision {
@@ -18,7 +20,10 @@ export class DecisionList implements RenderedList {
   private readonly ends: Float64Array;
 
   constructor(private readonly decisions: readonly (IndexedDecision & { readonly until: number })[]) {
-    this.ends = Float64Array.from(decisions, (d) => d.until);
+    this.ends = new Float64Array(decisions.length);
+    for (let i = 0; i < decisions.length; i++) {
+      this.ends[i] = decisions[i].until;
+    }
   }
 
   get length(): number {
@@ -103,7 +108,7 @@ export class StartupBody {
 
   private async render(): Promise<Buffer[]> {
     const chunks: Buffer[] = [];
-    for (const chunk of streamBody(this.fresh, this.ended, this.renderedAt)) {
+    for (const chunk of streamBody(this.fresh, this.ended, this.renderedAt, CHUNK)) {
       chunks.push(chunk);
       if (chunks.length % CHUNKS_PER_SLICE === 0) {
         await new Promise((resolve) => setImmediate(resolve));
