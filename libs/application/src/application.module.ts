@@ -2,6 +2,7 @@ import { EVENT_STORE, PostgresEventStore, type DatabaseHandle } from '@lapi/even
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { alertHandlers } from './alerts/alert.handlers';
+import { allowlistHandlers } from './allowlists/allowlist.queries';
 import { PROFILE_ENGINE, type ProfileEngine } from './alerts/profile-engine';
 import { bouncerHandlers } from './bouncers/bouncer.handlers';
 import {
@@ -57,6 +58,7 @@ export class ApplicationModule {
         ...bouncerHandlers,
         ...alertHandlers,
         ...decisionHandlers,
+        ...allowlistHandlers,
       ],
       exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
     };

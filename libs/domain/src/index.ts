@@ -23,3 +23,6 @@ export * from './shared/ip-range';
 export * from './shared/printable';
 export * from './shared/scope';
 export * from './shared/storable-text';
+export * from './allowlists/allowlist';
+export * from './allowlists/allowlist.errors';
+export * from './allowlists/allowlist.events';

@@ -1,4 +1,5 @@
 export * from './aggregates';
+export * from './allowlists.projection';
 export * from './alert-queries';
 export * from './bouncer-positions';
 export * from './bouncers.projection';
