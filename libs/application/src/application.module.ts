@@ -2,8 +2,8 @@ import { EVENT_STORE, PostgresEventStore, type DatabaseHandle } from '@lapi/even
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { alertHandlers } from './alerts/alert.handlers';
-import { allowlistHandlers } from './allowlists/allowlist.queries';
 import { PROFILE_ENGINE, type ProfileEngine } from './alerts/profile-engine';
+import { allowlistHandlers } from './allowlists/allowlist.queries';
 import { bouncerHandlers } from './bouncers/bouncer.handlers';
 import {
   DECISION_READER,

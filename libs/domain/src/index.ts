@@ -1,6 +1,9 @@
 export * from './alerts/alert';
 export * from './alerts/alert.events';
 export * from './alerts/receive-alert';
+export * from './allowlists/allowlist';
+export * from './allowlists/allowlist.errors';
+export * from './allowlists/allowlist.events';
 export * from './bouncers/bouncer';
 export * from './bouncers/bouncer.errors';
 export * from './bouncers/bouncer.events';
@@ -23,6 +26,3 @@ export * from './shared/ip-range';
 export * from './shared/printable';
 export * from './shared/scope';
 export * from './shared/storable-text';
-export * from './allowlists/allowlist';
-export * from './allowlists/allowlist.errors';
-export * from './allowlists/allowlist.events';

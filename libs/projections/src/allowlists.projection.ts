@@ -8,6 +8,7 @@ import {
 } from '@lapi/domain/allowlists/allowlist';
 import { ALLOWLIST_EVENT_TYPES, type AllowlistEvent } from '@lapi/domain/allowlists/allowlist.events';
 import { parseIpRange, type IpRange } from '@lapi/domain/shared/ip-range';
+import { storableText } from '@lapi/domain/shared/storable-text';
 import type { DB, InlineProjection, RecordedEvent } from '@lapi/event-store';
 import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
 import { iso } from './machines.projection';
@@ -113,6 +114,10 @@ export async function listAllowlists(db: Kysely<DB>, name?: string): Promise<All
 }
 
 export async function findAllowlist(db: Kysely<DB>, name: string): Promise<AllowlistState> {
+  // No list has a name PostgreSQL cannot hold (a NUL): asking for one is not a database error.
+  if (!storableText(name)) {
+    return null;
+  }
   const [list] = await listAllowlists(db, name);
   return list ?? null;
 }
