@@ -12,6 +12,7 @@ import {
 import type { DatabaseHandle } from '@lapi/event-store';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AlertsController } from './alerts/alerts.controller';
+import { AllowlistsController } from './allowlists/allowlists.controller';
 import { API_OPTIONS, type ApiOptions } from './api-options';
 import { BouncerApiKeyGuard } from './auth/bouncer-api-key.guard';
 import { BouncerKeys } from './auth/bouncer-keys';
@@ -30,7 +31,7 @@ import { LapiMetrics } from './metrics/lapi-metrics';
 import { RetentionTimer } from './retention/retention-timer';
 import { WatchersController } from './watchers/watchers.controller';
 
-const controllers = [HealthController, WatchersController, AlertsController, DecisionsController];
+const controllers = [HealthController, WatchersController, AlertsController, DecisionsController, AllowlistsController];
 const auth = [
   MachineJwtStrategy,
   MachineJwtGuard,

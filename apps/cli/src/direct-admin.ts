@@ -141,6 +141,11 @@ class DirectAdmin implements AdminContext {
     return events.map((e) => String(e.data.alertId));
   }
 
+  /** No read model lives in this process: the server follows the log by itself. */
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async buses() {
     await import('reflect-metadata'); // before any decorated class is read
     const [{ ApplicationModule }, { NestFactory }, { CommandBus, QueryBus }] = await Promise.all([

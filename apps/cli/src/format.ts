@@ -1,3 +1,4 @@
+import { activeItems, type Allowlist } from '@lapi/domain/allowlists/allowlist';
 import { instanceStreamKey, latestPull, positionKeys, type Bouncer } from '@lapi/domain/bouncers/bouncer';
 import { type Machine } from '@lapi/domain/machines/machine';
 import { printable } from '@lapi/domain/shared/printable';
@@ -84,3 +85,42 @@ export const bouncersTable = (rows: ReturnType<typeof bouncerRows>): string =>
     ['Name', 'IP Address', 'Valid', 'Last API pull', 'Type', 'Version', 'Auth Type'],
     rows.map((r) => [r.name, r.ip_address, '✔️', r.last_pull ?? '', r.type, r.version, r.auth_type]),
   );
+
+/** An allowlist as `cscli allowlists list -o json` shows it (the API's GetAllowlistResponse), expired items left out. */
+export const allowlistJson = (list: Allowlist, now: Date) => ({
+  name: list.name,
+  description: list.description,
+  created_at: list.createdAt,
+  updated_at: list.updatedAt,
+  console_managed: false,
+  items: activeItems(list, now).map((i) => ({
+    value: i.value,
+    description: i.description,
+    created_at: i.createdAt,
+    expiration: i.expiresAt,
+  })),
+});
+
+export const allowlistsTable = (lists: readonly Allowlist[], now: Date): string =>
+  table(
+    ['Name', 'Description', 'Created at', 'Updated at', 'Managed by Console', 'Size'],
+    lists.map((l) => [l.name, l.description, l.createdAt, l.updatedAt, 'no', String(activeItems(l, now).length)]),
+  );
+
+export const allowlistInspection = (list: Allowlist, now: Date): string =>
+  [
+    table(
+      ['Allowlist', list.name],
+      [
+        ['Description', list.description],
+        ['Created at', list.createdAt],
+        ['Updated at', list.updatedAt],
+        ['Managed by Console', 'no'],
+      ],
+    ),
+    '',
+    table(
+      ['Value', 'Comment', 'Expiration', 'Created at'],
+      activeItems(list, now).map((i) => [i.value, i.description, i.expiresAt ?? 'never', i.createdAt]),
+    ),
+  ].join('\n');

@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { alertHandlers } from './alerts/alert.handlers';
 import { PROFILE_ENGINE, type ProfileEngine } from './alerts/profile-engine';
+import { allowlistHandlers } from './allowlists/allowlist.queries';
 import { bouncerHandlers } from './bouncers/bouncer.handlers';
 import {
   DECISION_READER,
@@ -57,6 +58,7 @@ export class ApplicationModule {
         ...bouncerHandlers,
         ...alertHandlers,
         ...decisionHandlers,
+        ...allowlistHandlers,
       ],
       exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
     };

@@ -4,6 +4,7 @@ export * from './alerts/alert-writes';
 export * from './alerts/alert.commands';
 export { AlertNotFoundError } from './alerts/alert.handlers';
 export * from './alerts/profile-engine';
+export * from './allowlists/allowlist.queries';
 export * from './application.module';
 export * from './bouncers/api-key';
 export * from './bouncers/bouncer-writes';

@@ -111,6 +111,24 @@ export interface BouncerLookupsTable {
   looked_up_at: Timestamp;
 }
 
+export interface AllowlistsTable {
+  name: string;
+  description: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AllowlistItemsTable {
+  allowlist: string;
+  value: string;
+  description: string;
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  ip_family: number;
+  ip_start: string;
+  ip_end: string;
+}
+
 /** A bigint counter with a default: as Int8, optional on insert. */
 type Counter = ColumnType<string, string | undefined, string>;
 
@@ -177,4 +195,6 @@ export interface DB {
   streams: StreamsTable;
   machines: MachinesTable;
   bouncers: BouncersTable;
+  allowlists: AllowlistsTable;
+  allowlist_items: AllowlistItemsTable;
 }

@@ -1,3 +1,4 @@
 export * from './alerts';
+export * from './allowlists';
 export * from './validation';
 export * from './watchers';

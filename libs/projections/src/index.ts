@@ -1,5 +1,6 @@
 export * from './aggregates';
 export * from './alert-queries';
+export * from './allowlists.projection';
 export * from './bouncer-positions';
 export * from './bouncers.projection';
 export * from './cluster/decision-generations';

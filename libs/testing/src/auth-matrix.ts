@@ -386,6 +386,45 @@ export const AUTH_MATRIX: MatrixRow[] = [
     path: '/v1/decisions/stream?startup=true&scopes=Country',
     expect: head(bouncerRoute(empty(200))),
   },
+  // Allowlists (crowdsec ≥1.6.6): the matrix creates none, so every list is empty and every value unlisted.
+  ...(['GET', 'HEAD'] as const).flatMap((method): MatrixRow[] => {
+    const answer = (e: Expectation) => (method === 'HEAD' ? head(machineRoute(e)) : machineRoute(e));
+    return [
+      {
+        method,
+        route: '/v1/allowlists',
+        path: '/v1/allowlists?with_content=true',
+        expect: answer(json(200, [])),
+        reference: 'absent',
+        note: 'crowdsec ≥1.6.6',
+      },
+      {
+        method,
+        route: '/v1/allowlists/check/:value',
+        path: '/v1/allowlists/check/198.51.100.77',
+        expect: method === 'HEAD' ? answer(empty(204)) : answer(json(200, {})),
+        reference: 'absent',
+        note: 'crowdsec ≥1.6.6',
+      },
+      {
+        method,
+        route: '/v1/allowlists/:name',
+        path: '/v1/allowlists/missing',
+        expect: answer(json(404, { message: "allowlist 'missing' not found" })),
+        reference: 'absent',
+        note: "crowdsec ≥1.6.6; an unknown list is the client's mistake: 404, not the reference's 500",
+      },
+    ];
+  }),
+  {
+    method: 'POST',
+    route: '/v1/allowlists/check',
+    path: '/v1/allowlists/check',
+    body: () => ({ targets: ['198.51.100.77'] }),
+    expect: machineRoute(json(200, { results: [] })),
+    reference: 'absent',
+    note: 'crowdsec ≥1.6.9',
+  },
   // Last: it deletes the machine its token names (whose token is refused from then on).
   {
     method: 'DELETE',

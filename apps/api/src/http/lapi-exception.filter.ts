@@ -30,6 +30,11 @@ const DOMAIN_STATUS: Record<string, number> = {
   'DECISION.NOT_FOUND': 404,
   'ALERT.NOT_FOUND': 404,
   'ALERT.INVALID': 400,
+  // The reference answers 500 for these (HandleDBErrors); they are the client's mistakes.
+  'ALLOWLIST.NOT_FOUND': 404,
+  'ALLOWLIST.ALREADY_EXISTS': 403,
+  'ALLOWLIST.INVALID_VALUE': 400,
+  'ALLOWLIST.ALLOWLISTED': 409,
   // A profile could not evaluate this alert (the reference answers 500 with the same text).
   'PROFILE.EVALUATION': 422,
   VALIDATION: 400,

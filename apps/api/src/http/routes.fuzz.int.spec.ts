@@ -1,4 +1,9 @@
-import { addAlertsRequest, watcherAuthRequest, watcherRegistrationRequest } from '@lapi/lapi-contract';
+import {
+  addAlertsRequest,
+  bulkCheckAllowlistRequest,
+  watcherAuthRequest,
+  watcherRegistrationRequest,
+} from '@lapi/lapi-contract';
 import {
   CONTENT_TYPES,
   edgeString,
@@ -88,6 +93,10 @@ const ROUTES: FuzzRoute[] = [
   { method: 'GET', route: '/v1/decisions', auth: 'bouncer', query: DECISION_PARAMS },
   { method: 'GET', route: '/v1/decisions/stream', auth: 'bouncer', query: STREAM_PARAMS },
   { method: 'GET', route: '/v1/heartbeat', auth: 'machine', query: [] },
+  { method: 'GET', route: '/v1/allowlists', auth: 'machine', query: ['with_content'] },
+  { method: 'GET', route: '/v1/allowlists/:name', auth: 'machine', param: true, query: ['with_content'] },
+  { method: 'GET', route: '/v1/allowlists/check/:value', auth: 'machine', param: true, query: [] },
+  { method: 'POST', route: '/v1/allowlists/check', auth: 'machine', body: bulkCheckAllowlistRequest },
   { method: 'GET', route: '/v1/refresh_token', auth: 'machine', query: [] },
   { method: 'GET', route: '/health', auth: 'none', query: [] },
   { method: 'GET', route: '/health/ready', auth: 'none', query: [] },

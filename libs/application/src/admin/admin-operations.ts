@@ -1,7 +1,12 @@
-import type { AlertInput, Bouncer, Machine } from '@lapi/domain';
+import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, Machine } from '@lapi/domain';
+import { AllowlistNotFoundError } from '@lapi/domain/allowlists/allowlist.errors';
+import type { AppendResult } from '@lapi/event-store';
+import { findAllowlist, listAllowlists } from '@lapi/projections/allowlists.projection';
 import { positionTimes } from '@lapi/projections/bouncer-positions';
 import { listBouncers, listMachines } from '@lapi/projections/queries';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { checkAllowlisted, refuseAllowlisted } from '../allowlists/allowlist-checks';
+import { addAllowlistItems, runAllowlistCommand } from '../allowlists/allowlist-writes';
 import { addBouncer, addBouncers, deleteBouncer, deleteBouncers, type BouncerEntry } from '../bouncers/bouncer-writes';
 import type { ImportedDecision, ImportOptions } from '../decisions/import-decisions';
 import { ADMIN_MACHINE, manualDecisionAlert, type ManualDecision } from '../decisions/manual-decision';
@@ -36,7 +41,14 @@ export type AdminRequest =
   | { op: 'bouncers.deleteMany'; names: string[] }
   | { op: 'decisions.add'; decision: ManualDecision }
   | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions }
-  | { op: 'notifications.status'; deadLimit: number };
+  | { op: 'notifications.status'; deadLimit: number }
+  | { op: 'allowlists.create'; name: string; description: string }
+  | { op: 'allowlists.add'; name: string; items: AllowlistItemInput[] }
+  | { op: 'allowlists.remove'; name: string; values: string[] }
+  | { op: 'allowlists.delete'; name: string }
+  | { op: 'allowlists.list' }
+  | { op: 'allowlists.inspect'; name: string }
+  | { op: 'allowlists.check'; values: string[] };
 
 export interface AdminResults {
   'machines.add': null;
@@ -59,6 +71,16 @@ export interface AdminResults {
   /** How many decisions were imported. */
   'decisions.import': number;
   'notifications.status': NotificationsStatus;
+  'allowlists.create': null;
+  'allowlists.add': { added: number; decisionsDeleted: number };
+  /** How many values were removed. */
+  'allowlists.remove': number;
+  'allowlists.delete': null;
+  /** Every list with all its items (expired ones included: the caller drops them with activeItems). */
+  'allowlists.list': Allowlist[];
+  'allowlists.inspect': Allowlist;
+  /** Per value, why it is allowlisted (empty: it is not). */
+  'allowlists.check': { value: string; reasons: string[] }[];
 }
 
 /** Where an admin request runs: the server's own parts, or the CLI's, built without Nest. */
@@ -69,6 +91,8 @@ export interface AdminContext {
   hasher(): PasswordHasher;
   /** Stores alerts (with their decisions) from the admin, all in one transaction; resolves with their ids. */
   pushAlerts(machineId: string, alerts: AlertInput[], context: CommandContext): Promise<string[]>;
+  /** Waits until the read models bouncers are served from show what was appended (the API's projection barrier). */
+  settle(appended: readonly AppendResult[]): Promise<void>;
   /** Nest's buses, for the requests whose handlers only Nest builds (prune, import): the CLI loads it for them. */
   buses(): Promise<{ commands: CommandBus; queries: QueryBus }>;
 }
@@ -126,11 +150,11 @@ export async function runAdminRequest(
       await deleteBouncers(deps, admin.credentials, request.names, ctx);
       return null;
     case 'decisions.add': {
-      const [id] = await admin.pushAlerts(
-        ADMIN_MACHINE,
-        [manualDecisionAlert(request.decision, deps.clock.now())],
-        ctx,
-      );
+      const alert = manualDecisionAlert(request.decision, deps.clock.now());
+      for (const d of alert.decisions ?? []) {
+        await refuseAllowlisted(deps.database.db, d.scope, d.value, deps.clock.now());
+      }
+      const [id] = await admin.pushAlerts(ADMIN_MACHINE, [alert], ctx);
       return id;
     }
     case 'decisions.import': {
@@ -140,6 +164,46 @@ export async function runAdminRequest(
     case 'notifications.status': {
       const { databaseNotificationsStatus } = await import('../notifications/notifications-status');
       return databaseNotificationsStatus(deps, request.deadLimit);
+    }
+    case 'allowlists.create':
+      await runAllowlistCommand(
+        deps,
+        { type: 'CreateAllowlist', data: { name: request.name, description: request.description } },
+        ctx,
+      );
+      return null;
+    case 'allowlists.add': {
+      const { added, decisionsDeleted, appended } = await addAllowlistItems(deps, request.name, request.items, ctx);
+      await admin.settle(appended);
+      return { added, decisionsDeleted };
+    }
+    case 'allowlists.remove': {
+      const events = await runAllowlistCommand(
+        deps,
+        { type: 'RemoveAllowlistItems', data: { name: request.name, values: request.values } },
+        ctx,
+      );
+      return events.reduce((n, e) => n + (e.type === 'AllowlistItemsRemoved' ? e.data.values.length : 0), 0);
+    }
+    case 'allowlists.delete':
+      await runAllowlistCommand(deps, { type: 'DeleteAllowlist', data: { name: request.name } }, ctx);
+      return null;
+    case 'allowlists.list':
+      return listAllowlists(deps.database.db);
+    case 'allowlists.inspect': {
+      const list = await findAllowlist(deps.database.db, request.name);
+      if (!list) {
+        throw new AllowlistNotFoundError(request.name);
+      }
+      return list;
+    }
+    case 'allowlists.check': {
+      const now = deps.clock.now();
+      const results: { value: string; reasons: string[] }[] = [];
+      for (const value of request.values) {
+        results.push({ value, reasons: await checkAllowlisted(deps.database.db, value, now) });
+      }
+      return results;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { EVENT_STORE } from '@lapi/event-store';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { PushAlerts } from '../alerts/alert.commands';
+import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';
 import { PASSWORD_HASHER, type PasswordHasher } from '../machines/password-hasher';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
 import { CLOCK, DATABASE, type Clock } from '../shared/ports';
@@ -18,6 +19,7 @@ export function nestAdminContext(app: { get<T>(token: unknown): T }): AdminConte
     hasher: () => app.get<PasswordHasher>(PASSWORD_HASHER),
     // Through the API's handler: its profiles (notifications), commit batching and projection barrier.
     pushAlerts: (machineId, alerts, context) => buses.commands.execute(new PushAlerts(machineId, alerts, context)),
+    settle: (appended) => app.get<ProjectionBarrier>(PROJECTION_BARRIER).waitFor(appended),
     buses: () => Promise.resolve(buses),
   };
 }

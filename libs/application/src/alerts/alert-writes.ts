@@ -5,9 +5,11 @@ import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import type { DatabaseHandle } from '@lapi/event-store';
 import { mapInSlices, runInSlices, Slicer } from '@lapi/event-store/json-slices';
+import { loadActiveAllowlistItems } from '@lapi/projections/allowlists.projection';
 import { countDecisions } from '@lapi/projections/decision-queries';
 import { allocateAlertIds } from '@lapi/projections/ids';
 import { randomUUID } from 'node:crypto';
+import { isAlertAllowlisted, withoutAllowlisted } from '../allowlists/allowlist-checks';
 import type { DecisionStats, ProfileEngine } from './profile-engine';
 
 // No Nest here: the API's PushAlerts handler and the admin CLI (which loads no framework) share it.
@@ -24,13 +26,18 @@ export async function decideAlerts(
   now: Date,
 ): Promise<AlertReceived[]> {
   const events: AlertReceived[] = [];
+  const allowlists = await loadActiveAllowlistItems(database.db, now);
   for (const alert of alerts) {
+    if (isAlertAllowlisted(allowlists, alert)) {
+      continue;
+    }
     // An alert without decisions (null or []) gets them from the profiles (controllers/v1/alerts.go); one with
     // decisions only runs them for its notifications.
-    const { decisions, notify } =
+    const { decisions: made, notify } =
       alert.decisions?.length && !profiles.notifies
         ? { decisions: alert.decisions, notify: undefined }
         : await profiles.evaluate(alert, decisionStats(database, now), now);
+    const decisions = withoutAllowlisted(allowlists, made);
     const { alertId, decisionIds } = await allocateAlertIds(database.db, decisions.length);
     // In slices: an alert may carry 100k decisions, and other requests should not wait for all of them.
     const slicer = new Slicer();
