@@ -18,6 +18,7 @@ import { PruneMachinesHandler } from './machines/prune-machines';
 import { CREDENTIAL_CHANGES, LocalCredentialChanges, type CredentialChanges } from './shared/credential-changes';
 import { inlineProjections } from './shared/inline-projections';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
+import { RecordUsageMetricsHandler } from './usage-metrics/record-usage-metrics';
 
 /** Commands and queries shared by the API and the admin CLI, over an open database. */
 @Module({})
@@ -57,6 +58,7 @@ export class ApplicationModule {
         ...bouncerHandlers,
         ...alertHandlers,
         ...decisionHandlers,
+        RecordUsageMetricsHandler,
       ],
       exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
     };

@@ -1,3 +1,4 @@
 export * from './alerts';
+export * from './usage-metrics';
 export * from './validation';
 export * from './watchers';

@@ -1,6 +1,7 @@
 import type { AlertInput, Bouncer, Machine } from '@lapi/domain';
 import { positionTimes } from '@lapi/projections/bouncer-positions';
 import { listBouncers, listMachines } from '@lapi/projections/queries';
+import { listUsageReports, type StoredUsageReport } from '@lapi/projections/usage-metrics.projection';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { addBouncer, addBouncers, deleteBouncer, deleteBouncers, type BouncerEntry } from '../bouncers/bouncer-writes';
 import type { ImportedDecision, ImportOptions } from '../decisions/import-decisions';
@@ -36,7 +37,8 @@ export type AdminRequest =
   | { op: 'bouncers.deleteMany'; names: string[] }
   | { op: 'decisions.add'; decision: ManualDecision }
   | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions }
-  | { op: 'notifications.status'; deadLimit: number };
+  | { op: 'notifications.status'; deadLimit: number }
+  | { op: 'metrics.usage' };
 
 export interface AdminResults {
   'machines.add': null;
@@ -59,6 +61,8 @@ export interface AdminResults {
   /** How many decisions were imported. */
   'decisions.import': number;
   'notifications.status': NotificationsStatus;
+  /** The usage reports kept, oldest first. */
+  'metrics.usage': StoredUsageReport[];
 }
 
 /** Where an admin request runs: the server's own parts, or the CLI's, built without Nest. */
@@ -141,5 +145,7 @@ export async function runAdminRequest(
       const { databaseNotificationsStatus } = await import('../notifications/notifications-status');
       return databaseNotificationsStatus(deps, request.deadLimit);
     }
+    case 'metrics.usage':
+      return listUsageReports(deps.database.db, deps.clock.now());
   }
 }
