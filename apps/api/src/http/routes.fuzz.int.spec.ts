@@ -1,4 +1,9 @@
-import { addAlertsRequest, watcherAuthRequest, watcherRegistrationRequest } from '@lapi/lapi-contract';
+import {
+  addAlertsRequest,
+  usageMetricsRequest,
+  watcherAuthRequest,
+  watcherRegistrationRequest,
+} from '@lapi/lapi-contract';
 import {
   CONTENT_TYPES,
   edgeString,
@@ -87,6 +92,7 @@ const ROUTES: FuzzRoute[] = [
   { method: 'DELETE', route: '/v1/decisions/:decision_id', auth: 'machine', param: true, query: [] },
   { method: 'GET', route: '/v1/decisions', auth: 'bouncer', query: DECISION_PARAMS },
   { method: 'GET', route: '/v1/decisions/stream', auth: 'bouncer', query: STREAM_PARAMS },
+  { method: 'POST', route: '/v1/usage-metrics', auth: 'bouncer', body: usageMetricsRequest },
   { method: 'GET', route: '/v1/heartbeat', auth: 'machine', query: [] },
   { method: 'GET', route: '/v1/refresh_token', auth: 'machine', query: [] },
   { method: 'GET', route: '/health', auth: 'none', query: [] },
@@ -269,9 +275,11 @@ describe('fuzz: every route with generated invalid input', () => {
             url: path,
             headers: { 'user-agent': AGENT_UA, ...headers },
           });
+          // Either credential: an X-Api-Key is the bouncer's, anything else (with the agent's User-Agent) a machine's.
+          const asMachine = route.route === '/v1/usage-metrics' && !('x-api-key' in headers);
           if (route.route === '/v1/refresh_token') {
             expect(res.statusCode).toBe(401); // the handler parses the token itself
-          } else if (route.auth === 'machine') {
+          } else if (route.auth === 'machine' || asMachine) {
             expect(res.statusCode).toBe(401);
             expect(res.headers['www-authenticate']).toBe('JWT realm=Crowdsec API local');
             expect(res.json()).toEqual({ code: 401, message: expect.any(String) });
