@@ -31,3 +31,4 @@ export * from './notifications/redis-notification-queue';
 export * from './notifications/sql-notification-queue';
 export * from './queries';
 export * from './usage-metrics.projection';
+export * from './usage-metrics-summary';
