@@ -1,4 +1,4 @@
-import { summarizeUsage } from './usage-metrics-summary';
+import { latestUsageSamples, summarizeUsage } from './usage-metrics-summary';
 import type { StoredUsageReport } from './usage-metrics.projection';
 
 const report = (at: number, items: { name: string; unit: string; value: number; labels?: Record<string, string> }[]) =>
@@ -46,5 +46,17 @@ describe('summarizeUsage (cscli metrics show bouncers)', () => {
         'lists:firehol_voipbl': { active_decisions: { ip: 250 } },
       },
     });
+  });
+});
+
+describe('latestUsageSamples (Prometheus export)', () => {
+  it('caps the series whatever the clients send', () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      name: 'dropped',
+      unit: 'packet',
+      value: i,
+      labels: { origin: `o${i}` },
+    }));
+    expect(latestUsageSamples([report(1, items)], 20)).toHaveLength(20);
   });
 });

@@ -67,3 +67,48 @@ export function summarizeUsage(reports: readonly StoredUsageReport[]): UsageSumm
       return { kind: c.kind, name: c.name, since: new Date(measures[0].at * 1000).toISOString(), byOrigin };
     });
 }
+
+/** One exported series: a component's latest window of one metric, by origin and IP type. */
+export interface UsageSample {
+  readonly kind: StoredUsageReport['kind'];
+  readonly component: string;
+  readonly metric: string;
+  readonly unit: string;
+  readonly origin: string;
+  readonly ipType: string;
+  readonly value: number;
+}
+
+/**
+ * The newest window of each component's latest report, items with the same labels summed, for Prometheus. At most
+ * `maxSeries`: label values come from clients, so the series count is capped whatever they send.
+ */
+export function latestUsageSamples(latest: readonly StoredUsageReport[], maxSeries: number): UsageSample[] {
+  const samples = new Map<string, UsageSample>();
+  for (const r of latest) {
+    const blocks = r.report.metrics ?? [];
+    const newest = blocks.reduce<(typeof blocks)[number] | undefined>(
+      (a, b) => (a && a.meta.utc_now_timestamp >= b.meta.utc_now_timestamp ? a : b),
+      undefined,
+    );
+    for (const item of newest?.items ?? []) {
+      const origin = item.labels?.origin ?? '';
+      const ipType = item.labels?.ip_type ?? '';
+      const key = JSON.stringify([r.kind, r.name, item.name, item.unit, origin, ipType]);
+      const known = samples.get(key);
+      if (!known && samples.size >= maxSeries) {
+        continue;
+      }
+      samples.set(key, {
+        kind: r.kind,
+        component: r.name,
+        metric: item.name,
+        unit: item.unit,
+        origin,
+        ipType,
+        value: (known?.value ?? 0) + item.value,
+      });
+    }
+  }
+  return [...samples.values()];
+}
