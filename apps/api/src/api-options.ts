@@ -8,5 +8,7 @@ export interface ApiOptions {
   readonly trustedIps: readonly string[];
   /** LAPI_TLS_*: agents and bouncers authenticated by client certificate; absent on plain HTTP. */
   readonly clientCertificates?: ClientCertificateOptions;
+  /** LAPI_METRICS_MAX_AGE: how long a usage report is kept (ms). */
+  readonly usageMetricsMaxAgeMs: number;
 }
 export const API_OPTIONS = Symbol('API_OPTIONS');

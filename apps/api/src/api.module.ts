@@ -20,6 +20,7 @@ import { BouncerSightings } from './auth/bouncer-sightings';
 import { LoginThrottle } from './auth/login-throttle';
 import { MachineJwtGuard } from './auth/machine-jwt.guard';
 import { MachineJwtStrategy } from './auth/machine-jwt.strategy';
+import { MachineOrBouncerGuard } from './auth/machine-or-bouncer.guard';
 import { MachineTokenCheck } from './auth/machine-token-check';
 import { RequestCredentials } from './auth/request-credentials';
 import { TokenService } from './auth/token.service';
@@ -29,12 +30,21 @@ import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
 import { LapiMetrics } from './metrics/lapi-metrics';
 import { RetentionTimer } from './retention/retention-timer';
+import { UsageMetricsController } from './usage-metrics/usage-metrics.controller';
 import { WatchersController } from './watchers/watchers.controller';
 
-const controllers = [HealthController, WatchersController, AlertsController, DecisionsController, AllowlistsController];
+const controllers = [
+  HealthController,
+  WatchersController,
+  AlertsController,
+  DecisionsController,
+  AllowlistsController,
+  UsageMetricsController,
+];
 const auth = [
   MachineJwtStrategy,
   MachineJwtGuard,
+  MachineOrBouncerGuard,
   MachineTokenCheck,
   BouncerKeys,
   BouncerApiKeyGuard,

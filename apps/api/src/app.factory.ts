@@ -100,6 +100,7 @@ export async function createApiApp(
         autoRegistration: config.autoRegistration,
         trustedIps: config.trustedIps,
         clientCertificates: tls?.clientCertificates,
+        usageMetricsMaxAgeMs: config.usageMetricsMaxAgeMs,
       },
       profiles,
       clock: options.clock,

@@ -351,6 +351,19 @@ function deadLetterCount(value: string): number {
 }
 
 program
+  .command('metrics')
+  .description("usage metrics bouncers and agents sent (POST /v1/usage-metrics), as cscli metrics' bouncer tables")
+  .addOption(outputOption())
+  .action(async (opts: { output: string }) => {
+    const [{ result }, { usageJson, usageTables }] = await Promise.all([
+      getConfig().then((c) => sendAdminRequest(c, { op: 'metrics.usage' })),
+      import('./usage-metrics'),
+    ]);
+    const reports = result as Parameters<typeof usageTables>[0];
+    out(opts.output === 'json' ? JSON.stringify(usageJson(reports), null, 2) : usageTables(reports));
+  });
+
+program
   .command('notifications')
   .description('profile notifications: delivered by the workers in a cluster, by the API process otherwise')
   .command('status')

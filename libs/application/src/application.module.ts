@@ -19,6 +19,7 @@ import { PruneMachinesHandler } from './machines/prune-machines';
 import { CREDENTIAL_CHANGES, LocalCredentialChanges, type CredentialChanges } from './shared/credential-changes';
 import { inlineProjections } from './shared/inline-projections';
 import { CLOCK, DATABASE, systemClock, type Clock } from './shared/ports';
+import { RecordUsageMetricsHandler } from './usage-metrics/record-usage-metrics';
 
 /** Commands and queries shared by the API and the admin CLI, over an open database. */
 @Module({})
@@ -59,6 +60,7 @@ export class ApplicationModule {
         ...alertHandlers,
         ...decisionHandlers,
         ...allowlistHandlers,
+        RecordUsageMetricsHandler,
       ],
       exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
     };

@@ -30,3 +30,4 @@ export * from './retention/retention';
 export * from './shared/credential-changes';
 export * from './shared/inline-projections';
 export * from './shared/ports';
+export * from './usage-metrics/record-usage-metrics';

@@ -1,7 +1,14 @@
 import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { z } from 'zod';
-import { projectionRetention, readyMaxLag, retentionEnv, toRetentionConfig, type RetentionConfig } from './retention';
+import {
+  metricsMaxAge,
+  projectionRetention,
+  readyMaxLag,
+  retentionEnv,
+  toRetentionConfig,
+  type RetentionConfig,
+} from './retention';
 import { tlsEnv, toTlsConfig, type TlsConfig } from './tls';
 
 /** Where the event store lives: a Postgres server, or PGlite files in the data directory. */
@@ -39,6 +46,8 @@ export interface AppConfig {
   readonly retention: RetentionConfig;
   /** Cluster mode: how long the Redis decisions read model keeps decisions that ended (ms). */
   readonly projectionRetentionMs: number;
+  /** Usage reports of bouncers and agents are kept this long (ms), the reference's metrics_max_age. */
+  readonly usageMetricsMaxAgeMs: number;
   /** Cluster mode: GET /health/ready fails once the projection is this far behind the event log (ms). */
   readonly readyMaxLagMs: number;
   /** The reference's notification_dir: the http plugin configs that profiles' `notifications` name. */
@@ -190,6 +199,8 @@ const envSchema = z.object({
   ...retentionEnv,
   ...tlsEnv,
   LAPI_PROJECTION_RETENTION: projectionRetention.default('24h'),
+  // The reference's default metrics_max_age.
+  LAPI_METRICS_MAX_AGE: metricsMaxAge.default('7d'),
   // The projection is shared: past this, every replica turns unready at once, so only a stalled one should reach it.
   LAPI_READY_MAX_LAG: readyMaxLag.default('60s'),
 });
@@ -292,6 +303,7 @@ export function loadConfig(
     retention: toRetentionConfig(e),
     projectionRetentionMs: e.LAPI_PROJECTION_RETENTION,
     readyMaxLagMs: e.LAPI_READY_MAX_LAG,
+    usageMetricsMaxAgeMs: e.LAPI_METRICS_MAX_AGE,
     notificationsDir: e.LAPI_NOTIFICATIONS_DIR,
     webhook,
     tls,

@@ -50,6 +50,9 @@ export const projectionRetention = duration(
 /** How far behind the event log the projection may fall before GET /health/ready fails (LAPI_READY_MAX_LAG), in ms. */
 export const readyMaxLag = duration(1_000, 'must be at least 1s: writes alone may wait up to 2s for the projection');
 
+/** How long usage reports (POST /v1/usage-metrics) are kept (LAPI_METRICS_MAX_AGE, the reference's metrics_max_age). */
+export const metricsMaxAge = duration(60 * 60_000, 'must be at least 1h: components report every 15 to 30 minutes');
+
 /** The retention variables, merged into the environment schema. */
 export const retentionEnv = {
   // The reference refuses max_items <= 0 ("max_items can't be zero or negative number").

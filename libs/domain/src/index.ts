@@ -26,3 +26,4 @@ export * from './shared/ip-range';
 export * from './shared/printable';
 export * from './shared/scope';
 export * from './shared/storable-text';
+export * from './usage-metrics/usage-metrics';

@@ -181,6 +181,16 @@ export interface NotificationDeadLettersTable {
   at: Timestamp;
 }
 
+/** One usage report (POST /v1/usage-metrics) of a bouncer or machine, until it expires. */
+export interface UsageMetricsTable {
+  id: Generated<string>;
+  kind: string;
+  name: string;
+  received_at: Timestamp;
+  expires_at: Timestamp;
+  report: ColumnType<unknown, string, string>;
+}
+
 export interface DB {
   notification_pipeline: NotificationPipelineTable;
   notification_queue: NotificationQueueTable;
@@ -197,4 +207,5 @@ export interface DB {
   bouncers: BouncersTable;
   allowlists: AllowlistsTable;
   allowlist_items: AllowlistItemsTable;
+  usage_metrics: UsageMetricsTable;
 }

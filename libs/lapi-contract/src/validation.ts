@@ -23,6 +23,9 @@ const issueText = (issue: ZodIssue, location: string): string => {
         ? `${path} in ${location} should be at least ${String(issue.minimum)} chars long`
         : `${path} in ${location} should be at least ${String(issue.minimum)}`;
     case 'too_big':
+      if (issue.type === 'array') {
+        return `${path} in ${location} should have at most ${String(issue.maximum)} items`;
+      }
       return issue.type === 'string'
         ? `${path} in ${location} should be at most ${String(issue.maximum)} chars long`
         : `${path} in ${location} should be at most ${String(issue.maximum)}`;

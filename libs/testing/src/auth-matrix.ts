@@ -155,6 +155,12 @@ const NO_MATCH = 'ip=198.51.100.77';
 const MISSING_ID = '999999';
 const MISSING_DECISION = `decision with id '${MISSING_ID}' doesn't exist: unable to delete`;
 
+/** A minimal usage report: a bouncer's (remediation component) or an agent's (log processor). */
+const usageReport = (bouncer: boolean): unknown =>
+  bouncer
+    ? { remediation_components: [{ version: 'v0.0.31', utc_startup_timestamp: 1764355000 }] }
+    : { log_processors: [{ version: 'v1.7.0', utc_startup_timestamp: 1764355000, hub_items: {}, datasources: {} }] };
+
 /** A complete alert as cscli 1.4.6 sends it for `decisions add --ip 192.0.2.50`. */
 export const matrixAlert = (): unknown[] => [
   {
@@ -424,6 +430,17 @@ export const AUTH_MATRIX: MatrixRow[] = [
     expect: machineRoute(json(200, { results: [] })),
     reference: 'absent',
     note: 'crowdsec ≥1.6.9',
+  },
+  {
+    method: 'POST',
+    route: '/v1/usage-metrics',
+    path: '/v1/usage-metrics',
+    body: (_ids, credential) => usageReport(credential === 'bouncer' || credential === 'bouncerCert'),
+    // The reference's dispatch: X-Api-Key → bouncer, else a token or a `crowdsec/` User-Agent → machine (the matrix
+    // sends the agent's User-Agent with every credential), else the bouncer's certificate.
+    expect: { ...machineRoute(empty(201)), bouncer: empty(201) },
+    reference: 'absent',
+    note: 'crowdsec ≥1.6.3; either credential',
   },
   // Last: it deletes the machine its token names (whose token is refused from then on).
   {

@@ -12,6 +12,8 @@ import { unstorableString } from './storable-json';
 
 // Never authenticated: their bodies are held to the smaller limit whatever credential comes with them.
 const UNAUTHENTICATED_ROUTES = new Set(['/v1/watchers', '/v1/watchers/login']);
+// A usage report is a few kilobytes (a hundred items, an agent's hub list): a body this large is no report.
+const USAGE_METRICS_BODY_LIMIT = 1024 * 1024;
 
 // Bodies above this are parsed in slices (see parseJsonInSlices); below, one JSON.parse takes a few milliseconds.
 const SLICED_PARSE_BYTES = 1024 * 1024;
@@ -86,6 +88,8 @@ export function createFastifyAdapter(options: { trustedProxies?: TrustedProxies;
     }
     if (UNAUTHENTICATED_ROUTES.has(route.url)) {
       route.bodyLimit = UNAUTHENTICATED_BODY_LIMIT;
+    } else if (route.url === '/v1/usage-metrics') {
+      route.bodyLimit = USAGE_METRICS_BODY_LIMIT;
     }
   });
 

@@ -1,6 +1,7 @@
 import {
   addAlertsRequest,
   bulkCheckAllowlistRequest,
+  usageMetricsRequest,
   watcherAuthRequest,
   watcherRegistrationRequest,
 } from '@lapi/lapi-contract';
@@ -92,6 +93,7 @@ const ROUTES: FuzzRoute[] = [
   { method: 'DELETE', route: '/v1/decisions/:decision_id', auth: 'machine', param: true, query: [] },
   { method: 'GET', route: '/v1/decisions', auth: 'bouncer', query: DECISION_PARAMS },
   { method: 'GET', route: '/v1/decisions/stream', auth: 'bouncer', query: STREAM_PARAMS },
+  { method: 'POST', route: '/v1/usage-metrics', auth: 'bouncer', body: usageMetricsRequest },
   { method: 'GET', route: '/v1/heartbeat', auth: 'machine', query: [] },
   { method: 'GET', route: '/v1/allowlists', auth: 'machine', query: ['with_content'] },
   { method: 'GET', route: '/v1/allowlists/:name', auth: 'machine', param: true, query: ['with_content'] },
@@ -278,9 +280,11 @@ describe('fuzz: every route with generated invalid input', () => {
             url: path,
             headers: { 'user-agent': AGENT_UA, ...headers },
           });
+          // Either credential: an X-Api-Key is the bouncer's, anything else (with the agent's User-Agent) a machine's.
+          const asMachine = route.route === '/v1/usage-metrics' && !('x-api-key' in headers);
           if (route.route === '/v1/refresh_token') {
             expect(res.statusCode).toBe(401); // the handler parses the token itself
-          } else if (route.auth === 'machine') {
+          } else if (route.auth === 'machine' || asMachine) {
             expect(res.statusCode).toBe(401);
             expect(res.headers['www-authenticate']).toBe('JWT realm=Crowdsec API local');
             expect(res.json()).toEqual({ code: 401, message: expect.any(String) });

@@ -1,4 +1,4 @@
-import { scrapeGuard, WAIT_BUCKETS_MS, type ActiveCount } from '@lapi/projections';
+import { scrapeGuard, WAIT_BUCKETS_MS, type ActiveCount, type UsageSample } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -11,6 +11,8 @@ export interface MetricsSources {
   eventLogHead(): Promise<number>;
   /** Events committed to the log that each asynchronous projection has not applied yet (none outside a cluster). */
   projectionLags(): Promise<readonly { projection: string; lag: number }[]>;
+  /** The latest window of each component's latest usage report (POST /v1/usage-metrics), capped. */
+  usageMetrics(): Promise<readonly UsageSample[]>;
   /** Read-your-writes waits this replica cut short: past the bound, or Redis away (cluster only). */
   barrierOutcomes(): { timeouts: number; unavailable: number } | undefined;
 }
@@ -123,6 +125,20 @@ export class LapiMetrics {
         this.reset();
         for (const c of counts ?? []) {
           this.set({ reason: c.scenario }, c.count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lapi_usage_metrics',
+      help: "Usage reports of bouncers and agents: each component's latest window, per metric, unit, origin, IP type.",
+      labelNames: ['kind', 'component', 'metric', 'unit', 'origin', 'ip_type'],
+      registers: [this.registry],
+      async collect() {
+        const samples = await guard('usage metrics', () => sources.usageMetrics());
+        this.reset();
+        for (const u of samples ?? []) {
+          const labels = { kind: u.kind, component: u.component, metric: u.metric, unit: u.unit, origin: u.origin };
+          this.set({ ...labels, ip_type: u.ipType }, u.value);
         }
       },
     });

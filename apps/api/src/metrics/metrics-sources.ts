@@ -3,6 +3,8 @@ import { PostgresEventStore, START, type DatabaseHandle } from '@lapi/event-stor
 import {
   countActiveDecisions,
   countAlertsByScenario,
+  latestUsageReports,
+  latestUsageSamples,
   parseCheckpoint,
   type DecisionGenerations,
   type DecisionReplica,
@@ -16,6 +18,10 @@ const DECISIONS_MAX_AGE_MS = 5_000;
 // Counting alerts reads every alert: at most once a minute per replica.
 const ALERTS_MAX_AGE_MS = 60_000;
 const LOG_MAX_AGE_MS = 5_000;
+// Components report every 15 to 30 minutes: a minute-old answer is as good.
+const USAGE_MAX_AGE_MS = 60_000;
+// Label values come from clients: at most this many usage series, whatever they send.
+export const MAX_USAGE_SERIES = 10_000;
 
 /** `read`, answered from its last result while younger than `maxAgeMs`; concurrent callers share one read. */
 export function cached<T>(maxAgeMs: number, read: () => Promise<T>, now: () => number = Date.now): () => Promise<T> {
@@ -67,6 +73,9 @@ export function metricsSources(
     alertsByScenario: cached(ALERTS_MAX_AGE_MS, () => countAlertsByScenario(database.db)),
     eventLogHead: cached(LOG_MAX_AGE_MS, async () => Number((await store.head()).position)),
     projectionLags,
+    usageMetrics: cached(USAGE_MAX_AGE_MS, async () =>
+      latestUsageSamples(await latestUsageReports(database.db, clock.now()), MAX_USAGE_SERIES),
+    ),
     barrierOutcomes: () => cluster?.barrier.stats,
   };
 }

@@ -4,6 +4,7 @@ import type { AppendResult } from '@lapi/event-store';
 import { findAllowlist, listAllowlists } from '@lapi/projections/allowlists.projection';
 import { positionTimes } from '@lapi/projections/bouncer-positions';
 import { listBouncers, listMachines } from '@lapi/projections/queries';
+import { listUsageReports, type StoredUsageReport } from '@lapi/projections/usage-metrics.projection';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { checkAllowlisted, refuseAllowlisted } from '../allowlists/allowlist-checks';
 import { addAllowlistItems, runAllowlistCommand } from '../allowlists/allowlist-writes';
@@ -48,7 +49,8 @@ export type AdminRequest =
   | { op: 'allowlists.delete'; name: string }
   | { op: 'allowlists.list' }
   | { op: 'allowlists.inspect'; name: string }
-  | { op: 'allowlists.check'; values: string[] };
+  | { op: 'allowlists.check'; values: string[] }
+  | { op: 'metrics.usage' };
 
 export interface AdminResults {
   'machines.add': null;
@@ -81,6 +83,8 @@ export interface AdminResults {
   'allowlists.inspect': Allowlist;
   /** Per value, why it is allowlisted (empty: it is not). */
   'allowlists.check': { value: string; reasons: string[] }[];
+  /** The usage reports kept, oldest first. */
+  'metrics.usage': StoredUsageReport[];
 }
 
 /** Where an admin request runs: the server's own parts, or the CLI's, built without Nest. */
@@ -205,5 +209,7 @@ export async function runAdminRequest(
       }
       return results;
     }
+    case 'metrics.usage':
+      return listUsageReports(deps.database.db, deps.clock.now());
   }
 }

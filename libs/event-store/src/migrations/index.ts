@@ -8,6 +8,7 @@ import * as bouncerInstances from './2026-11-29T03-00_bouncer-instances';
 import * as notificationQueue from './2026-11-29T04-00_notification-queue';
 import * as bouncerLookups from './2026-11-29T05-00_bouncer-lookups';
 import * as allowlists from './2026-11-29T06-00_allowlists';
+import * as usageMetrics from './2026-11-29T06-00_usage-metrics';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T04-00_notification-queue': notificationQueue,
   '2026-11-29T05-00_bouncer-lookups': bouncerLookups,
   '2026-11-29T06-00_allowlists': allowlists,
+  '2026-11-29T06-00_usage-metrics': usageMetrics,
 };
 
 export const migrationProvider: MigrationProvider = {

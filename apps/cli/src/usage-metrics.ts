@@ -1,0 +1,63 @@
+import { summarizeUsage, type UsageSummary } from '@lapi/projections/usage-metrics-summary';
+import type { StoredUsageReport } from '@lapi/projections/usage-metrics.projection';
+import { table } from './format';
+
+// cscli's plurals in its column headers (climetrics/statbouncer.go knownPlurals).
+const PLURALS: Record<string, string> = { byte: 'bytes', packet: 'packets', ip: 'IPs' };
+// cscli explains the origins users may not know.
+const ORIGINS: Record<string, string> = {
+  CAPI: 'CAPI (community blocklist)',
+  cscli: 'cscli (manual decisions)',
+  crowdsec: 'crowdsec (security engine)',
+};
+const TITLES = { bouncer: 'Bouncer Metrics', machine: 'Log Processor Metrics' };
+
+/** `lapi metrics -o json`: as `cscli metrics show bouncers -o json`, `[component][origin][metric][unit]`. */
+export function usageJson(reports: readonly StoredUsageReport[]) {
+  const json = { bouncers: {} as Record<string, unknown>, machines: {} as Record<string, unknown> };
+  for (const s of summarizeUsage(reports)) {
+    json[s.kind === 'bouncer' ? 'bouncers' : 'machines'][s.name] = s.byOrigin;
+  }
+  return json;
+}
+
+/** `lapi metrics`: a table per component as cscli's "Bouncer Metrics (<name>) since …"; a row per origin, totals. */
+export function usageTables(reports: readonly StoredUsageReport[]): string {
+  const summaries = summarizeUsage(reports);
+  if (summaries.length === 0) {
+    return 'No usage metrics found.';
+  }
+  return summaries.map(componentTable).join('\n\n');
+}
+
+function componentTable(s: UsageSummary): string {
+  const columns = [
+    ...new Set(
+      Object.values(s.byOrigin).flatMap((m) =>
+        Object.entries(m).flatMap(([name, units]) => Object.keys(units).map((unit) => JSON.stringify([name, unit]))),
+      ),
+    ),
+  ]
+    .sort()
+    .map((c) => JSON.parse(c) as [string, string]);
+  const cells = (metrics: Record<string, Record<string, number>>) =>
+    columns.map(([name, unit]) => (metrics[name]?.[unit] === undefined ? '-' : String(metrics[name][unit])));
+  const totals: Record<string, Record<string, number>> = {};
+  for (const metrics of Object.values(s.byOrigin)) {
+    for (const [name, units] of Object.entries(metrics)) {
+      for (const [unit, value] of Object.entries(units)) {
+        (totals[name] ??= {})[unit] = (totals[name][unit] ?? 0) + value;
+      }
+    }
+  }
+  // Items without an origin (processed bytes, an agent's counts) only add to the totals, as in cscli.
+  const rows = Object.keys(s.byOrigin)
+    .filter((origin) => origin !== '')
+    .sort()
+    .map((origin) => [ORIGINS[origin] ?? origin, ...cells(s.byOrigin[origin])]);
+  const headers = [
+    'Origin',
+    ...columns.map(([name, unit]) => `${name.replace(/_gauge$/, '')} (${PLURALS[unit] ?? unit})`),
+  ];
+  return `${TITLES[s.kind]} (${s.name}) since ${s.since}:\n${table(headers, [...rows, ['Total', ...cells(totals)]])}`;
+}
