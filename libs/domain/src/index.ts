@@ -1,4 +1,5 @@
 export * from './alerts/alert';
+export * from './alerts/alert.errors';
 export * from './alerts/alert.events';
 export * from './alerts/receive-alert';
 export * from './allowlists/allowlist';
@@ -7,6 +8,7 @@ export * from './allowlists/allowlist.events';
 export * from './bouncers/bouncer';
 export * from './bouncers/bouncer.errors';
 export * from './bouncers/bouncer.events';
+export * from './decisions/decision.errors';
 export * from './machines/auto-registration';
 export * from './machines/machine';
 export * from './machines/machine-credentials';

@@ -1,5 +1,5 @@
 import { PasswordHashingBusyError } from '@lapi/application';
-import { DomainError } from '@lapi/domain';
+import { DomainError, type DomainErrorCode } from '@lapi/domain';
 import { ConcurrencyError, isLostDatabaseConnection, isStorageFull } from '@lapi/event-store';
 import {
   Catch,
@@ -13,8 +13,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { JwtAuthError, LapiHttpError, WWW_AUTHENTICATE } from './http-errors';
 import type { RouteTable } from './route-table';
 
-// Domain error code → status. Messages are the domain's (they carry the reference's texts).
-const DOMAIN_STATUS: Record<string, number> = {
+// Domain error code → status: every code has one (typed). Messages are the domain's (they carry the reference's texts).
+const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
   'MACHINE.ALREADY_EXISTS': 403, // controllers/v1/errors.go: UserExists → 403
   'MACHINE.NOT_FOUND': 404,
   'MACHINE.NOT_VALIDATED': 401,
@@ -26,6 +26,8 @@ const DOMAIN_STATUS: Record<string, number> = {
   'BOUNCER.ALREADY_EXISTS': 403,
   'BOUNCER.NOT_FOUND': 404,
   'BOUNCER.KEY_IN_USE': 403,
+  // A certificate's bouncer name taken by a key's bouncer.
+  'BOUNCER.AUTH_TYPE_MISMATCH': 400,
   'DECISION.INVALID': 400,
   'DECISION.NOT_FOUND': 404,
   'ALERT.NOT_FOUND': 404,
@@ -37,6 +39,14 @@ const DOMAIN_STATUS: Record<string, number> = {
   'ALLOWLIST.ALLOWLISTED': 409,
   // A profile could not evaluate this alert (the reference answers 500 with the same text).
   'PROFILE.EVALUATION': 422,
+  'EXPR.RUNTIME': 422,
+  // The server's own configuration (profiles, notification templates): never the client's doing.
+  'PROFILE.CONFIG': 500,
+  'EXPR.COMPILE': 500,
+  'EXPR.UNSUPPORTED': 500,
+  'NOTIFICATION.CONFIG': 500,
+  'NOTIFICATION.TEMPLATE_PARSE': 500,
+  'NOTIFICATION.TEMPLATE_EXEC': 500,
   VALIDATION: 400,
   ILLEGAL_STATE: 409,
 };
@@ -71,7 +81,7 @@ export class LapiExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof DomainError) {
-      void reply.code(DOMAIN_STATUS[exception.code] ?? 400).send({ message: exception.message });
+      void reply.code(DOMAIN_STATUS[exception.code]).send({ message: exception.message });
       return;
     }
     if (exception instanceof PasswordHashingBusyError) {

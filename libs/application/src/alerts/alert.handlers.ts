@@ -1,4 +1,4 @@
-import { ALERT_DELETIONS_STREAM, DomainError } from '@lapi/domain';
+import { ALERT_DELETIONS_STREAM, AlertNotFoundError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
@@ -9,13 +9,6 @@ import { CLOCK, DATABASE, toMetadata, type Clock } from '../shared/ports';
 import { alertAppends, decideAlerts } from './alert-writes';
 import { DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts } from './alert.commands';
 import { PROFILE_ENGINE, type ProfileEngine } from './profile-engine';
-
-export class AlertNotFoundError extends DomainError {
-  readonly code = 'ALERT.NOT_FOUND';
-  constructor() {
-    super('ent: alert not found'); // the reference's text for DELETE /v1/alerts/:id
-  }
-}
 
 @CommandHandler(PushAlerts)
 export class PushAlertsHandler implements ICommandHandler<PushAlerts> {

@@ -1,4 +1,4 @@
-import { DECISION_DELETIONS_STREAM, DomainError } from '@lapi/domain';
+import { DECISION_DELETIONS_STREAM, DecisionNotFoundError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { decisionExists, findActiveDecisionIds, type DecisionView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
@@ -13,13 +13,6 @@ import {
 } from './decision-reader';
 import { DeleteDecision, DeleteDecisions, FindDecisions, PullDecisionStream } from './decision.commands';
 import { ImportDecisionsHandler } from './import-decisions';
-
-export class DecisionNotFoundError extends DomainError {
-  readonly code = 'DECISION.NOT_FOUND';
-  constructor(id: number) {
-    super(`decision with id '${id}' doesn't exist: unable to delete`); // the reference's text
-  }
-}
 
 abstract class DecisionDeletion {
   constructor(

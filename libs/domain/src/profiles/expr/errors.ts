@@ -2,7 +2,7 @@ import { DomainError } from '../../shared/errors';
 
 /** An expression that expr-lang itself would refuse to compile: bad syntax, or operands of the wrong types. */
 export class ExprCompileError extends DomainError {
-  readonly code: string = 'EXPR.COMPILE';
+  readonly code: 'EXPR.COMPILE' | 'EXPR.UNSUPPORTED' = 'EXPR.COMPILE';
   constructor(
     message: string,
     /** 0-based offset in the source where the problem was found. */
