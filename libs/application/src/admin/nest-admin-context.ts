@@ -1,6 +1,7 @@
 import { EVENT_STORE } from '@lapi/event-store';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { PushAlerts } from '../alerts/alert.commands';
+import { DECISION_READER, type DecisionReader } from '../decisions/decision-reader';
 import { PASSWORD_HASHER, type PasswordHasher } from '../machines/password-hasher';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
 import { CLOCK, DATABASE, type Clock } from '../shared/ports';
@@ -19,5 +20,6 @@ export function nestAdminContext(app: { get<T>(token: unknown): T }): AdminConte
     // Through the API's handler: its profiles (notifications), commit batching and projection barrier.
     pushAlerts: (machineId, alerts, context) => buses.commands.execute(new PushAlerts(machineId, alerts, context)),
     buses: () => Promise.resolve(buses),
+    flushPullTimes: () => app.get<DecisionReader>(DECISION_READER).flushPullTimes(),
   };
 }
