@@ -11,7 +11,7 @@ export type DecisionMode = (typeof DECISION_MODES)[number];
  * An API in `mode`: embedded (PGlite) and PostgreSQL alone read the in-memory index this process projects from the
  * log; cluster mode reads the Redis read model, fed here by the projector a worker would run.
  */
-export async function startApiIn(mode: DecisionMode): Promise<TestApi> {
+export async function startApiIn(mode: DecisionMode): Promise<TestApi & { redisPrefix?: string }> {
   if (mode !== 'cluster') {
     return startTestApi(mode === 'embedded' ? 'pglite' : 'postgres');
   }
@@ -36,6 +36,8 @@ export async function startApiIn(mode: DecisionMode): Promise<TestApi> {
   })();
   return {
     ...api,
+    /** Where this API's keys are (LAPI_REDIS_PREFIX), for the CLI and for watching its commands. */
+    redisPrefix: redis.prefix,
     close: async () => {
       running = false;
       await loop;

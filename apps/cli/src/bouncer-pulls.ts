@@ -12,15 +12,18 @@ export async function lastPulls(config: AppConfig, keys: readonly string[]): Pro
 async function positionTimes(config: AppConfig, keys: string[]): Promise<Map<string, string>> {
   if (config.redisUrl && config.database.kind === 'postgres') {
     // Loaded here only: a list without bouncers, or outside a cluster, needs no Redis client.
-    const [{ default: Redis }, { RedisStreamCursors }, { redisKeys }] = await Promise.all([
+    const [{ default: Redis }, { RedisStreamCursors }, { redisKeys }, { flushReplicasPullTimes }] = await Promise.all([
       import('ioredis'),
       import('@lapi/projections/cluster/redis-stream-cursors'),
       import('@lapi/projections/cluster/redis-keys'),
+      import('@lapi/projections/cluster/pull-times-flush'),
     ]);
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await redis.connect();
       const redisKeyNames = redisKeys(config.redisPrefix);
+      // The replicas write lookup and idle-poll times once a minute: current ones are asked for.
+      await flushReplicasPullTimes(redis, redisKeyNames.pullTimesFlush);
       return await new RedisStreamCursors(redis, redisKeyNames.streamCursors, redisKeyNames.bouncerLookups).pulledAt(
         keys,
       );

@@ -124,6 +124,14 @@ class DirectAdmin implements AdminContext {
         : new LocalCredentialChanges();
   }
 
+  /**
+   * The CLI notes none. With PostgreSQL and no Redis, servers it cannot ask write theirs once a minute: a listing
+   * may show a last pull up to that old (embedded mode goes through the server's socket, a cluster asks its replicas).
+   */
+  flushPullTimes(): Promise<void> {
+    return Promise.resolve();
+  }
+
   hasher(): BcryptWorkerPool {
     return (this.pool ??= new BcryptWorkerPool({ maxQueued: Number.POSITIVE_INFINITY }));
   }

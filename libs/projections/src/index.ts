@@ -10,6 +10,7 @@ export * from './cluster/decisions-housekeeping';
 export * from './cluster/decisions-rebuild';
 export * from './cluster/lease';
 export * from './cluster/projector';
+export * from './cluster/pull-times-flush';
 export * from './cluster/redis-decisions.target';
 export * from './cluster/redis-keys';
 export * from './cluster/redis-projection-barrier';

@@ -1,4 +1,4 @@
-import type { DecisionReader } from '@lapi/application';
+import type { DecisionReader, StreamAnswer } from '@lapi/application';
 import type { DecisionReplica, LookupTimes, RedisStreamCursors } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import { LapiHttpError } from '../http/http-errors';
@@ -16,14 +16,41 @@ const warnThrottled = (what: string, error: unknown) => {
 
 /**
  * Bouncers read this replica's in-memory copy of the Redis read model; their stream positions live in Redis. A pull
- * holds the bouncer's lock from reading its position until the answer is committed or given up, so pulls of one
- * bouncer follow each other in order across replicas.
+ * with something to send holds the bouncer's lock from reading its position until the answer is committed or given
+ * up, so such pulls of one bouncer follow each other in order across replicas. A poll with nothing new costs one
+ * round trip and writes nothing (see idlePoll).
  */
 export function clusterDecisionReader(
   replica: DecisionReplica,
   cursors: RedisStreamCursors,
   lookups: LookupTimes,
 ): DecisionReader {
+  /**
+   * The answer of a poll with nothing new, or undefined when there may be something: one round trip (the log's head
+   * and the bouncer's position read together), no lock, nothing saved; its time is noted as a lookup's (the last
+   * pull listings show), written with the others.
+   *
+   * Without the lock this poll may overlap another pull of the bouncer, here or on another replica. That is safe for
+   * an empty answer: it moves no position and tells the bouncer nothing, so it is as if it came before that pull,
+   * whatever that one sends and saves. And leaving the position where it was loses nothing: with no change after
+   * cursor.seq and no decision ended in (cursor.pulledAt, now], a later pull from the saved position answers as it
+   * would from (seq, now) — expiries are measured from the saved pulledAt, so each is sent once, by the pull that
+   * moves past it.
+   */
+  async function idlePoll(bouncer: string, now: () => Date): Promise<StreamAnswer | undefined> {
+    const cursor = cursors.peeked(bouncer, await replica.syncReading(cursors.positionsKey, bouncer));
+    if (!cursor) {
+      return undefined;
+    }
+    const at = Math.max(now().getTime(), cursor.pulledAt);
+    if (!replica.idleSince(cursor, at)) {
+      return undefined;
+    }
+    lookups.note(bouncer, at);
+    const done = () => Promise.resolve();
+    return { new: [], deleted: [], commit: done, release: done };
+  }
+
   return {
     lookedUp: (bouncer, at) => lookups.note(bouncer, at.getTime()),
     flushPullTimes: () => lookups.flush(),
@@ -42,6 +69,15 @@ export function clusterDecisionReader(
       }
     },
     async pull(bouncer, filter, options, now) {
+      if (!options.startup) {
+        const nothingNew = await idlePoll(bouncer, now).catch((error: unknown) => {
+          warnThrottled('stream pulls refused', error);
+          throw unavailable();
+        });
+        if (nothingNew) {
+          return nothingNew;
+        }
+      }
       // Positions live in Redis: without it a pull cannot be answered exactly. 503: the bouncer retries next poll.
       const claim = await cursors.claim(bouncer).catch((error: unknown) => {
         warnThrottled('stream pulls refused', error);

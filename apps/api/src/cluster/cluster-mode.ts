@@ -2,6 +2,7 @@ import { RedisCredentialChanges, type DecisionReader } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import type { Checkpoint } from '@lapi/event-store';
 import {
+  answerPullTimesFlushes,
   DecisionGenerations,
   DecisionReplica,
   LookupTimes,
@@ -75,6 +76,8 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   );
   await credentialChanges.listen(subscriber);
   const lookups = new LookupTimes(cursors.writeLookups);
+  // `lapi bouncers list` reads Redis itself: it asks every replica for the times noted since the last write.
+  await answerPullTimesFlushes(subscriber, redis, keys.pullTimesFlush, () => lookups.flush());
   // And mirrors them all (positions saved before it started), putting back those Redis lost or holds older.
   const logger = new Logger('ClusterMode');
   const mirror = setInterval(() => {

@@ -211,4 +211,43 @@ describe('stream positions across replicas', () => {
     expect(await a.cursors.refresh()).toBe(1); // a's later one replaces c's
     expect(await delivered(c.reader)).toEqual({ new: [], deleted: [] });
   });
+
+  it('never loses nor repeats a change while polls of one bouncer, most with nothing new, race on two replicas', async () => {
+    const a = await replica();
+    const b = await replica();
+    const told = { new: [] as string[], deleted: [] as string[] };
+    const tell = (answer: { new: string[]; deleted: string[] }) => {
+      told.new.push(...answer.new);
+      told.deleted.push(...answer.deleted);
+    };
+    tell(await delivered(a.reader, true));
+    const banned: string[] = [];
+    const unbanned: string[] = [];
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 1; i <= 13; i++) {
+        const value = `198.51.100.${i}`;
+        const id = await ban(value);
+        banned.push(value);
+        if (i % 3 === 0) {
+          await unban(id);
+          unbanned.push(value);
+        }
+        await sleep(15); // polls in between find nothing new
+      }
+      writing = false;
+    })();
+    // The bouncer polls both replicas at once (a retry, a load balancer): overlapping pulls of one position.
+    while (writing) {
+      (await Promise.all([delivered(a.reader), delivered(b.reader)])).forEach(tell);
+    }
+    await writes;
+    (await Promise.all([delivered(a.reader), delivered(b.reader)])).forEach(tell);
+    tell(await delivered(b.reader));
+    // Every deletion once; every ban once, but one unbanned before a poll told of it (only in `deleted` then).
+    expect([...told.deleted].sort()).toEqual([...unbanned].sort());
+    expect(new Set(told.new).size).toBe(told.new.length);
+    expect(told.new.filter((v) => !banned.includes(v))).toEqual([]);
+    expect(banned.filter((v) => !unbanned.includes(v) && !told.new.includes(v))).toEqual([]);
+  });
 });

@@ -99,6 +99,8 @@ export interface AdminContext {
   settle(appended: readonly AppendResult[]): Promise<void>;
   /** Nest's buses, for the requests whose handlers only Nest builds (prune, import): the CLI loads it for them. */
   buses(): Promise<{ commands: CommandBus; queries: QueryBus }>;
+  /** Writes the bouncers' pull times noted in memory (once a minute otherwise), before they are listed. */
+  flushPullTimes(): Promise<void>;
 }
 
 /** Runs one admin request through the same writes and queries the API uses. */
@@ -146,6 +148,7 @@ export async function runAdminRequest(
     case 'bouncers.list':
       return listBouncers(deps.database.db);
     case 'bouncers.positions':
+      await admin.flushPullTimes();
       return Object.fromEntries(await positionTimes(deps.database.db, request.keys));
     case 'bouncers.delete':
       await deleteBouncer(deps, admin.credentials, request.name, ctx);

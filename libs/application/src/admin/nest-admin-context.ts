@@ -1,7 +1,12 @@
 import { EVENT_STORE } from '@lapi/event-store';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { PushAlerts } from '../alerts/alert.commands';
-import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';
+import {
+  DECISION_READER,
+  PROJECTION_BARRIER,
+  type DecisionReader,
+  type ProjectionBarrier,
+} from '../decisions/decision-reader';
 import { PASSWORD_HASHER, type PasswordHasher } from '../machines/password-hasher';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';
 import { CLOCK, DATABASE, type Clock } from '../shared/ports';
@@ -21,5 +26,6 @@ export function nestAdminContext(app: { get<T>(token: unknown): T }): AdminConte
     pushAlerts: (machineId, alerts, context) => buses.commands.execute(new PushAlerts(machineId, alerts, context)),
     settle: (appended) => app.get<ProjectionBarrier>(PROJECTION_BARRIER).waitFor(appended),
     buses: () => Promise.resolve(buses),
+    flushPullTimes: () => app.get<DecisionReader>(DECISION_READER).flushPullTimes(),
   };
 }

@@ -4,12 +4,15 @@ import type { ProjectionTarget } from './projector';
 import { decisionKeys, RedisDecisionsTarget, type Change, type DecisionKeys } from './redis-decisions.target';
 import type { RedisKeys } from './redis-keys';
 
-// The live generation's seq and hash in one round trip, the pointer read in the same step.
+// The live generation's seq and hash in one round trip, the pointer read in the same step; with KEYS[2], the field
+// ARGV[2] of that hash too (false when absent).
 const LIVE_HEAD = `
 local gen = tonumber(redis.call('GET', KEYS[1]) or '1')
 local p = gen == 1 and ARGV[1] or (ARGV[1] .. 'g' .. gen .. ':')
-return { gen, redis.call('GET', p .. 'seq') or '0', redis.call('GET', p .. 'hash') or '', redis.call('GET', p .. 'checkpoint') or '',
-  redis.call('GET', p .. 'compacted') or '0' }`;
+local head = { gen, redis.call('GET', p .. 'seq') or '0', redis.call('GET', p .. 'hash') or '',
+  redis.call('GET', p .. 'checkpoint') or '', redis.call('GET', p .. 'compacted') or '0' }
+if KEYS[2] then head[6] = redis.call('HGET', KEYS[2], ARGV[2]) end
+return head`;
 
 // Switches only from the generation the caller read, and only when the new one stands where the live one does:
 // the projector then goes on with the new one from the same checkpoint, nothing skipped or applied twice.
@@ -59,13 +62,23 @@ export class DecisionGenerations {
 
   /** The live generation and its head, read together. */
   async head(): Promise<LiveHead> {
-    const [generation, seq, hash, checkpoint, compacted] = (await this.redis.eval(
+    return (await this.headWith()).head;
+  }
+
+  /** The head and one field of a hash (null when absent), in one round trip. */
+  async headWith(hash?: string, field?: string): Promise<{ head: LiveHead; value: string | null }> {
+    const keys = hash === undefined ? [this.keys.decisionsGeneration] : [this.keys.decisionsGeneration, hash];
+    const args = field === undefined ? [this.keys.decisions] : [this.keys.decisions, field];
+    const [generation, seq, headHash, checkpoint, compacted, value] = (await this.redis.eval(
       LIVE_HEAD,
-      1,
-      this.keys.decisionsGeneration,
-      this.keys.decisions,
-    )) as [number, string, string, string, string];
-    return { generation, seq: Number(seq), hash, checkpoint, compacted: Number(compacted) };
+      keys.length,
+      ...keys,
+      ...args,
+    )) as [number, string, string, string, string, string | null | undefined];
+    return {
+      head: { generation, seq: Number(seq), hash: headHash, checkpoint, compacted: Number(compacted) },
+      value: value ?? null,
+    };
   }
 
   /** Asks for a rebuild; returns the generation that will be built (the one already asked for, if any). */

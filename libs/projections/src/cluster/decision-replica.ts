@@ -60,6 +60,38 @@ export class DecisionReplica {
     this.keys = generations.keysOf(1);
   }
 
+  /**
+   * Syncs as `sync` does, and reads one field of a hash (null when absent) in the same round trip: when the head
+   * shows nothing new since this replica's last sync, that round trip is the only one.
+   */
+  async syncReading(hash: string, field: string): Promise<string | null> {
+    const { head, value } = await this.generations.headWith(hash, field);
+    const holds =
+      head.generation === this.generation &&
+      head.seq === this.index.seq &&
+      shortHash(head.hash) === this.hash &&
+      head.compacted <= this.compacted;
+    if (holds) {
+      this.head = head.seq;
+    } else {
+      await this.sync(); // reads the head again, at or after this one: read-your-writes holds
+    }
+    return value;
+  }
+
+  /**
+   * Whether a pull from `cursor` at `now` answers nothing and may leave the bouncer at `cursor`: written on the log
+   * this replica holds, not before the compaction cutoff, and nothing changed or ended since (index.unchangedSince).
+   * Reads no Redis: call it right after a sync.
+   */
+  idleSince(cursor: ReplicaCursor, now: number): boolean {
+    return (
+      cursor.pulledAt >= this.compacted &&
+      (cursor.hash === undefined || cursor.hash === this.hash) &&
+      this.index.unchangedSince(cursor, now)
+    );
+  }
+
   /** Brings the index up to the head of the change log; concurrent callers share one catch-up. */
   sync(): Promise<void> {
     this.syncing ??= this.catchUp().finally(() => {

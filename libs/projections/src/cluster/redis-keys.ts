@@ -14,8 +14,13 @@ export const redisKeys = (prefix = DEFAULT_REDIS_PREFIX) => ({
   decisionsProjectorLease: `${prefix}lease:projector:decisions`,
   /** bouncer name → "seq:pulledAtMs" of its last stream pull. */
   streamCursors: `${prefix}cursors`,
-  /** bouncer position key → epoch ms of its last decision lookup (GET /v1/decisions), written once a minute. */
+  /**
+   * bouncer position key → epoch ms of its last decision lookup (GET /v1/decisions) or stream poll with nothing new
+   * (which saves no position), written once a minute.
+   */
   bouncerLookups: `${prefix}lookups`,
+  /** Pub/sub channel: a listing asks the API replicas to write the pull times they noted (flushReplicasPullTimes). */
+  pullTimesFlush: `${prefix}wake:flush-pull-times`,
   /** API replica id → JSON of its read-your-writes waits (RedisProjectionBarrier.publish). */
   barrierStats: `${prefix}stats:barrier`,
   /** Pub/sub channel: a write waits for the projection, wake the projector up rather than let it poll. */

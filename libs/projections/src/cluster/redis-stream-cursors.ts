@@ -197,6 +197,21 @@ export class RedisStreamCursors {
     }
   }
 
+  /** The hash of positions (bouncer → "seq:pulledAt:hash"), for reading one along with something else. */
+  get positionsKey(): string {
+    return this.key;
+  }
+
+  /**
+   * A position read without the lock (`stored`: its field in positionsKey): null when there is none, or when this
+   * replica remembers a later one (a pull under the lock puts that back).
+   */
+  peeked(bouncer: string, stored: string | null): ReplicaCursor | null {
+    const cursor = parse(stored);
+    const known = this.remembered.get(bouncer);
+    return cursor && !(known && laterCursor(known, cursor)) ? cursor : null;
+  }
+
   async load(bouncer: string): Promise<ReplicaCursor | null> {
     const stored = parse(await this.redis.hget(this.key, bouncer));
     const known = this.remembered.get(bouncer);

@@ -8,7 +8,8 @@ export const LOOKUP_FLUSH_EVERY_MS = 60_000;
 export type LookupTimesWriter = (times: ReadonlyMap<string, number>) => Promise<void>;
 
 /**
- * When each bouncer process last looked decisions up (GET /v1/decisions), by stream position key. A lookup writes
+ * When each bouncer process last looked decisions up (GET /v1/decisions), or in a cluster polled its stream with
+ * nothing new (such a poll saves no position), by stream position key. A lookup writes
  * nothing: its time is noted here, and the times noted are written together once a minute (and at close).
  */
 export class LookupTimes {

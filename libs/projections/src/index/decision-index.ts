@@ -323,6 +323,15 @@ export class DecisionIndex {
     return { new: views([...created]), deleted: views([...deleted]), next };
   }
 
+  /**
+   * Whether nothing was applied after `cursor` and no decision ended in (cursor.pulledAt, now]: a delta from it is
+   * then empty whatever the filter, and the bouncer may stay at `cursor` rather than move to `now`, since every
+   * later delta from either gives the same answer.
+   */
+  unchangedSince(cursor: IndexCursor, now: number): boolean {
+    return cursor.seq === this.lastSeq && this.expiries.between(cursor.pulledAt, now).next().done === true;
+  }
+
   private insert(r: DecisionRecord, seq: number): Entry {
     const e = new Entry(
       r.id,
