@@ -40,6 +40,10 @@ async function scratchDatabase(pgUrl, name) {
   };
 }
 
+// BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile the API replica under the workloads
+// (BENCH_WORKER_NODE_ARGS: the worker).
+const nodeArgsOf = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
+
 /** Rows inserted, updated and deleted in a database so far (PostgreSQL's cumulative statistics). */
 export async function tupleWrites(dbUrl) {
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
@@ -56,12 +60,13 @@ export async function tupleWrites(dbUrl) {
 
 /**
  * Ours. mode 'cluster': one API replica and one worker on a scratch PostgreSQL database and a Redis key prefix;
+ * mode 'postgres': one API process on a scratch PostgreSQL database, no Redis, no worker;
  * mode 'embedded': `npm start`'s default, PGlite in a scratch directory, no Redis.
  */
 export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
   const dir = mkdtempSync(join(tmpdir(), `lapi-bench-${mode}-`));
   writeFileSync(join(dir, 'profiles.yaml'), PROFILES);
-  const db = mode === 'cluster' ? await scratchDatabase(pgUrl, `lapi_bench_${id}`) : undefined;
+  const db = mode === 'embedded' ? undefined : await scratchDatabase(pgUrl, `lapi_bench_${id}`);
   const prefix = `lapi-bench-${id}:`;
   const env = {
     ...process.env,
@@ -75,9 +80,11 @@ export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
           LAPI_REDIS_PREFIX: prefix,
           CS_LAPI_SECRET: randomBytes(48).toString('hex'),
         }
-      : { LAPI_DATA_DIR: join(dir, 'data') }),
+      : mode === 'postgres'
+        ? { DATABASE_URL: db.url, CS_LAPI_SECRET: randomBytes(48).toString('hex') }
+        : { LAPI_DATA_DIR: join(dir, 'data') }),
   };
-  for (const k of mode === 'embedded' ? ['DATABASE_URL', 'REDIS_URL'] : []) delete env[k];
+  for (const k of { embedded: ['DATABASE_URL', 'REDIS_URL'], postgres: ['REDIS_URL'] }[mode] ?? []) delete env[k];
   const lapi = (...args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin', 'lapi.js'), ...args], {
       cwd: root,
@@ -93,18 +100,28 @@ export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
   const url = `http://127.0.0.1:${port}`;
   const worker =
     mode === 'cluster'
-      ? startProcess(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], { env, cwd: root, name: 'worker' })
+      ? startProcess(
+          process.execPath,
+          [...nodeArgsOf('BENCH_WORKER_NODE_ARGS'), join(root, 'dist/apps/worker/src/main.js')],
+          {
+            env,
+            cwd: root,
+            name: 'worker',
+          },
+        )
       : undefined;
-  // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile the API replica under the workloads.
-  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const api = startProcess(process.execPath, [...nodeArgs, join(root, 'dist/apps/api/src/main.js')], {
-    env: { ...env, LAPI_LISTEN_URI: `127.0.0.1:${port}` },
-    cwd: root,
-    name: 'api',
-  });
+  const api = startProcess(
+    process.execPath,
+    [...nodeArgsOf('BENCH_API_NODE_ARGS'), join(root, 'dist/apps/api/src/main.js')],
+    {
+      env: { ...env, LAPI_LISTEN_URI: `127.0.0.1:${port}` },
+      cwd: root,
+      name: 'api',
+    },
+  );
   await waitHealthy(url, api);
   return {
-    name: mode === 'cluster' ? 'ours (cluster)' : 'ours (embedded)',
+    name: `ours (${mode})`,
     kind: 'ours',
     mode,
     url,
