@@ -6,6 +6,7 @@ import * as alertsMachineIndex from './2026-11-28T23-30_alerts-machine-index';
 import * as bouncersAuthType from './2026-11-29T02-45_bouncers-auth-type';
 import * as bouncerInstances from './2026-11-29T03-00_bouncer-instances';
 import * as notificationQueue from './2026-11-29T04-00_notification-queue';
+import * as dropDecisionXidIndexes from './2026-12-07T22-00_drop-decision-xid-indexes';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T02-45_bouncers-auth-type': bouncersAuthType,
   '2026-11-29T03-00_bouncer-instances': bouncerInstances,
   '2026-11-29T04-00_notification-queue': notificationQueue,
+  '2026-12-07T22-00_drop-decision-xid-indexes': dropDecisionXidIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
