@@ -2,19 +2,22 @@
 // until a bouncer's lookup of the file's last value answers it, with N decisions already active.
 // Starts the built server (npm run build first) in each mode on scratch data, seeds it through POST /v1/alerts,
 // then imports a csv file of new values each way, polling GET /v1/decisions?ip=<last value> every 20 ms meanwhile.
-// Also prints the longest /health answer during each import (the event loop must stay free).
+// Also prints the longest /health answer during each import (the event loop must stay free), and the CPU seconds
+// each part used meanwhile (API, worker, the import command, the PostgreSQL backends of the server's database):
+// on a shared machine the wall time moves with the other load, the CPU time much less.
 //
 //   node bench/import.mjs [--modes embedded,postgres,cluster] [--seed 100k] [--size 100k] [--via cscli,lapi]
 //   BENCH_API_NODE_ARGS / BENCH_WORKER_NODE_ARGS / BENCH_CLI_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof": profiles.
 //   BENCH_DATABASE_URL, BENCH_REDIS_URL as for npm run bench.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
 import { login, seed } from './lib/dataset.mjs';
-import { killAll, sleep } from './lib/proc.mjs';
+import { cpuSecondsOf, killAll, sleep } from './lib/proc.mjs';
 import { MACHINE, startOurs } from './lib/servers.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,8 +87,44 @@ const run = ({ command, args, env }) =>
     );
   });
 
+/** CPU seconds of the children this process has waited for (the import command, once it exited). */
+const reapedChildrenCpu = () => {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+};
+
+/**
+ * CPU seconds used so far by each part of the server: its processes and, on PostgreSQL, the backends serving its
+ * database. Unlike the wall time, it hardly moves with what else the machine runs.
+ */
+async function cpuOf(server) {
+  const parts = Object.fromEntries(Object.entries(server.processes).map(([n, p]) => [n, cpuSecondsOf(p.pid)]));
+  parts.command = reapedChildrenCpu();
+  if (server.dbUrl) {
+    const name = new URL(server.dbUrl).pathname.slice(1);
+    const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    const pids = await sql`select pid from pg_stat_activity where datname = ${name}`;
+    await sql.end();
+    parts.postgres = Object.fromEntries(pids.map(({ pid }) => [pid, cpuSecondsOf(pid)]));
+  }
+  return parts;
+}
+
+const cpuSpent = (before, after) => {
+  const spent = {};
+  for (const [k, v] of Object.entries(after)) {
+    spent[k] =
+      k === 'postgres'
+        ? Object.entries(v).reduce((sum, [pid, s]) => sum + s - (before.postgres?.[pid] ?? 0), 0)
+        : v - (before[k] ?? 0);
+    spent[k] = +spent[k].toFixed(2);
+  }
+  return spent;
+};
+
 /** Times one import: from the command's start until a bouncer sees the last value; the worst /health meanwhile. */
 async function timeImport(server, key, cli, file) {
+  const cpuBefore = await cpuOf(server);
   const started = performance.now();
   let done = false;
   let commandSeconds;
@@ -117,11 +156,13 @@ async function timeImport(server, key, cli, file) {
   const output = await command;
   done = true;
   await health;
+  const cpu = cpuSpent(cpuBefore, await cpuOf(server));
   return {
     seconds: +seconds.toFixed(2),
     rate: Math.round(SIZE / seconds),
     commandSeconds: +commandSeconds.toFixed(2),
     worstHealthMs: Math.round(worstHealthMs),
+    cpu,
     output: output.trim().split('\n').pop(),
   };
 }
@@ -144,7 +185,7 @@ async function main() {
           const r = await timeImport(server, key, cli, file);
           log(
             mode,
-            `${via}: ${r.rate} decisions/s (${r.seconds} s; command ${r.commandSeconds} s; worst /health ${r.worstHealthMs} ms)`,
+            `${via}: ${r.rate} decisions/s (${r.seconds} s; command ${r.commandSeconds} s; worst /health ${r.worstHealthMs} ms; CPU s ${JSON.stringify(r.cpu)})`,
           );
           results.push({ mode, via, ...r });
         } finally {
