@@ -44,6 +44,10 @@ async function scratchDatabase(pgUrl, name) {
   };
 }
 
+// BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile the API replica under the workloads
+// (BENCH_WORKER_NODE_ARGS: the worker).
+const nodeArgsOf = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
+
 /** Rows inserted, updated and deleted in each user table so far (PostgreSQL's cumulative statistics). */
 async function tableWrites(dbUrl) {
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
@@ -184,15 +188,25 @@ export async function startOurs({ root, mode, pgUrl, redisUrl, id }) {
   const url = `http://127.0.0.1:${port}`;
   const worker =
     mode === 'cluster'
-      ? startProcess(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], { env, cwd: root, name: 'worker' })
+      ? startProcess(
+          process.execPath,
+          [...nodeArgsOf('BENCH_WORKER_NODE_ARGS'), join(root, 'dist/apps/worker/src/main.js')],
+          {
+            env,
+            cwd: root,
+            name: 'worker',
+          },
+        )
       : undefined;
-  // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile the API replica under the workloads.
-  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const api = startProcess(process.execPath, [...nodeArgs, join(root, 'dist/apps/api/src/main.js')], {
-    env: { ...env, LAPI_LISTEN_URI: `127.0.0.1:${port}` },
-    cwd: root,
-    name: 'api',
-  });
+  const api = startProcess(
+    process.execPath,
+    [...nodeArgsOf('BENCH_API_NODE_ARGS'), join(root, 'dist/apps/api/src/main.js')],
+    {
+      env: { ...env, LAPI_LISTEN_URI: `127.0.0.1:${port}` },
+      cwd: root,
+      name: 'api',
+    },
+  );
   await waitHealthy(url, api);
   return {
     name: OUR_MODES[mode],

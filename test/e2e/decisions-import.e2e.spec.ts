@@ -5,7 +5,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
-import { embeddedEnv, postgresEnv, runLapi, startServer, type Env, type RunningServer } from './server';
+import {
+  CLI_ENTRY,
+  childEnv,
+  embeddedEnv,
+  postgresEnv,
+  runLapi,
+  runProcess,
+  startServer,
+  type Env,
+  type RunningServer,
+} from './server';
 
 interface Decision {
   value: string;
@@ -102,6 +112,50 @@ describe.each(modes)('importing decisions ($name)', (mode) => {
     expect(unreadable.code).toBe(1);
     expect(unreadable.stderr).toContain('missing.csv');
   });
+
+  it('shows what the server accepted: plain lines without a terminal, a bar redrawn in place on one', async () => {
+    const file = join(tmp, 'big.csv');
+    const rows = ['value'];
+    for (let i = 0; i < 25_000; i++) {
+      rows.push(`10.78.${i >> 8}.${i & 255}`);
+    }
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const plain = await lapi('decisions', 'import', '-i', file, '-R', 'plain');
+    expect(plain.code).toBe(0);
+    expect(plain.stderr.split('\n')).toEqual([
+      expect.stringMatching(/^10000\/25000 decisions \(40%, \d+\/s\)$/),
+      expect.stringMatching(/^20000\/25000 decisions \(80%, \d+\/s\)$/),
+      expect.stringMatching(/^25000\/25000 decisions \(100%, \d+\/s\) accepted, storing…$/),
+      '',
+    ]);
+    expect(plain.stdout).toMatch(/^25000 decisions imported in [\d.]+ s\n$/);
+    expect(await lookup('ip=10.78.97.167')).toHaveLength(1);
+
+    // Under a pseudo-terminal (script(1)): stdout and stderr both go to it.
+    const command = [process.execPath, CLI_ENTRY, 'decisions', 'import', '-i', file, '-R', 'tty']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const tty = await runProcess('script', ['-qec', command, '/dev/null'], { env: childEnv(env), timeoutMs: 60_000 });
+    expect(tty.code).toBe(0);
+    // \x1b[K (clear to the end of the line) shown as <K>.
+    const frames = tty.stdout
+      .split('\r')
+      .filter((f) => f !== '')
+      .map((f) => f.replaceAll('\x1b[K', '<K>'));
+    expect(frames[0]).toMatch(/^\[#{8}-{12}\] {2}40% 10000\/25000 decisions \d+\/s ETA \d+s<K>$/);
+    expect(frames[1]).toMatch(/^\[#{16}-{4}\] {2}80% 20000\/25000 decisions \d+\/s ETA \d+s<K>$/);
+    expect(frames[2]).toMatch(/^\[#{20}\] 100% 25000\/25000 decisions \d+\/s accepted, storing…<K>$/);
+    expect(frames[3]).toMatch(/^<K>25000 decisions imported in [\d.]+ s\n?$/);
+
+    for (const quiet of [['-q'], ['-o', 'json']]) {
+      const r = await lapi('decisions', 'import', '-i', file, ...quiet);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(
+        quiet[0] === '-q' ? /^25000 decisions imported/ : /^\{"imported":25000,"seconds":[\d.]+\}\n$/,
+      );
+    }
+  }, 120_000);
 
   it('takes a blocklist from the real cscli decisions import', async () => {
     if (!cscliAvailable()) {

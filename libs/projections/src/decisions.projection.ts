@@ -96,9 +96,9 @@ async function insertAlert(trx: Transaction<DB>, data: Extract<DecisionLogEvent,
 /**
  * One statement per slice, with one array parameter per column: one bind parameter per cell (13 a row) cost the
  * driver and PGlite far more to encode and plan than the insert itself (a 100k-decision alert spent most of its
- * transaction there), and held the single embedded connection that long. Numbers and booleans are sent as text:
- * postgres.js types an array of them as one value (the casts then fail) and writes a string as false in a
- * boolean[].
+ * transaction there), and held the single embedded connection that long. Each array goes as the text of an array
+ * literal, cast in SQL: the drivers' own array encoding (postgres.js quotes element by element) cost more than the
+ * rest of building the rows.
  */
 async function insertDecisions(
   trx: Transaction<DB>,
@@ -141,9 +141,23 @@ async function insertDecisions(
     select id, uuid, ${String(alertId)}::bigint, origin, type, scope, value, scenario, simulated::boolean, until,
       ${createdAt}::timestamptz, ip_family, ip_start, ip_end
     from unnest(
-      ${c.id}::bigint[], ${c.uuid}::text[], ${c.origin}::text[], ${c.type}::text[], ${c.scope}::text[],
-      ${c.value}::text[], ${c.scenario}::text[], ${c.simulated}::text[], ${c.until}::timestamptz[],
-      ${c.family}::smallint[], ${c.start}::numeric[], ${c.end}::numeric[]
+      ${array(c.id)}::bigint[], ${array(c.uuid)}::text[], ${array(c.origin)}::text[], ${array(c.type)}::text[],
+      ${array(c.scope)}::text[], ${array(c.value)}::text[], ${array(c.scenario)}::text[],
+      ${array(c.simulated)}::text[], ${array(c.until)}::timestamptz[], ${array(c.family)}::smallint[],
+      ${array(c.start)}::numeric[], ${array(c.end)}::numeric[]
     ) as d(id, uuid, origin, type, scope, value, scenario, simulated, until, ip_family, ip_start, ip_end)
   `.execute(trx);
+}
+
+/** A PostgreSQL array literal of text elements ({"a","b",NULL}), sent as one text parameter and cast in SQL. */
+function array(values: readonly (string | null)[]) {
+  let text = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) {
+      text += ',';
+    }
+    text += v === null ? 'NULL' : `"${/["\\]/.test(v) ? v.replace(/["\\]/g, '\\$&') : v}"`;
+  }
+  return sql`cast(${text + '}'} as text)`;
 }

@@ -50,7 +50,11 @@ export type AdminRequest =
   | { op: 'allowlists.list' }
   | { op: 'allowlists.inspect'; name: string }
   | { op: 'allowlists.check'; values: string[] }
-  | { op: 'metrics.usage' };
+  | { op: 'metrics.usage' }
+  /** One part of an import sent in parts: `at` rows were sent before it. */
+  | { op: 'decisions.importPart'; importId: string; at: number; rows: ImportedDecision[]; options: ImportOptions }
+  /** Stores every part of the import, or none of them. */
+  | { op: 'decisions.importCommit'; importId: string };
 
 export interface AdminResults {
   'machines.add': null;
@@ -72,6 +76,10 @@ export interface AdminResults {
   'decisions.add': string;
   /** How many decisions were imported. */
   'decisions.import': number;
+  /** The rows accepted so far (checked, kept until the commit). */
+  'decisions.importPart': number;
+  /** How many decisions were imported. */
+  'decisions.importCommit': number;
   'notifications.status': NotificationsStatus;
   'allowlists.create': null;
   'allowlists.add': { added: number; decisionsDeleted: number };
@@ -167,6 +175,22 @@ export async function runAdminRequest(
     case 'decisions.import': {
       const [{ ImportDecisions }, buses] = await Promise.all([import('../decisions/import-decisions'), admin.buses()]);
       return buses.commands.execute(new ImportDecisions(request.rows, request.options, ctx));
+    }
+    case 'decisions.importPart': {
+      const { importParts } = await import('../decisions/import-parts');
+      return importParts.add(request.importId, request.at, request.rows, request.options);
+    }
+    case 'decisions.importCommit': {
+      const [{ importParts }, { importAlerts, IMPORT_MACHINE }] = await Promise.all([
+        import('../decisions/import-parts'),
+        import('../decisions/import-decisions'),
+      ]);
+      const decisions = importParts.take(request.importId);
+      if (decisions.length > 0) {
+        // One pushAlerts: one transaction, as ImportDecisions.
+        await admin.pushAlerts(IMPORT_MACHINE, importAlerts(decisions, deps.clock.now()), ctx);
+      }
+      return decisions.length;
     }
     case 'notifications.status': {
       const { databaseNotificationsStatus } = await import('../notifications/notifications-status');

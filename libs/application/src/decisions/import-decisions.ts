@@ -50,13 +50,20 @@ export function importDecisions(
   }
 }
 
+/** Unusable lines named in the refusal (the first ones). */
+export const MAX_PROBLEMS = 20;
+
 /** Lines importDecisionsInSteps checks between two steps. */
 const IMPORT_STEP = 1_000;
 
-/** importDecisions, stopping every IMPORT_STEP lines so that a caller can let other work run (100k-line files). */
+/**
+ * importDecisions, stopping every IMPORT_STEP lines so that a caller can let other work run (100k-line files).
+ * `firstLine`: the number of rows[0] in the file, for an import sent in parts.
+ */
 export function* importDecisionsInSteps(
   rows: readonly ImportedDecision[],
   options: ImportOptions,
+  firstLine = 1,
 ): Generator<void, { decisions: DecisionInput[]; problems: string[] }> {
   const decisions: DecisionInput[] = [];
   const problems: string[] = [];
@@ -77,8 +84,8 @@ export function* importDecisionsInSteps(
             ? `invalid ${scope === 'Ip' ? 'IP' : 'range'} '${value}'`
             : undefined;
     if (problem) {
-      if (problems.length < 20) {
-        problems.push(`line ${i + 1}: ${problem}`);
+      if (problems.length < MAX_PROBLEMS) {
+        problems.push(`line ${firstLine + i}: ${problem}`);
       }
       continue;
     }

@@ -24,7 +24,7 @@ export const memoryDecisionReader = (
   },
   async find(filter, now) {
     if (options.followLog) {
-      await decisions.sync();
+      await decisions.syncFresh();
     }
     return decisions.find(filter, now.getTime());
   },
@@ -32,7 +32,7 @@ export const memoryDecisionReader = (
     // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
     const cursor = startup ? null : await positions.load(bouncer);
     if (options.followLog) {
-      await decisions.sync();
+      await decisions.syncFresh();
     }
     // Never judged before the previous pull: the expiries it reported are not reported again.
     const at = Math.max(now().getTime(), cursor?.pulledAt ?? 0);

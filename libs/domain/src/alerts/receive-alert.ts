@@ -71,13 +71,19 @@ export function* receiveAlertInSteps(
   }
   const stopAt = Date.parse(alert.stopAt);
   const stored: StoredDecision[] = [];
+  // The decisions of a big alert (an import) mostly share one duration: its `until` is worked out once.
+  let lastDuration: string | undefined;
+  let lastUntil: string | null | undefined;
   for (let i = 0; i < decisions.length; i++) {
     if (i > 0 && i % RECEIVE_ALERT_STEP === 0) {
       yield;
     }
     const d = decisions[i];
-    const duration = parseGoDuration(d.duration);
-    if (duration === null) {
+    if (d.duration !== lastDuration) {
+      lastUntil = untilOf(d.duration, stopAt);
+      lastDuration = d.duration;
+    }
+    if (lastUntil === undefined) {
       throw new InvalidDecisionError(
         `decision duration '${d.duration}' is not a valid duration (e.g. 4h, 30m, 1h30m, 2d)`,
       );
@@ -87,8 +93,8 @@ export function* receiveAlertInSteps(
         `decision value '${d.value}' is not a valid IP address or range for scope '${d.scope}'`,
       );
     }
-    const until = stopAt + Number(duration / NANOS_PER_MS);
-    if (!isStorableTime(until)) {
+    const until = lastUntil;
+    if (until === null) {
       throw new InvalidDecisionError(`decision duration '${d.duration}' is out of range`);
     }
     stored.push({
@@ -100,7 +106,7 @@ export function* receiveAlertInSteps(
       value: d.value,
       scenario: d.scenario,
       simulated: alert.simulated,
-      until: new Date(until).toISOString(),
+      until,
     });
   }
   const { decisions: _given, ...rest } = alert;
@@ -116,4 +122,14 @@ export function* receiveAlertInSteps(
       ...(notify && notify.profiles.length > 0 && { notify }),
     },
   };
+}
+
+/** When a decision of this duration ends, from the alert's stop_at: undefined if not a duration, null out of range. */
+function untilOf(durationText: string, stopAt: number): string | null | undefined {
+  const duration = parseGoDuration(durationText);
+  if (duration === null) {
+    return undefined;
+  }
+  const until = stopAt + Number(duration / NANOS_PER_MS);
+  return isStorableTime(until) ? new Date(until).toISOString() : null;
 }

@@ -7,6 +7,12 @@ describe('parseIpRange', () => {
     expect(parseIpRange('192.0.2.7')).toEqual({ family: 4, start: v4('192.0.2.7'), end: v4('192.0.2.7') });
   });
 
+  it('reads every IPv4 octet, 0 to 255', () => {
+    expect(parseIp('255.255.255.255')).toEqual({ family: 4, value: 0xffffffffn });
+    expect(parseIp('0.0.0.0')).toEqual({ family: 4, value: 0n });
+    expect(parseIp('10.200.3.40')).toEqual({ family: 4, value: (10n << 24n) | (200n << 16n) | (3n << 8n) | 40n });
+  });
+
   it('reads a CIDR from its network address to its last address, whatever host bits were given', () => {
     expect(parseIpRange('10.0.0.1/24')).toEqual({ family: 4, start: v4('10.0.0.0'), end: v4('10.0.0.255') });
     expect(parseIpRange('0.0.0.0/0')).toEqual({ family: 4, start: 0n, end: 0xffffffffn });
@@ -35,6 +41,14 @@ describe('parseIpRange', () => {
     '1.2.3',
     '1.2.3.256',
     '01.2.3.4',
+    '1.2.3.00',
+    '1.2.3.0012',
+    '1..2.3',
+    '.1.2.3',
+    '1.2.3.4.',
+    '1.2.3.4.5',
+    ' 1.2.3.4',
+    '1.2.3.-4',
     '1.2.3.4/33',
     '1.2.3.4/',
     '1.2.3.4/a',

@@ -9,6 +9,7 @@ import * as notificationQueue from './2026-11-29T04-00_notification-queue';
 import * as bouncerLookups from './2026-11-29T05-00_bouncer-lookups';
 import * as allowlists from './2026-11-29T06-00_allowlists';
 import * as usageMetrics from './2026-11-29T06-00_usage-metrics';
+import * as dropDecisionXidIndexes from './2026-12-07T22-00_drop-decision-xid-indexes';
 
 // A static list rather than FileMigrationProvider: the same code runs from TypeScript (tests) and the build.
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T05-00_bouncer-lookups': bouncerLookups,
   '2026-11-29T06-00_allowlists': allowlists,
   '2026-11-29T06-00_usage-metrics': usageMetrics,
+  '2026-12-07T22-00_drop-decision-xid-indexes': dropDecisionXidIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -70,6 +70,15 @@ export class MemoryDecisions {
     return this.syncing;
   }
 
+  /**
+   * A sync that reads the log after this call: what another process committed before it is applied on return (a
+   * sync already under way may have read the log before that commit).
+   */
+  async syncFresh(): Promise<void> {
+    await this.syncing?.catch(() => undefined);
+    return this.sync();
+  }
+
   /** Read-your-writes: returns once the index has applied these appends (or the wait timed out). */
   async waitFor(appended: readonly { transactionId: bigint; lastPosition: bigint }[]): Promise<void> {
     const deadline = this.now() + (this.options.barrierTimeoutMs ?? 2_000);
