@@ -2,15 +2,7 @@ import { formatGoDurationMs } from '@lapi/domain';
 import type { DecisionView } from '../decision-queries';
 
 /** What a body shows of a decision, besides the time left (from its end, given apart). */
-export interface RenderedDecision {
-  readonly id: number;
-  readonly uuid: string;
-  readonly origin: string;
-  readonly type: string;
-  readonly scope: string;
-  readonly value: string;
-  readonly scenario: string;
-}
+export type RenderedDecision = Omit<DecisionView, 'until' | 'simulated'>;
 
 /** A list of decisions and the end (ms) of each: read apart, so that an index can give the ends as they were. */
 export interface RenderedList {
