@@ -32,5 +32,5 @@ export * from './notifications/notification-queue';
 export * from './notifications/redis-notification-queue';
 export * from './notifications/sql-notification-queue';
 export * from './queries';
-export * from './usage-metrics.projection';
 export * from './usage-metrics-summary';
+export * from './usage-metrics.projection';
