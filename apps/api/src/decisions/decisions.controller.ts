@@ -9,7 +9,7 @@ import {
 import { instanceStreamKey } from '@lapi/domain';
 import type { DeleteResponse } from '@lapi/lapi-contract';
 import { decisionListJson, decisionStreamJson } from '@lapi/projections';
-import { Controller, Delete, Get, Inject, Logger, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BouncerApiKeyGuard, type RequestWithBouncer } from '../auth/bouncer-api-key.guard';
@@ -28,8 +28,6 @@ const STREAM_DEFAULT_SCOPES = ['Ip', 'Range'];
 
 @Controller('v1/decisions')
 export class DecisionsController {
-  private readonly logger = new Logger(DecisionsController.name);
-
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
@@ -63,36 +61,26 @@ export class DecisionsController {
       sendJson(reply, 200, null);
       return;
     }
-    const page = await this.commands.execute(
+    const startup = first(query, 'startup') === 'true';
+    await this.commands.execute(
       // Each process sharing the key has its own position (the bouncer's own name for the first one seen).
-      new PullDecisionStream(positionKeyOf(request), filter, {
-        startup: first(query, 'startup') === 'true',
-        dedup: first(query, 'dedup') !== 'false',
-      }),
-    );
-    const { body } = page;
-    this.metrics.streamPull(
-      body ? body.newCount + body.deletedCount : page.new.length + page.deleted.length,
-      first(query, 'startup') === 'true',
-    );
-    let sent: Promise<boolean>;
-    try {
-      sent = handedToNetwork(reply.raw);
-      if (body) {
-        await sendRendered(request, reply, 200, body);
-      } else {
-        sendJsonChunks(request, reply, 200, decisionStreamJson(page.new, page.deleted, this.clock.now()));
-      }
-    } catch (error) {
-      await page.release().catch(() => undefined);
-      throw error;
-    }
-    // The position moves once the answer is in the kernel's hands (it is delivered even if this process dies
-    // now); a replica killed before that leaves it, and the bouncer's next pull, on any replica, repeats the
-    // changes instead of missing them.
-    await ((await sent) ? page.commit() : page.release()).catch((error: Error) =>
-      this.logger.warn(
-        `stream position of ${request.bouncerInstance ?? request.bouncer!.name} not saved (request ${String(request.id)}): ${error.message}`,
+      new PullDecisionStream(
+        positionKeyOf(request),
+        filter,
+        { startup, dedup: first(query, 'dedup') !== 'false' },
+        (page) => {
+          const { body } = page;
+          this.metrics.streamPull(
+            body ? body.newCount + body.deletedCount : page.new.length + page.deleted.length,
+            startup,
+          );
+          const sent = handedToNetwork(reply.raw);
+          if (body) {
+            return sendRendered(request, reply, 200, body).then(() => sent);
+          }
+          sendJsonChunks(request, reply, 200, decisionStreamJson(page.new, page.deleted, this.clock.now()));
+          return sent;
+        },
       ),
     );
   }

@@ -1,10 +1,15 @@
 import type { DecisionFilter, DecisionView, StartupBody } from '@lapi/projections';
 
-export interface StreamAnswer {
+/** What a stream pull sends. */
+export interface StreamPage {
   readonly new: DecisionView[];
   readonly deleted: DecisionView[];
   /** A startup answer already rendered (shared by the pulls that get the same answer): sent as it is. */
   readonly body?: StartupBody;
+}
+
+/** A pull's answer as a reader gives it: the page, and what moves (or keeps) the bouncer's position after it. */
+export interface StreamAnswer extends StreamPage {
   /**
    * Moves the bouncer's position past this answer. Called once the answer is on its way: a server that dies
    * before leaves the bouncer where it was, and its next pull gets the same changes again instead of losing them.

@@ -1,7 +1,7 @@
 import type { DecisionDeleteFilter, DecisionFilter, DecisionView } from '@lapi/projections';
 import { Command, Query } from '@nestjs/cqrs';
 import type { CommandContext } from '../shared/ports';
-import type { StreamAnswer } from './decision-reader';
+import type { StreamPage } from './decision-reader';
 
 /** Expires the active decisions a filter selects (`until := now`); resolves with how many. */
 export class DeleteDecisions extends Command<number> {
@@ -33,11 +33,16 @@ export class FindDecisions extends Query<DecisionView[]> {
 }
 
 /** One pull of a bouncer's stream; the answer's commit() moves its position. */
-export class PullDecisionStream extends Command<StreamAnswer> {
+/**
+ * One pull of a bouncer's stream. `deliver` sends the answer and resolves true once it is in the network's hands
+ * (false: it did not reach the bouncer); the position moves only then.
+ */
+export class PullDecisionStream extends Command<void> {
   constructor(
     readonly bouncer: string,
     readonly filter: DecisionFilter,
     readonly options: { startup: boolean; dedup: boolean },
+    readonly deliver: (answer: StreamPage) => Promise<boolean>,
   ) {
     super();
   }

@@ -1,16 +1,10 @@
 import { DECISION_DELETIONS_STREAM, DecisionNotFoundError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { decisionExists, findActiveDecisionIds, type DecisionView } from '@lapi/projections';
-import { Inject } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
-import {
-  DECISION_READER,
-  PROJECTION_BARRIER,
-  type DecisionReader,
-  type ProjectionBarrier,
-  type StreamAnswer,
-} from './decision-reader';
+import { DECISION_READER, PROJECTION_BARRIER, type DecisionReader, type ProjectionBarrier } from './decision-reader';
 import { DeleteDecision, DeleteDecisions, FindDecisions, PullDecisionStream } from './decision.commands';
 import { ImportDecisionsHandler } from './import-decisions';
 
@@ -67,8 +61,16 @@ export class FindDecisionsHandler implements IQueryHandler<FindDecisions> {
   }
 }
 
+/**
+ * The stream-pull protocol, in one place for every reader: read the answer, have it delivered, then move the
+ * bouncer's position — only once the answer is in the network's hands (it is delivered even if this process dies
+ * next). A process killed before leaves the position, and the bouncer's next pull, on any replica, repeats the
+ * changes instead of missing them; an answer that did not reach the bouncer leaves it too.
+ */
 @CommandHandler(PullDecisionStream)
 export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionStream> {
+  private readonly logger = new Logger('PullDecisionStream');
+
   constructor(
     @Inject(DECISION_READER) private readonly reader: DecisionReader,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -78,27 +80,33 @@ export class PullDecisionStreamHandler implements ICommandHandler<PullDecisionSt
   // client that polls again right after an answer never reads the position from before it.
   private readonly committing = new Map<string, Promise<void>>();
 
-  async execute(c: PullDecisionStream): Promise<StreamAnswer> {
+  async execute(c: PullDecisionStream): Promise<void> {
     await this.committing.get(c.bouncer);
     const answer = await this.reader.pull(c.bouncer, c.filter, c.options, () => this.clock.now());
-    const commit = answer.commit.bind(answer);
-    // Assigned, not spread: a startup answer computes its lists only when read (most pulls send its body).
-    return Object.assign(answer, {
-      commit: () => {
-        const done = commit();
-        const settled: Promise<void> = done.then(
-          () => undefined,
-          () => undefined,
-        );
-        this.committing.set(c.bouncer, settled);
-        void settled.then(() => {
-          if (this.committing.get(c.bouncer) === settled) {
-            this.committing.delete(c.bouncer);
-          }
-        });
-        return done;
-      },
+    let delivered: boolean;
+    try {
+      delivered = await c.deliver(answer);
+    } catch (error) {
+      await answer.release().catch(() => undefined);
+      throw error;
+    }
+    if (!delivered) {
+      await answer.release().catch(() => undefined);
+      return;
+    }
+    const done = answer.commit();
+    const settled: Promise<void> = done.then(
+      () => undefined,
+      (error: Error) =>
+        this.logger.warn(`stream position of ${c.bouncer} not saved (its next pull repeats): ${error.message}`),
+    );
+    this.committing.set(c.bouncer, settled);
+    void settled.then(() => {
+      if (this.committing.get(c.bouncer) === settled) {
+        this.committing.delete(c.bouncer);
+      }
     });
+    await settled;
   }
 }
 
