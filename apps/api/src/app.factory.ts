@@ -3,11 +3,12 @@ import {
   CREDENTIAL_CHANGES,
   systemClock,
   type Clock,
+  type CredentialChange,
   type CredentialChanges,
 } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { printable } from '@lapi/domain';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '@lapi/event-store';
+import { migrateToLatest, openDatabase, type DatabaseHandle, type RecordedEvent } from '@lapi/event-store';
 import { ConsoleLogger, Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -121,7 +122,18 @@ export async function createApiApp(
   await app.init();
   // A deleted bouncer's stream positions and lookup times go with it, in every replica (each drops what it keeps).
   const reader = (cluster ?? memory!).reader;
-  app.get<CredentialChanges>(CREDENTIAL_CHANGES).follow((change) => {
+  const credentialChanges = app.get<CredentialChanges>(CREDENTIAL_CHANGES);
+  if (memory && db.kind === 'postgres') {
+    // PostgreSQL without Redis: deletions made by other processes (the CLI, other API processes) reach this one
+    // through the log it follows (within FOLLOW_EVERY_MS), as Redis announcements do in a cluster.
+    memory.decisions.observe((event) => {
+      const change = credentialChangeOf(event);
+      if (change) {
+        void credentialChanges.announce(change);
+      }
+    });
+  }
+  credentialChanges.follow((change) => {
     if (change.kind === 'bouncer-deleted') {
       reader
         .forget(change.name)
@@ -155,3 +167,11 @@ export async function createApiApp(
     },
   };
 }
+
+/** The credential an event deletes, if any. */
+const credentialChangeOf = (event: RecordedEvent): CredentialChange | undefined =>
+  event.type === 'BouncerDeleted'
+    ? { kind: 'bouncer-deleted', name: (event.data as { name: string }).name }
+    : event.type === 'MachineDeleted'
+      ? { kind: 'machine-deleted', machineId: (event.data as { machineId: string }).machineId }
+      : undefined;

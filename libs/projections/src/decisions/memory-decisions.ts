@@ -1,4 +1,4 @@
-import { START, type Checkpoint, type EventStore } from '@lapi/event-store';
+import { START, type Checkpoint, type EventStore, type RecordedEvent } from '@lapi/event-store';
 import { decisionOps } from '../cluster/decision-record';
 import type { DecisionFilter } from '../decision-queries';
 import { DecisionIndex, type IndexCursor, type IndexPage } from '../index/decision-index';
@@ -36,6 +36,7 @@ export class MemoryDecisions {
   /** Alert → the ids of its decisions still kept: what a deletion of the alert ends. */
   private readonly alerts = new Map<number, number[]>();
   private checkpoint: Checkpoint = START;
+  private readonly observers: ((event: RecordedEvent) => void)[] = [];
   private syncing: Promise<void> | undefined;
   /** Log time (ms): the latest created_at applied; compaction measures its window on it. */
   private logClock = 0;
@@ -52,6 +53,11 @@ export class MemoryDecisions {
     private readonly options: MemoryDecisionsOptions,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Calls `observe` with every event read from the log from now on (other processes' writes included). */
+  observe(observe: (event: RecordedEvent) => void): void {
+    this.observers.push(observe);
+  }
 
   /** The number of the last change applied (0 when none). */
   get seq(): number {
@@ -121,6 +127,7 @@ export class MemoryDecisions {
     for (;;) {
       const page = await this.store.readAll(this.checkpoint, PAGE);
       for (const event of page.events) {
+        this.observers.forEach((observe) => observe(event));
         await this.apply(decisionOps(event));
         this.logClock = Math.max(this.logClock, event.createdAt.getTime());
       }
