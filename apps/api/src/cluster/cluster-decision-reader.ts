@@ -1,4 +1,4 @@
-import type { DecisionReader, StreamAnswer } from '@lapi/application';
+import { answerOf, type DecisionReader, type StreamAnswer } from '@lapi/application';
 import type { DecisionReplica, LookupTimes, RedisStreamCursors } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
 import { LapiHttpError } from '../http/http-errors';
@@ -92,17 +92,10 @@ export function clusterDecisionReader(
         // clock): the expiries it reported are not reported again, nor sent in `new` as still active.
         const at = () => Math.max(now().getTime(), cursor?.pulledAt ?? 0);
         const page = await replica.pull(filter, options.dedup, cursor, at);
-        return {
-          get new() {
-            return page.new;
-          },
-          get deleted() {
-            return page.deleted;
-          },
-          body: page.body,
+        return answerOf(page, {
           commit: () => cursors.save(bouncer, page.next, page.full, claim),
           release: () => cursors.release(bouncer, claim),
-        };
+        });
       } catch (error) {
         await cursors.release(bouncer, claim).catch(() => undefined);
         // Everything above reads Redis (the index is in memory): it went away mid-pull.

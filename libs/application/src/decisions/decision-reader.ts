@@ -8,6 +8,22 @@ export interface StreamPage {
   readonly body?: StartupBody;
 }
 
+/**
+ * A reader's answer from an index page, with what moves (or keeps) the position. The lists are read through, not
+ * copied: a startup page computes them only when read (most pulls send its rendered body).
+ */
+export const answerOf = (page: StreamPage, position: Pick<StreamAnswer, 'commit' | 'release'>): StreamAnswer => ({
+  get new() {
+    return page.new;
+  },
+  get deleted() {
+    return page.deleted;
+  },
+  body: page.body,
+  commit: position.commit,
+  release: position.release,
+});
+
 /** A pull's answer as a reader gives it: the page, and what moves (or keeps) the bouncer's position after it. */
 export interface StreamAnswer extends StreamPage {
   /**

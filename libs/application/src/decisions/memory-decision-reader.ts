@@ -1,5 +1,5 @@
 import type { LookupTimes, MemoryDecisions, SqlStreamPositions } from '@lapi/projections';
-import type { DecisionReader } from './decision-reader';
+import { answerOf, type DecisionReader } from './decision-reader';
 
 /**
  * Bouncers read the in-memory index this process projects from the event log (embedded mode, or PostgreSQL
@@ -38,16 +38,9 @@ export const memoryDecisionReader = (
     const at = Math.max(now().getTime(), cursor?.pulledAt ?? 0);
     const page = decisions.pull(filter, dedup, cursor, at);
     const changed = page.full || page.new.length > 0 || page.deleted.length > 0 || page.next.seq !== cursor?.seq;
-    return {
-      get new() {
-        return page.new;
-      },
-      get deleted() {
-        return page.deleted;
-      },
-      body: page.body,
+    return answerOf(page, {
       commit: () => positions.save(bouncer, page.next, changed),
       release: () => Promise.resolve(),
-    };
+    });
   },
 });
