@@ -1,4 +1,4 @@
-import { DECISION_DELETIONS_STREAM } from '@lapi/domain/alerts/alert.events';
+import { DECISION_DELETIONS_STREAM, decisionsDeleted } from '@lapi/domain/alerts/alert.events';
 import {
   decideAllowlist,
   evolveAllowlist,
@@ -89,7 +89,7 @@ export async function addAllowlistItems(
             ? [
                 {
                   streamId: DECISION_DELETIONS_STREAM,
-                  events: [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
+                  events: [decisionsDeleted(decisionIds, now)],
                   expectedVersion: 'any' as const,
                 },
               ]

@@ -1,4 +1,4 @@
-import { DECISION_DELETIONS_STREAM, DecisionNotFoundError } from '@lapi/domain';
+import { DECISION_DELETIONS_STREAM, DecisionNotFoundError, decisionsDeleted } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { decisionExists, findActiveDecisionIds, type DecisionView } from '@lapi/projections';
 import { Inject, Logger } from '@nestjs/common';
@@ -20,7 +20,7 @@ abstract class DecisionDeletion {
     if (decisionIds.length > 0) {
       const appended = await this.store.appendToStream(
         DECISION_DELETIONS_STREAM,
-        [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
+        [decisionsDeleted(decisionIds, now)],
         { expectedVersion: 'any', metadata: toMetadata(context, now) },
       );
       await this.barrier.waitFor([appended]);
