@@ -174,6 +174,30 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
     expect(JSON.parse(ok('bouncers list', await lapi('bouncers', 'list', '-o', 'json')).stdout)).toEqual([]);
   });
 
+  if (source === 'sqlite') {
+    it('reads what the running CrowdSec still holds in its -wal file, which the main file lacks', async () => {
+      // Proves the import's WAL folding is exercised: without it, machines registered after the last checkpoint
+      // would be missing (the dry run above counted all 3).
+      const path = join(ref.dir, 'data', 'crowdsec.db');
+      expect(existsSync(`${path}-wal`)).toBe(true);
+      const count = async (withWal: boolean) => {
+        const { applyWal } = await import('../../apps/cli/src/import-crowdsec/sqlite-wal');
+        const SQL = await (await import('sql.js')).default();
+        const wal = withWal ? readFileSync(`${path}-wal`) : undefined;
+        const db = new SQL.Database(applyWal(readFileSync(path), wal));
+        try {
+          return Number(db.exec('select count(*) from machines')[0].values[0][0]);
+        } catch {
+          return 0; // not even the table: CrowdSec created its schema after the last checkpoint
+        } finally {
+          db.close();
+        }
+      };
+      expect(await count(true)).toBe(3);
+      expect(await count(false)).toBeLessThan(3);
+    });
+  }
+
   it('refuses the whole import when a name is taken here with other credentials, listing it', async () => {
     ok('bouncers add', await lapi('bouncers', 'add', 'fw', '-k', 'another-key-0123456789abcdef'));
     const r = await lapi('import-crowdsec', '--config', ref.configPath);
