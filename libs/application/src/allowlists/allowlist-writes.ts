@@ -19,7 +19,7 @@ import { toMetadata, type CommandContext, type WriteDeps } from '../shared/ports
 // No Nest here: the admin CLI (which loads no framework) and the API's admin socket share these writes.
 
 /** The allowlist folded from its stream, and the version to append at. */
-async function loadAllowlist(
+export async function loadAllowlist(
   store: EventStore,
   name: string,
 ): Promise<{ state: AllowlistState; version: ExpectedVersion }> {
