@@ -10,6 +10,7 @@ import { AdminError, adminSession, sendAdminRequest } from './admin-client';
 import { addAllowlistsCommands } from './allowlists-commands';
 import { readEntries } from './bulk-file';
 import { addDecisionsCommands } from './decisions-commands';
+import { addImportCrowdsecCommand } from './import-crowdsec/command';
 
 // What every run loads is this file, commander and a few pure helpers: `lapi --help`, `--version` and argument
 // errors answer before any database, driver or framework code is read. Each command imports what it needs when it
@@ -416,6 +417,7 @@ program
 
 addDecisionsCommands(program, getConfig, out);
 addAllowlistsCommands(program, getConfig, out, outputOption);
+addImportCrowdsecCommand(program, getConfig, out);
 
 program
   .command('migrate')

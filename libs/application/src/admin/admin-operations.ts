@@ -1,4 +1,4 @@
-import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, Machine } from '@lapi/domain';
+import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, CrowdsecAlert, Machine } from '@lapi/domain';
 import { AllowlistNotFoundError } from '@lapi/domain/allowlists/allowlist.errors';
 import { ValidationError } from '@lapi/domain/shared/errors';
 import type { AppendResult } from '@lapi/event-store';
@@ -11,6 +11,7 @@ import type { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { checkAllowlisted, refuseAllowlisted } from '../allowlists/allowlist-checks';
 import { addAllowlistItems, runAllowlistCommand } from '../allowlists/allowlist-writes';
 import { addBouncer, addBouncers, deleteBouncer, deleteBouncers, type BouncerEntry } from '../bouncers/bouncer-writes';
+import type { CrowdsecImportOptions, CrowdsecImportReport, CrowdsecSnapshot } from '../crowdsec-import/crowdsec-import';
 import { deleteDecisionById, deleteDecisionsWhere, type DecisionDeletion } from '../decisions/decision-deletions';
 import {
   decisionDeleteFilter,
@@ -66,7 +67,16 @@ export type AdminRequest =
   /** One part of an import sent in parts: `at` rows were sent before it. */
   | { op: 'decisions.importPart'; importId: string; at: number; rows: ImportedDecision[]; options: ImportOptions }
   /** Stores every part of the import, or none of them. */
-  | { op: 'decisions.importCommit'; importId: string };
+  | { op: 'decisions.importCommit'; importId: string }
+  /** Alerts of a CrowdSec import sent in parts: `at` alerts were sent before this part. */
+  | { op: 'crowdsec.importPart'; importId: string; at: number; alerts: CrowdsecAlert[] }
+  /** Imports from CrowdSec in one transaction: these, and the alerts sent in parts under `importId` if given. */
+  | {
+      op: 'crowdsec.import';
+      importId?: string;
+      snapshot: Omit<CrowdsecSnapshot, 'alerts'>;
+      options: CrowdsecImportOptions;
+    };
 
 export interface AdminResults {
   'machines.add': null;
@@ -109,6 +119,9 @@ export interface AdminResults {
   'allowlists.check': { value: string; reasons: string[] }[];
   /** The usage reports kept, oldest first. */
   'metrics.usage': StoredUsageReport[];
+  /** The alerts received so far. */
+  'crowdsec.importPart': number;
+  'crowdsec.import': CrowdsecImportReport;
 }
 
 /** Where an admin request runs: the server's own parts, or the CLI's, built without Nest. */
@@ -270,5 +283,17 @@ export async function runAdminRequest(
     }
     case 'metrics.usage':
       return listUsageReports(deps.database.db, deps.clock.now());
+    case 'crowdsec.importPart': {
+      const { crowdsecImportParts } = await import('../crowdsec-import/crowdsec-import');
+      return crowdsecImportParts.add(request.importId, request.at, request.alerts);
+    }
+    case 'crowdsec.import': {
+      const { crowdsecImportParts, importCrowdsec } = await import('../crowdsec-import/crowdsec-import');
+      const alerts = request.importId === undefined ? [] : crowdsecImportParts.take(request.importId);
+      const { report, appended } = await importCrowdsec(deps, { ...request.snapshot, alerts }, request.options, ctx);
+      // Bouncers pull what was imported from their next request on.
+      await admin.settle(appended);
+      return report;
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { ALERT_DELETIONS_STREAM, AlertNotFoundError } from '@lapi/domain';
+import { ALERT_DELETIONS_STREAM, AlertNotFoundError, alertsDeleted } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
@@ -50,11 +50,10 @@ abstract class AlertDeletion {
     now: Date,
   ): Promise<number> {
     if (alertIds.length > 0) {
-      const appended = await this.store.appendToStream(
-        ALERT_DELETIONS_STREAM,
-        [{ type: 'AlertsDeleted', data: { alertIds, at: now.toISOString() } }],
-        { expectedVersion: 'any', metadata: toMetadata(c.context, now) },
-      );
+      const appended = await this.store.appendToStream(ALERT_DELETIONS_STREAM, [alertsDeleted(alertIds, now)], {
+        expectedVersion: 'any',
+        metadata: toMetadata(c.context, now),
+      });
       await this.barrier.waitFor([appended]);
     }
     return alertIds.length;

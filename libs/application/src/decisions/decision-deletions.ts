@@ -1,4 +1,4 @@
-import { DECISION_DELETIONS_STREAM } from '@lapi/domain/alerts/alert.events';
+import { DECISION_DELETIONS_STREAM, decisionsDeleted } from '@lapi/domain/alerts/alert.events';
 import { DecisionNotFoundError } from '@lapi/domain/decisions/decision.errors';
 import type { AppendResult } from '@lapi/event-store';
 import { decisionExists, findActiveDecisionIds, type DecisionDeleteFilter } from '@lapi/projections/decision-queries';
@@ -44,10 +44,9 @@ async function expire(
   if (decisionIds.length === 0) {
     return { deleted: 0, appended: [] };
   }
-  const appended = await deps.store.appendToStream(
-    DECISION_DELETIONS_STREAM,
-    [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
-    { expectedVersion: 'any', metadata: toMetadata(context, now) },
-  );
+  const appended = await deps.store.appendToStream(DECISION_DELETIONS_STREAM, [decisionsDeleted(decisionIds, now)], {
+    expectedVersion: 'any',
+    metadata: toMetadata(context, now),
+  });
   return { deleted: decisionIds.length, appended: [appended] };
 }
