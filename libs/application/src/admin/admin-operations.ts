@@ -1,6 +1,8 @@
 import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, CrowdsecAlert, Machine } from '@lapi/domain';
 import { AllowlistNotFoundError } from '@lapi/domain/allowlists/allowlist.errors';
+import { ValidationError } from '@lapi/domain/shared/errors';
 import type { AppendResult } from '@lapi/event-store';
+import type { AlertResponse } from '@lapi/lapi-contract';
 import { findAllowlist, listAllowlists } from '@lapi/projections/allowlists.projection';
 import { positionTimes } from '@lapi/projections/bouncer-positions';
 import { listBouncers, listMachines } from '@lapi/projections/queries';
@@ -10,6 +12,13 @@ import { checkAllowlisted, refuseAllowlisted } from '../allowlists/allowlist-che
 import { addAllowlistItems, runAllowlistCommand } from '../allowlists/allowlist-writes';
 import { addBouncer, addBouncers, deleteBouncer, deleteBouncers, type BouncerEntry } from '../bouncers/bouncer-writes';
 import type { CrowdsecImportOptions, CrowdsecImportReport, CrowdsecSnapshot } from '../crowdsec-import/crowdsec-import';
+import { deleteDecisionById, deleteDecisionsWhere, type DecisionDeletion } from '../decisions/decision-deletions';
+import {
+  decisionDeleteFilter,
+  listDecisionAlerts,
+  type DecisionDeleteOptions,
+  type DecisionListOptions,
+} from '../decisions/decision-listing';
 import type { ImportedDecision, ImportOptions } from '../decisions/import-decisions';
 import { ADMIN_MACHINE, manualDecisionAlert, type ManualDecision } from '../decisions/manual-decision';
 import {
@@ -42,6 +51,9 @@ export type AdminRequest =
   | { op: 'bouncers.delete'; name: string }
   | { op: 'bouncers.deleteMany'; names: string[] }
   | { op: 'decisions.add'; decision: ManualDecision }
+  | { op: 'decisions.list'; filter: DecisionListOptions }
+  /** By id, or by filter; an empty filter only with `all`. */
+  | { op: 'decisions.delete'; filter: DecisionDeleteOptions; id?: number; all: boolean }
   | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions }
   | { op: 'notifications.status'; deadLimit: number }
   | { op: 'allowlists.create'; name: string; description: string }
@@ -84,6 +96,10 @@ export interface AdminResults {
   'bouncers.deleteMany': null;
   /** The id of the alert carrying the decision. */
   'decisions.add': string;
+  /** The alerts with an active decision, newest first, as GET /v1/alerts answers them (active decisions only). */
+  'decisions.list': AlertResponse[];
+  /** How many decisions were deleted. */
+  'decisions.delete': number;
   /** How many decisions were imported. */
   'decisions.import': number;
   /** The rows accepted so far (checked, kept until the commit). */
@@ -184,6 +200,22 @@ export async function runAdminRequest(
       }
       const [id] = await admin.pushAlerts(ADMIN_MACHINE, [alert], ctx);
       return id;
+    }
+    case 'decisions.list':
+      return listDecisionAlerts(deps.database, request.filter, deps.clock.now());
+    case 'decisions.delete': {
+      const filter = decisionDeleteFilter(request.filter);
+      let deletion: DecisionDeletion;
+      if (request.id !== undefined) {
+        deletion = await deleteDecisionById(deps, request.id, ctx);
+      } else if (!request.all && Object.keys(filter).every((k) => k === 'contains')) {
+        // cscli's PreRun: nothing selected is not taken for everything.
+        throw new ValidationError('At least one filter or --all must be specified');
+      } else {
+        deletion = await deleteDecisionsWhere(deps, filter, ctx);
+      }
+      await admin.settle(deletion.appended);
+      return deletion.deleted;
     }
     case 'decisions.import': {
       const [{ ImportDecisions }, buses] = await Promise.all([import('../decisions/import-decisions'), admin.buses()]);
