@@ -107,7 +107,7 @@ export function addAlertsCommands(
     .option('-d, --details', 'show alerts with events')
     .addOption(outputOption())
     .action(async (ids: number[], opts: { details?: boolean; output: string }) => {
-      const { alertInspection } = await import('./alerts-format');
+      const { alertInspection, alertYamlModel } = await import('./alerts-format');
       for (const id of ids) {
         const alert = (await send({ op: 'alerts.inspect', id })) as AlertResponse | null;
         if (alert === null) {
@@ -117,7 +117,7 @@ export function addAlertsCommands(
           out(JSON.stringify(alert, null, 2));
         } else if (opts.output === 'raw') {
           const { stringify } = await import('yaml');
-          out(stringify(alert));
+          out(stringify(alertYamlModel(alert), { indentSeq: false }));
         } else {
           out(alertInspection(alert, opts.details === true));
         }

@@ -1,5 +1,6 @@
 import type { AlertResponse } from '@lapi/lapi-contract';
-import { alertInspection, alertsCsv, alertsTable, decisionsSummary } from './alerts-format';
+import { stringify } from 'yaml';
+import { alertInspection, alertsCsv, alertsTable, alertYamlModel, decisionsSummary } from './alerts-format';
 
 const decision = (type: string, duration: string, simulated = false) => ({
   duration,
@@ -91,5 +92,37 @@ describe('lapi alerts output', () => {
     expect(text).not.toContain('-1s');
     expect(text).toMatch(/- Date: 2026-01-02 03:04:05 \+0000 UTC\n.*\nKey\s+Value\n.*\na\s+2\nz\s+1\n/);
     expect(alertInspection(alert({ decisions: null }), false)).not.toMatch(/Active Decisions|Events {2}:/);
+  });
+
+  it("writes -o raw as cscli 1.4.6's yaml.v2 of its Go model: lowercased field names, nil lists as []", () => {
+    const text = stringify(alertYamlModel(alert({ decisions: null, events: null })), { indentSeq: false });
+    expect(
+      text
+        .split('\n')
+        .filter((l) => /^\w/.test(l))
+        .map((l) => l.split(':')[0]),
+    ).toEqual([
+      'capacity',
+      'createdat',
+      'decisions',
+      'events',
+      'eventscount',
+      'id',
+      'labels',
+      'leakspeed',
+      'machineid',
+      'message',
+      'meta',
+      'remediation',
+      'scenario',
+      'scenariohash',
+      'scenarioversion',
+      'simulated',
+      'source',
+      'startat',
+      'stopat',
+    ]);
+    expect(text).toContain('decisions: []\nevents: []\n');
+    expect(text).toContain('source:\n  asname: Example, "Inc"\n  asnumber: "64500"\n  cn: FR\n  ip: ""\n');
   });
 });

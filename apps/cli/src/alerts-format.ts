@@ -108,3 +108,52 @@ export function alertInspection(a: AlertResponse, details: boolean): string {
   }
   return out.join('\n');
 }
+
+/**
+ * `cscli alerts inspect -o raw`: the alert as cscli 1.4.6 marshals its Go model with yaml.v2 (field names lowercased,
+ * every field shown, nil lists as []); its models have no uuid.
+ */
+export function alertYamlModel(a: AlertResponse) {
+  const s = a.source;
+  return {
+    capacity: a.capacity,
+    createdat: a.created_at,
+    decisions: (a.decisions ?? []).map((d) => ({
+      duration: d.duration,
+      id: d.id,
+      origin: d.origin,
+      scenario: d.scenario,
+      scope: d.scope,
+      simulated: d.simulated,
+      type: d.type,
+      until: '',
+      value: d.value,
+    })),
+    events: (a.events ?? []).map((e) => ({ meta: e.meta ?? [], timestamp: e.timestamp })),
+    eventscount: a.events_count,
+    id: a.id,
+    labels: a.labels ?? [],
+    leakspeed: a.leakspeed,
+    machineid: a.machine_id ?? '',
+    message: a.message,
+    meta: a.meta ?? [],
+    remediation: a.remediation ?? false,
+    scenario: a.scenario,
+    scenariohash: a.scenario_hash,
+    scenarioversion: a.scenario_version,
+    simulated: a.simulated,
+    source: {
+      asname: s.as_name ?? '',
+      asnumber: s.as_number ?? '',
+      cn: s.cn ?? '',
+      ip: s.ip ?? '',
+      latitude: s.latitude ?? 0,
+      longitude: s.longitude ?? 0,
+      range: s.range ?? '',
+      scope: s.scope,
+      value: s.value,
+    },
+    startat: a.start_at,
+    stopat: a.stop_at,
+  };
+}
