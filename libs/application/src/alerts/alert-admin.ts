@@ -1,10 +1,8 @@
 import { AlertNotFoundError } from '@lapi/domain/alerts/alert.errors';
-import { ValidationError } from '@lapi/domain/shared/errors';
-import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
-import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { normalizeScope } from '@lapi/domain/shared/scope';
 import type { AlertResponse } from '@lapi/lapi-contract';
 import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/projections/alert-queries';
+import { cscliIpFlags, durationAgo } from '../shared/cscli-flags';
 import type { CommandContext, WriteDeps } from '../shared/ports';
 import { deleteAlertsById } from './alert-writes';
 import { presentAlert } from './alert.presenter';
@@ -31,28 +29,12 @@ export interface AlertsCliFilter {
   readonly includeCapi?: boolean;
 }
 
-const ago = (flag: string, value: string, now: Date): Date => {
-  const ns = parseGoDuration(value);
-  if (ns === null) {
-    throw new ValidationError(`can't parse --${flag} duration ${value}, valid durations format: 1d, 4h, 4h15m`);
-  }
-  return new Date(now.getTime() - Number(ns / NANOS_PER_MS));
-};
-
 /**
  * The AlertFilter GET/DELETE /v1/alerts would build from what cscli sends for these flags: --contained sends
  * contains=false, `list` sends include_capi=false unless --all, `delete` sends no include_capi (all alerts).
  */
 export function alertFilterOf(f: AlertsCliFilter, now: Date, purpose: 'list' | 'delete'): AlertFilter {
-  // Checked as cscli does before sending (manageCliDecisionAlerts): a range must be a CIDR, an ip an address.
-  const ip = f.ip === undefined ? undefined : parseIpRange(f.ip);
-  if (f.ip !== undefined && (ip === null || f.ip.includes('/'))) {
-    throw new ValidationError(`${f.ip} isn't a valid ip`);
-  }
-  const range = f.range === undefined ? undefined : parseIpRange(f.range);
-  if (f.range !== undefined && (range === null || !f.range.includes('/'))) {
-    throw new ValidationError(`${f.range} isn't a valid range`);
-  }
+  const { ip, range } = cscliIpFlags(f);
   return {
     ...(f.scope !== undefined ? { scope: normalizeScope(f.scope) } : {}),
     ...(f.value !== undefined ? { value: f.value } : {}),
@@ -60,8 +42,8 @@ export function alertFilterOf(f: AlertsCliFilter, now: Date, purpose: 'list' | '
     ...(ip ? { ip } : {}),
     ...(range ? { range } : {}),
     contains: f.contained !== true,
-    ...(f.since !== undefined ? { since: ago('since', f.since, now) } : {}),
-    ...(f.until !== undefined ? { until: ago('until', f.until, now) } : {}),
+    ...(f.since !== undefined ? { since: durationAgo('since', f.since, now) } : {}),
+    ...(f.until !== undefined ? { until: durationAgo('until', f.until, now) } : {}),
     ...(f.type !== undefined ? { decisionType: f.type } : {}),
     includeCapi: purpose === 'delete' || f.includeCapi === true,
   };

@@ -1,12 +1,11 @@
 import { ValidationError } from '@lapi/domain/shared/errors';
-import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
-import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { normalizeScope } from '@lapi/domain/shared/scope';
 import type { DatabaseHandle } from '@lapi/event-store';
 import type { AlertResponse } from '@lapi/lapi-contract';
 import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/projections/alert-queries';
 import type { DecisionDeleteFilter } from '@lapi/projections/decision-queries';
 import { presentAlert } from '../alerts/alert.presenter';
+import { cscliIpFlags, durationAgo } from '../shared/cscli-flags';
 
 // `cscli decisions list` and `delete` (1.4.6, cmd/crowdsec-cli/decisions.go) turn their flags into the query of
 // GET /v1/alerts and DELETE /v1/decisions; `lapi decisions` turns them into the same filters, read and written by
@@ -44,29 +43,9 @@ export interface DecisionDeleteOptions {
 /** cscli's default --limit. */
 export const DEFAULT_LIST_LIMIT = 100;
 
-/** manageCliDecisionAlerts (cmd/crowdsec-cli/utils.go): -i must be an address, -r a CIDR range; ip/range/as/country
- * scopes spelled as the LAPI stores them. */
+/** -i/-r checked as cscli does; ip/range/as/country scopes spelled as the LAPI stores them. */
 function checkedShorthands(o: { ip?: string; range?: string; scope?: string }) {
-  if (o.range && (!o.range.includes('/') || parseIpRange(o.range) === null)) {
-    throw new ValidationError(`${o.range} isn't a valid range`);
-  }
-  if (o.ip && (o.ip.includes('/') || parseIpRange(o.ip) === null)) {
-    throw new ValidationError(`${o.ip} isn't a valid ip`);
-  }
-  return {
-    ip: o.ip ? parseIpRange(o.ip)! : undefined,
-    range: o.range ? parseIpRange(o.range)! : undefined,
-    scope: o.scope ? normalizeScope(o.scope) : undefined,
-  };
-}
-
-/** `--since 4h`, `--until 2d`: the time that long before now (cscli reads Nd as N×24h). */
-function ago(flag: string, text: string, now: Date): Date {
-  const ns = parseGoDuration(text.trim());
-  if (ns === null) {
-    throw new ValidationError(`--${flag}: can't parse duration ${text}, valid durations format: 1d, 4h, 4h15m`);
-  }
-  return new Date(now.getTime() - Number(ns / NANOS_PER_MS));
+  return { ...cscliIpFlags(o), scope: o.scope ? normalizeScope(o.scope) : undefined };
 }
 
 const given = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
@@ -85,8 +64,8 @@ export function decisionListQuery(o: DecisionListOptions, now: Date): { filter: 
     ...(ip ? { ip } : {}),
     ...(range ? { range } : {}),
     contains: o.contained !== true,
-    ...(given(o.since) !== undefined ? { since: ago('since', o.since!, now) } : {}),
-    ...(given(o.until) !== undefined ? { until: ago('until', o.until!, now) } : {}),
+    ...(given(o.since) !== undefined ? { since: durationAgo('since', o.since!, now) } : {}),
+    ...(given(o.until) !== undefined ? { until: durationAgo('until', o.until!, now) } : {}),
     ...(given(o.type) !== undefined ? { decisionType: o.type } : {}),
     ...(given(o.origin) !== undefined ? { origin: o.origin } : {}),
     includeCapi: o.all === true,

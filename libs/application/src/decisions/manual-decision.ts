@@ -3,6 +3,7 @@ import { ValidationError } from '@lapi/domain/shared/errors';
 import { parseGoDuration } from '@lapi/domain/shared/go-duration';
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { normalizeScope } from '@lapi/domain/shared/scope';
+import { cscliIpFlags } from '../shared/cscli-flags';
 
 /** `cscli decisions add`'s flags: --ip, --range, or --scope with --value; the rest have cscli's defaults. */
 export interface ManualDecision {
@@ -23,13 +24,7 @@ export const ADMIN_MACHINE = 'lapi';
  * messages, its defaults (4h, ban, scope Ip, reason "manual '<type>' from '<login>'"), origin `cscli`.
  */
 export function manualDecisionAlert(input: ManualDecision, now: Date): AlertInput {
-  // manageCliDecisionAlerts: a range must be CIDR, an IP an address.
-  if (input.range && (!input.range.includes('/') || parseIpRange(input.range) === null)) {
-    throw new ValidationError(`${input.range} isn't a valid range`);
-  }
-  if (input.ip && (input.ip.includes('/') || parseIpRange(input.ip) === null)) {
-    throw new ValidationError(`${input.ip} isn't a valid ip`);
-  }
+  cscliIpFlags(input);
   const [value, scope] = input.ip
     ? [input.ip, 'Ip']
     : input.range
