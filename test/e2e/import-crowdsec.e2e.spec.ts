@@ -1,4 +1,4 @@
-// Moving in from CrowdSec: the real CrowdSec 1.4.6 LAPI (SQLite, and PostgreSQL) is given machines (cscli machines
+// Moving in from CrowdSec: the real CrowdSec 1.4.6 LAPI (SQLite, PostgreSQL, and MariaDB) is given machines (cscli machines
 // add, cscli lapi register + validate, one left unvalidated), a bouncer (cscli bouncers add -k), decisions (cscli
 // decisions add) and an agent's alert with events and meta; `lapi import-crowdsec` then brings them into our
 // server (embedded, and PostgreSQL), and the same credentials, key and decisions work there.
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startCustomBouncer, type RunningCustomBouncer } from './clients';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
+import { createScratchMysqlDatabase } from './mysql';
 import { CROWDSEC_MISSING_MESSAGE, crowdsecPath, startReferenceLapi, type ReferenceLapi } from './reference';
 import {
   describeResult,
@@ -36,6 +37,7 @@ interface StreamDecision {
 const combos = [
   { source: 'sqlite', target: 'embedded' },
   { source: 'postgres', target: 'postgres' },
+  { source: 'mysql', target: 'embedded' },
 ] as const;
 
 if (!cscliAvailable() || !crowdsecPath()) {
@@ -47,6 +49,8 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
   let ref: ReferenceLapi;
   let server: RunningServer;
   let env: Env;
+  /** The source given by its own flag (--sqlite PATH, --postgres URL, --mysql URL) rather than by --config. */
+  let sourceFlag: string[];
   const drops: (() => Promise<void>)[] = [];
   let custom: RunningCustomBouncer | undefined;
   const lapi = (...args: string[]) => runLapi(args, env, { timeoutMs: 120_000 });
@@ -72,12 +76,21 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), `lapi-import-cs-${source}-`));
     let postgresUrl: string | undefined;
+    let mysqlUrl: string | undefined;
     if (source === 'postgres') {
       const db = await createScratchDatabase('lapi_test_cs_source');
       drops.push(db.drop);
       postgresUrl = db.url;
+    } else if (source === 'mysql') {
+      const db = await createScratchMysqlDatabase('lapi_test_cs_source');
+      drops.push(db.drop);
+      mysqlUrl = db.url;
     }
-    ref = await startReferenceLapi({ dir: join(tmp, 'crowdsec'), postgresUrl });
+    ref = await startReferenceLapi({ dir: join(tmp, 'crowdsec'), postgresUrl, mysqlUrl });
+    sourceFlag =
+      source === 'sqlite'
+        ? ['--sqlite', join(ref.dir, 'data', 'crowdsec.db')]
+        : [`--${source}`, (postgresUrl ?? mysqlUrl)!];
     // cscli's own machine (validated by `machines add`), whose credentials cscli decisions add uses.
     ok(
       'cscli machines add',
@@ -282,9 +295,9 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
     await custom.waitForCall('add 192.0.2.10', (c) => c.action === 'add' && c.value === '192.0.2.10', 30_000);
   }, 180_000);
 
-  it('a second run changes nothing', async () => {
+  it('a second run, naming the source by its own flag, changes nothing', async () => {
     const streamBefore = identity(await stream(server.url));
-    const r = ok('second import', await lapi('import-crowdsec', '--config', ref.configPath, '-o', 'json'));
+    const r = ok('second import', await lapi('import-crowdsec', ...sourceFlag, '-o', 'json'));
     expect(JSON.parse(r.stdout)).toMatchObject({
       dryRun: false,
       machines: { imported: 0, unchanged: 3, kept: [] },
