@@ -2,7 +2,7 @@
 // add, cscli lapi register + validate, one left unvalidated), a bouncer (cscli bouncers add -k), decisions (cscli
 // decisions add) and an agent's alert with events and meta; `lapi import-crowdsec` then brings them into our
 // server (embedded, and PostgreSQL), and the same credentials, key and decisions work there.
-import { createScratchDatabase } from '@lapi/testing';
+import { createScratchDatabase, createScratchMysqlDatabase } from '@lapi/testing';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,6 @@ import postgres from 'postgres';
 import { parse } from 'yaml';
 import { startCustomBouncer, type RunningCustomBouncer } from './clients';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
-import { createScratchMysqlDatabase } from './mysql';
 import { CROWDSEC_MISSING_MESSAGE, crowdsecPath, startReferenceLapi, type ReferenceLapi } from './reference';
 import {
   describeResult,

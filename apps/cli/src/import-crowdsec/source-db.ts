@@ -234,9 +234,17 @@ function mysqlTls(o: MysqlOptions): { ssl: import('mysql2').SslOptions; preferre
   throw new Error(`MySQL sslmode '${mode}' is not one of true, false, skip-verify, preferred`);
 }
 
-const errorText = (error: unknown): string =>
-  error instanceof Error
-    ? error.message ||
-      (error as { code?: string }).code ||
-      (error instanceof AggregateError ? error.errors.map(errorText).join('; ') : String(error))
-    : String(error);
+/** An error's message, else its code, else the messages it aggregates (duck-typed: errors may come from another realm). */
+function errorText(error: unknown): string {
+  if (typeof error !== 'object' || error === null) {
+    return String(error);
+  }
+  const e = error as { message?: unknown; code?: unknown; errors?: unknown };
+  if (typeof e.message === 'string' && e.message !== '') {
+    return e.message;
+  }
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    return e.errors.map(errorText).join('; ');
+  }
+  return typeof e.code === 'string' ? e.code : JSON.stringify(error);
+}

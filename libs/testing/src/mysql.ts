@@ -1,11 +1,11 @@
-// A scratch MySQL/MariaDB database for the e2e tests that need one (a CrowdSec 1.4.6 writing to MySQL), on the
+// A scratch MySQL/MariaDB database for the tests that need one (a CrowdSec 1.4.6 writing to MySQL), on the
 // server TEST_MYSQL_URL names (default: MariaDB on 127.0.0.1:3306 as root without password).
 import { randomBytes } from 'node:crypto';
 
 export const TEST_MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
 
 export const MYSQL_MISSING_MESSAGE =
-  `no MySQL/MariaDB server answers at ${TEST_MYSQL_URL} (TEST_MYSQL_URL), so this end-to-end test cannot run.\n` +
+  `no MySQL/MariaDB server answers at ${TEST_MYSQL_URL} (TEST_MYSQL_URL), so this test cannot run.\n` +
   'Install and start one (Debian: apt-get install mariadb-server; service mariadb start) with a user allowed to ' +
   'create databases over TCP, or set TEST_MYSQL_URL=mysql://user:password@host:3306/ to one.';
 
