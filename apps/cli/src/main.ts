@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AdminError, adminSession, sendAdminRequest } from './admin-client';
+import { addAlertsCommands } from './alerts-commands';
 import { addAllowlistsCommands } from './allowlists-commands';
 import { readEntries } from './bulk-file';
 import { addDecisionsCommands } from './decisions-commands';
@@ -418,6 +419,7 @@ program
 addDecisionsCommands(program, getConfig, out);
 addAllowlistsCommands(program, getConfig, out, outputOption);
 addImportCrowdsecCommand(program, getConfig, out);
+addAlertsCommands(program, getConfig, out);
 
 program
   .command('migrate')
