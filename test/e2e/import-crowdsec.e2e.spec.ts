@@ -1,11 +1,12 @@
-// Moving in from CrowdSec: the real CrowdSec 1.4.6 LAPI (SQLite, and PostgreSQL) is given machines (cscli machines
+// Moving in from CrowdSec: the real CrowdSec 1.4.6 LAPI (SQLite, PostgreSQL, and MariaDB) is given machines (cscli machines
 // add, cscli lapi register + validate, one left unvalidated), a bouncer (cscli bouncers add -k), decisions (cscli
 // decisions add) and an agent's alert with events and meta; `lapi import-crowdsec` then brings them into our
 // server (embedded, and PostgreSQL), and the same credentials, key and decisions work there.
-import { createScratchDatabase } from '@lapi/testing';
+import { createScratchDatabase, createScratchMysqlDatabase } from '@lapi/testing';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { parse } from 'yaml';
 import { startCustomBouncer, type RunningCustomBouncer } from './clients';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
@@ -36,6 +37,7 @@ interface StreamDecision {
 const combos = [
   { source: 'sqlite', target: 'embedded' },
   { source: 'postgres', target: 'postgres' },
+  { source: 'mysql', target: 'embedded' },
 ] as const;
 
 if (!cscliAvailable() || !crowdsecPath()) {
@@ -47,6 +49,8 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
   let ref: ReferenceLapi;
   let server: RunningServer;
   let env: Env;
+  /** The source given by its own flag (--sqlite PATH, --postgres URL, --mysql URL) rather than by --config. */
+  let sourceFlag: string[];
   const drops: (() => Promise<void>)[] = [];
   let custom: RunningCustomBouncer | undefined;
   const lapi = (...args: string[]) => runLapi(args, env, { timeoutMs: 120_000 });
@@ -72,12 +76,21 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), `lapi-import-cs-${source}-`));
     let postgresUrl: string | undefined;
+    let mysqlUrl: string | undefined;
     if (source === 'postgres') {
       const db = await createScratchDatabase('lapi_test_cs_source');
       drops.push(db.drop);
       postgresUrl = db.url;
+    } else if (source === 'mysql') {
+      const db = await createScratchMysqlDatabase('lapi_test_cs_source');
+      drops.push(db.drop);
+      mysqlUrl = db.url;
     }
-    ref = await startReferenceLapi({ dir: join(tmp, 'crowdsec'), postgresUrl });
+    ref = await startReferenceLapi({ dir: join(tmp, 'crowdsec'), postgresUrl, mysqlUrl });
+    sourceFlag =
+      source === 'sqlite'
+        ? ['--sqlite', join(ref.dir, 'data', 'crowdsec.db')]
+        : [`--${source}`, (postgresUrl ?? mysqlUrl)!];
     // cscli's own machine (validated by `machines add`), whose credentials cscli decisions add uses.
     ok(
       'cscli machines add',
@@ -282,9 +295,9 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
     await custom.waitForCall('add 192.0.2.10', (c) => c.action === 'add' && c.value === '192.0.2.10', 30_000);
   }, 180_000);
 
-  it('a second run changes nothing', async () => {
+  it('a second run, naming the source by its own flag, changes nothing', async () => {
     const streamBefore = identity(await stream(server.url));
-    const r = ok('second import', await lapi('import-crowdsec', '--config', ref.configPath, '-o', 'json'));
+    const r = ok('second import', await lapi('import-crowdsec', ...sourceFlag, '-o', 'json'));
     expect(JSON.parse(r.stdout)).toMatchObject({
       dryRun: false,
       machines: { imported: 0, unchanged: 3, kept: [] },
@@ -296,61 +309,97 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
     expect(identity(await stream(server.url))).toEqual(streamBefore);
   }, 120_000);
 
-  if (source === 'sqlite') {
-    it('brings allowlists from a database shaped like 1.7 (allow_lists tables), with the rest unchanged', async () => {
-      // 1.4.6 has no allowlists: a copy of its database gets 1.7's three tables (as `cscli allowlists` fills them).
+  it('brings allowlists from a database shaped like 1.7 (allow_lists tables), with the rest unchanged', async () => {
+    // 1.4.6 has no allowlists: the database gets 1.7's three tables (as `cscli allowlists` fills them); for SQLite a
+    // copy of it (CrowdSec keeps the file open), for PostgreSQL and MySQL the database itself (1.4.6 ignores them).
+    let from = sourceFlag;
+    if (source === 'sqlite') {
       const copy = join(tmp, 'crowdsec-1.7-shaped.db');
       const original = join(ref.dir, 'data', 'crowdsec.db');
       copyFileSync(original, copy);
       if (existsSync(`${original}-wal`)) {
         copyFileSync(`${original}-wal`, `${copy}-wal`);
       }
-      await addAllowlistTables(copy);
-      const r = ok('import 1.7-shaped', await lapi('import-crowdsec', '--sqlite', copy, '-o', 'json'));
-      expect(JSON.parse(r.stdout)).toMatchObject({
-        machines: { imported: 0, unchanged: 3 },
-        alerts: { imported: 0, unchanged: 3 },
-        allowlists: { created: 1, itemsAdded: 2 }, // the expired item is left out
-      });
-      const list = ok('allowlists inspect', await lapi('allowlists', 'inspect', 'office', '-o', 'json'));
-      expect(list.stdout).toContain('10.20.0.0/16');
-      expect(list.stdout).toContain('192.0.2.200');
-      expect(list.stdout).not.toContain('192.0.2.201');
-      const again = ok('import 1.7-shaped again', await lapi('import-crowdsec', '--sqlite', copy, '-o', 'json'));
-      expect(JSON.parse(again.stdout)).toMatchObject({ allowlists: { created: 0, itemsAdded: 0 } });
-    }, 120_000);
-  }
+      from = ['--sqlite', copy];
+    }
+    await addAllowlistTables(source, from[1]);
+    const r = ok('import 1.7-shaped', await lapi('import-crowdsec', ...from, '-o', 'json'));
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      machines: { imported: 0, unchanged: 3 },
+      alerts: { imported: 0, unchanged: 3 },
+      allowlists: { created: 1, itemsAdded: 2 }, // the expired item is left out
+    });
+    const list = ok('allowlists inspect', await lapi('allowlists', 'inspect', 'office', '-o', 'json'));
+    expect(list.stdout).toContain('10.20.0.0/16');
+    expect(list.stdout).toContain('192.0.2.200');
+    expect(list.stdout).not.toContain('192.0.2.201');
+    const again = ok('import 1.7-shaped again', await lapi('import-crowdsec', ...from, '-o', 'json'));
+    expect(JSON.parse(again.stdout)).toMatchObject({ allowlists: { created: 0, itemsAdded: 0 } });
+  }, 120_000);
 });
 
 function credentials(path: string): { login: string; password: string } {
   return parse(readFileSync(path, 'utf8')) as { login: string; password: string };
 }
 
-/** Adds 1.7's allowlist tables (schema of pkg/database/ent, as a 1.7 SQLite has them) with one list, via sql.js. */
-async function addAllowlistTables(path: string): Promise<void> {
-  const { applyWal } = await import('../../apps/cli/src/import-crowdsec/sqlite-wal');
-  const init = (await import('sql.js')).default;
-  const SQL = await init();
-  const wal = existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : undefined;
-  const db = new SQL.Database(applyWal(readFileSync(path), wal));
-  const future = new Date(Date.now() + 86_400_000).toISOString().replace('T', ' ').replace('Z', '+00:00');
-  const past = new Date(Date.now() - 86_400_000).toISOString().replace('T', ' ').replace('Z', '+00:00');
-  db.exec(`
-    CREATE TABLE allow_lists (id integer PRIMARY KEY AUTOINCREMENT, created_at datetime, updated_at datetime,
-      name text NOT NULL, from_console bool NOT NULL, description text NULL, allowlist_id text NULL);
-    CREATE TABLE allow_list_items (id integer PRIMARY KEY AUTOINCREMENT, created_at datetime, updated_at datetime,
-      expires_at datetime NULL, comment text NULL, value text NOT NULL, start_ip integer NULL, end_ip integer NULL,
-      start_suffix integer NULL, end_suffix integer NULL, ip_size integer NULL);
-    CREATE TABLE allow_list_allowlist_items (allow_list_id integer NOT NULL, allow_list_item_id integer NOT NULL,
-      PRIMARY KEY (allow_list_id, allow_list_item_id));
-    INSERT INTO allow_lists VALUES (1, '${past}', '${past}', 'office', 0, 'office ranges', NULL);
-    INSERT INTO allow_list_items (id, created_at, updated_at, expires_at, comment, value)
+/**
+ * Adds 1.7's allowlist tables (schema of pkg/database/ent, with the column types ent gives each dialect) with one
+ * list of three items, one expired: to a SQLite file via sql.js, or to a PostgreSQL or MySQL database at `where`.
+ */
+async function addAllowlistTables(dialect: 'sqlite' | 'postgres' | 'mysql', where: string): Promise<void> {
+  const time = { sqlite: 'datetime', postgres: 'timestamptz', mysql: 'timestamp NULL' }[dialect];
+  const str = dialect === 'mysql' ? 'varchar(255)' : 'text';
+  const no = dialect === 'postgres' ? 'false' : '0';
+  // Go's drivers write UTC: SQLite and PostgreSQL with the offset, MySQL as wall-clock text.
+  const at = (ms: number) => {
+    const iso = new Date(Date.now() + ms).toISOString().replace('T', ' ');
+    return dialect === 'mysql' ? iso.slice(0, 19) : iso.replace('Z', '+00:00');
+  };
+  const [past, future] = [at(-86_400_000), at(86_400_000)];
+  const statements = [
+    `CREATE TABLE allow_lists (id integer PRIMARY KEY, created_at ${time}, updated_at ${time},
+      name ${str} NOT NULL, from_console boolean NOT NULL, description ${str} NULL, allowlist_id ${str} NULL)`,
+    `CREATE TABLE allow_list_items (id integer PRIMARY KEY, created_at ${time}, updated_at ${time},
+      expires_at ${time}, comment ${str} NULL, value ${str} NOT NULL, start_ip bigint NULL, end_ip bigint NULL,
+      start_suffix bigint NULL, end_suffix bigint NULL, ip_size bigint NULL)`,
+    `CREATE TABLE allow_list_allowlist_items (allow_list_id integer NOT NULL, allow_list_item_id integer NOT NULL,
+      PRIMARY KEY (allow_list_id, allow_list_item_id))`,
+    `INSERT INTO allow_lists VALUES (1, '${past}', '${past}', 'office', ${no}, 'office ranges', NULL)`,
+    `INSERT INTO allow_list_items (id, created_at, updated_at, expires_at, comment, value)
       VALUES (1, '${past}', '${past}', NULL, 'lan', '10.20.0.0/16'),
              (2, '${past}', '${past}', '${future}', 'pentest', '192.0.2.200'),
-             (3, '${past}', '${past}', '${past}', 'expired', '192.0.2.201');
-    INSERT INTO allow_list_allowlist_items VALUES (1, 1), (1, 2), (1, 3);
-  `);
-  writeFileSync(path, db.export());
-  rmSync(`${path}-wal`, { force: true });
-  db.close();
+             (3, '${past}', '${past}', '${past}', 'expired', '192.0.2.201')`,
+    'INSERT INTO allow_list_allowlist_items VALUES (1, 1), (1, 2), (1, 3)',
+  ];
+  if (dialect === 'postgres') {
+    const sql = postgres(where, { max: 1, onnotice: () => undefined });
+    try {
+      for (const statement of statements) {
+        await sql.unsafe(statement);
+      }
+    } finally {
+      await sql.end();
+    }
+  } else if (dialect === 'mysql') {
+    const { createConnection } = await import('mysql2/promise');
+    const conn = await createConnection({ uri: where });
+    try {
+      for (const statement of statements) {
+        await conn.query(statement);
+      }
+    } finally {
+      await conn.end();
+    }
+  } else {
+    const { applyWal } = await import('../../apps/cli/src/import-crowdsec/sqlite-wal');
+    const SQL = await (await import('sql.js')).default();
+    const wal = existsSync(`${where}-wal`) ? readFileSync(`${where}-wal`) : undefined;
+    const db = new SQL.Database(applyWal(readFileSync(where), wal));
+    for (const statement of statements) {
+      db.exec(statement);
+    }
+    writeFileSync(where, db.export());
+    rmSync(`${where}-wal`, { force: true });
+    db.close();
+  }
 }

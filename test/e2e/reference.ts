@@ -93,6 +93,8 @@ export interface StartReferenceOptions {
   tls?: { certFile: string; keyFile: string; caCertFile: string };
   /** Keep the data in this PostgreSQL database (a URL without password, as createScratchDatabase's) instead of SQLite. */
   postgresUrl?: string;
+  /** Keep the data in this MySQL/MariaDB database (mysql://user:password@host:port/db) instead of SQLite. */
+  mysqlUrl?: string;
 }
 
 /** Starts `crowdsec -no-cs -no-capi` on a free port and waits until GET /health answers 200. */
@@ -133,7 +135,11 @@ export async function startReferenceLapi(options: StartReferenceOptions): Promis
       '  output: human',
       '  color: "no"',
       'db_config:',
-      ...(options.postgresUrl ? postgresDbConfig(options.postgresUrl) : sqliteDbConfig(join(dataDir, 'crowdsec.db'))),
+      ...(options.postgresUrl
+        ? postgresDbConfig(options.postgresUrl)
+        : options.mysqlUrl
+          ? mysqlDbConfig(options.mysqlUrl)
+          : sqliteDbConfig(join(dataDir, 'crowdsec.db'))),
       '  log_level: warning',
       'api:',
       '  client:',
@@ -221,6 +227,19 @@ function postgresDbConfig(url: string): string[] {
     `  password: ${JSON.stringify(decodeURIComponent(u.password) || 'ignored-by-trust-auth')}`,
     `  db_name: ${JSON.stringify(u.pathname.slice(1))}`,
     '  sslmode: disable',
+  ];
+}
+
+/** 1.4.6's MySQL settings: it connects to user:password@tcp(host:port)/db_name?parseTime=True. */
+function mysqlDbConfig(url: string): string[] {
+  const u = new URL(url);
+  return [
+    '  type: mysql',
+    `  host: ${JSON.stringify(u.hostname)}`,
+    `  port: ${u.port || '3306'}`,
+    `  user: ${JSON.stringify(decodeURIComponent(u.username))}`,
+    `  password: ${JSON.stringify(decodeURIComponent(u.password))}`,
+    `  db_name: ${JSON.stringify(u.pathname.slice(1))}`,
   ];
 }
 

@@ -7,5 +7,6 @@ export * from './database';
 export * from './decider';
 export * from './fuzz';
 export * from './mounts';
+export * from './mysql';
 export * from './private-redis';
 export * from './redis';

@@ -24,6 +24,10 @@ export function addImportCrowdsecCommand(
     .option('-c, --config <path>', `CrowdSec's config.yaml, whose db_config is read (default: ${DEFAULT_CONFIG})`)
     .option('--sqlite <path>', "CrowdSec's SQLite database file instead (crowdsec.db)")
     .option('--postgres <url>', "CrowdSec's PostgreSQL database instead (postgres://user:pass@host:5432/crowdsec)")
+    .option(
+      '--mysql <url>',
+      "CrowdSec's MySQL/MariaDB database instead (mysql://user:pass@host:3306/crowdsec; ?socket=PATH for a socket)",
+    )
     .option('--dry-run', 'read the source and print what would be imported; write nothing')
     .option(
       '--keep-existing',
@@ -41,17 +45,18 @@ export function addImportCrowdsecCommand(
         config?: string;
         sqlite?: string;
         postgres?: string;
+        mysql?: string;
         dryRun?: boolean;
         keepExisting?: boolean;
         output: string;
       }) => {
-        const given = [opts.config, opts.sqlite, opts.postgres].filter((o) => o !== undefined).length;
+        const given = [opts.config, opts.sqlite, opts.postgres, opts.mysql].filter((o) => o !== undefined).length;
         if (given > 1) {
-          throw new AdminError('USAGE', 'give one of --config, --sqlite or --postgres');
+          throw new AdminError('USAGE', 'give one of --config, --sqlite, --postgres or --mysql');
         }
         const [
-          { sourceFromConfig },
-          { openPostgres, openSqlite },
+          { describeMysql, mysqlOptionsFromUrl, sourceFromConfig },
+          { openMysql, openPostgres, openSqlite },
           { readSnapshot },
           { Progress },
           { foreignEnvironment },
@@ -62,12 +67,18 @@ export function addImportCrowdsecCommand(
           import('../progress'),
           import('@lapi/config/foreign-env'),
         ]);
+        const fromUrl = (url: string) => {
+          const options = mysqlOptionsFromUrl(url);
+          return { kind: 'mysql', options, describe: describeMysql(options) } as const;
+        };
         const source =
           opts.sqlite !== undefined
             ? ({ kind: 'sqlite', path: opts.sqlite } as const)
             : opts.postgres !== undefined
               ? ({ kind: 'postgres', options: opts.postgres, describe: 'the --postgres database' } as const)
-              : sourceFromConfig(opts.config ?? DEFAULT_CONFIG, foreignEnvironment());
+              : opts.mysql !== undefined
+                ? fromUrl(opts.mysql)
+                : sourceFromConfig(opts.config ?? DEFAULT_CONFIG, foreignEnvironment());
         const json = opts.output === 'json';
         const say = (line: string) => {
           if (!json) {
@@ -75,7 +86,12 @@ export function addImportCrowdsecCommand(
           }
         };
         say(`reading ${source.kind === 'sqlite' ? source.path : source.describe}…`);
-        const db = source.kind === 'sqlite' ? await openSqlite(source.path) : await openPostgres(source.options);
+        const db =
+          source.kind === 'sqlite'
+            ? await openSqlite(source.path)
+            : source.kind === 'postgres'
+              ? await openPostgres(source.options)
+              : await openMysql(source.options);
         const snapshot = await readSnapshot(db, new Date()).finally(() => db.close());
         const decisionCount = snapshot.alerts.reduce((n, a) => n + a.decisions.length, 0);
         say(
