@@ -4,8 +4,10 @@
 // 1. Finds PostgreSQL (TEST_DATABASE_URL, DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres),
 //    starting the local Debian cluster if it is down, and (re)creates a clean test database.
 // 2. Finds Redis (TEST_REDIS_URL, REDIS_URL, or redis://127.0.0.1:6379), starting redis-server if down.
-// 3. Builds the project (`npm run build`; the e2e tests run the built server from dist/).
-// 4. Runs jest with the given arguments and TEST_DATABASE_URL / TEST_REDIS_URL set.
+// 3. Checks MySQL/MariaDB (TEST_MYSQL_URL, or 127.0.0.1:3306), starting the local MariaDB if it is installed and
+//    down; only the import-crowdsec tests of a MySQL source need it, so a missing one is a warning here.
+// 4. Builds the project (`npm run build`; the e2e tests run the built server from dist/).
+// 5. Runs jest with the given arguments and TEST_DATABASE_URL / TEST_REDIS_URL set.
 //
 // Escape hatches: LAPI_TEST_SKIP_BUILD=1 skips step 3.
 'use strict';
@@ -331,6 +333,32 @@ async function findRedis() {
 }
 
 // ---------------------------------------------------------------------------------------
+// MySQL / MariaDB (CrowdSec sources for import-crowdsec)
+
+async function checkMysql() {
+  const explicit = process.env.TEST_MYSQL_URL;
+  const u = new URL(explicit || 'mysql://root@127.0.0.1:3306/');
+  const host = hostOf(u) || '127.0.0.1';
+  const port = Number(u.port || 3306);
+  const up = () =>
+    tcpConnect(host, port).then(
+      () => true,
+      () => false,
+    );
+  if (await up()) return;
+  if (!explicit && fs.existsSync('/etc/init.d/mariadb')) {
+    log('MariaDB is down: /etc/init.d/mariadb start');
+    const r = tryRun('/etc/init.d/mariadb', ['start']);
+    if (r.output) log(r.output);
+    for (let i = 0; i < 40; i++) {
+      if (await up()) return;
+      await sleep(250);
+    }
+  }
+  log(`warning: no MySQL/MariaDB at ${host}:${port}: the import-crowdsec tests of a MySQL source will fail`);
+}
+
+// ---------------------------------------------------------------------------------------
 
 function build() {
   if (process.env.LAPI_TEST_SKIP_BUILD === '1') {
@@ -380,6 +408,7 @@ async function main() {
   // Probe both services before dropping anything.
   const pg = await findPostgres();
   const redisUrl = await findRedis();
+  await checkMysql();
   const testDbUrl = await prepareTestDatabase(pg);
   log(`PostgreSQL: ${redact(testDbUrl)}`);
   log(`Redis:      ${redact(redisUrl)}`);
