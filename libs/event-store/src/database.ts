@@ -1,6 +1,6 @@
 import type { DatabaseConfig } from '@lapi/config';
 import { Kysely, Migrator, sql } from 'kysely';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { DB } from './db';
@@ -55,6 +55,13 @@ export async function openDatabase(
 }
 
 async function openPGlite(path: string | undefined, options: { fsync: boolean }): Promise<PGliteThread> {
+  if (path !== undefined && !existsSync(join(path, 'PG_VERSION'))) {
+    // Creating a database (initdb) leaves ~450 MB in the memory of the thread that did it, which PGlite never gives
+    // back: it is done by a thread of its own, ended before the one that serves starts.
+    const init = new PGliteThread(path, options);
+    await init.waitReady;
+    await init.close();
+  }
   const pglite = new PGliteThread(path, options);
   await pglite.waitReady;
   return pglite;
