@@ -1,5 +1,6 @@
 // Startup pulls against the embedded server (or PostgreSQL-only with DATABASE_URL): seeds N decisions, then times
-// GET /v1/decisions/stream?startup=true (identity and gzip), alone and 10 at once, and reports the server's RSS.
+// GET /v1/decisions/stream?startup=true (identity and gzip), alone and 10 at once (half gzip), and reports the server's RSS
+// (peak, and after full collections: heap, buffers, PGlite's WebAssembly memory; see lib/memory-probe.mjs).
 //   npm run build && node bench/startup.mjs [decisions=100000]   CPU_PROF=1 writes a V8 profile of the server to ./prof
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,7 +27,23 @@ if (!process.env.DATABASE_URL) delete env.DATABASE_URL;
 delete env.REDIS_URL;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const prof = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'prof')}`] : [];
-const server = spawn(process.execPath, [...prof, join(ROOT, 'dist/apps/api/src/main.js')], { env, stdio: 'inherit' });
+// The server's memory at its peak and after full collections (SIGUSR2): see lib/memory-probe.mjs.
+const probeOut = join(dataDir, 'memory-probe.json');
+const server = spawn(
+  process.execPath,
+  [
+    ...prof,
+    '--expose-gc',
+    '--import',
+    join(ROOT, 'bench/lib/memory-probe.mjs'),
+    join(ROOT, 'dist/apps/api/src/main.js'),
+  ],
+  { env: { ...env, MEMORY_PROBE_OUT: probeOut }, stdio: 'inherit' },
+);
+const settle = async () => {
+  server.kill('SIGUSR2');
+  await sleep(1000);
+};
 const status = (field) =>
   Math.round(
     Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) / 1024,
@@ -63,6 +80,7 @@ const pull = (key, gzip) =>
     req.end();
   });
 
+const out = {};
 try {
   for (let i = 0; ; i++) {
     if (
@@ -88,13 +106,14 @@ try {
     body: JSON.stringify({ machine_id: MACHINE.id, password: MACHINE.password, scenarios: [] }),
   }).then((r) => r.json());
   const seconds = await seed(URL, login.token, 0, COUNT, { perAlert: 1000, parallel: 4 });
-  const out = {
+  Object.assign(out, {
     decisions: COUNT,
     seedPerSecond: Math.round(COUNT / seconds),
     rssAfterSeedMB: rss(),
     ...(await heap()),
-  };
+  });
   await sleep(3000); // the projection settles; and a CPU profile shows the pulls after this pause
+  await settle(); // the live memory after seeding
   for (const gzip of [false, true]) {
     const times = [];
     let bytes = 0;
@@ -106,12 +125,18 @@ try {
     out[gzip ? 'gzip' : 'identity'] = { ms: times, MB: +(bytes / 1e6).toFixed(1) };
   }
   const started = performance.now();
-  await Promise.all(keys.map((k) => pull(k, false)));
+  await Promise.all(keys.map((k, i) => pull(k, i % 2 === 1))); // half gzip, as Go bouncers ask
   out.tenAtOnceMs = Math.round(performance.now() - started);
   out.peakRssMB = rss();
-  console.log(JSON.stringify(out));
+  await settle(); // and after the pulls
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
+  try {
+    Object.assign(out, { probe: JSON.parse(readFileSync(probeOut, 'utf8')) });
+  } catch {
+    // the server did not get to write it
+  }
+  console.log(JSON.stringify(out));
   rmSync(dataDir, { recursive: true, force: true });
 }

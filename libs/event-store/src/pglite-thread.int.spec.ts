@@ -11,6 +11,11 @@ describe('PGlite in a worker thread', () => {
 
   afterAll(() => pg.close());
 
+  it('keeps a small buffer pool (PGlite never gives back the memory it fills)', async () => {
+    const { rows } = await pg.query<{ shared_buffers: string }>('show shared_buffers', []);
+    expect(rows).toEqual([{ shared_buffers: '16MB' }]);
+  });
+
   it('answers with the values PGlite parses (dates, jsonb, arrays, nulls) and the affected row count', async () => {
     await pg.query('create table t (id int, at timestamptz, data jsonb, tags text[], note text)', []);
     const inserted = await pg.query('insert into t values ($1, $2, $3::jsonb, $4, $5), ($6, $2, $3::jsonb, $4, null)', [

@@ -2,7 +2,7 @@ import { parseIpRange, rangeContains, type IpRange } from '@lapi/domain';
 import { gunzipSync } from 'node:zlib';
 import type { DecisionRecord } from '../cluster/decision-record';
 import type { DecisionFilter } from '../decision-queries';
-import { DecisionIndex, STARTUP_REUSE_MS, type IndexCursor } from './decision-index';
+import { DecisionIndex, STARTUP_REUSE_MS, STARTUP_SHARE_MS, type IndexCursor } from './decision-index';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -618,6 +618,19 @@ describe('DecisionIndex startup answers, shared', () => {
     expect(afterChange.body).not.toBe(beforeChange.body);
     expect(afterChange.new.map((d) => d.id)).toEqual([1, 3]);
     expect(afterChange.next).toEqual({ seq: 3, pulledAt: NOW + 5_100 });
+  });
+
+  it('are shared while being rendered, up to STARTUP_SHARE_MS', async () => {
+    const { index } = build({ a: { value: '192.0.2.1' } });
+    const first = index.startup(all, true, NOW);
+    const rendering = first.body!.identity();
+    expect(index.startup(all, true, NOW + STARTUP_REUSE_MS + 1).body).toBe(first.body);
+    expect(index.startup(all, true, NOW + STARTUP_SHARE_MS + 1).body).not.toBe(first.body);
+    await rendering;
+    // Rendered (in well under STARTUP_REUSE_MS): the usual window again.
+    const second = index.startup(all, true, NOW + 2 * STARTUP_SHARE_MS);
+    await second.body!.identity();
+    expect(index.startup(all, true, NOW + 2 * STARTUP_SHARE_MS + STARTUP_REUSE_MS + 1).body).not.toBe(second.body);
   });
 
   it('render what the pull answered then, even once the index changed its entries', async () => {

@@ -7,8 +7,11 @@ export type RenderedDecision = Omit<DecisionView, 'until' | 'simulated'>;
 /** A list of decisions and the end (ms) of each: read apart, so that an index can give the ends as they were. */
 export interface RenderedList {
   readonly length: number;
+  /** The i-th decision; its uuid may be '' when the list writes it itself (writeUuid). */
   at(i: number): RenderedDecision;
   until(i: number): number;
+  /** Writes the i-th decision's uuid as a JSON string at `at` (room for 38 bytes made); returns the end. */
+  writeUuid?(i: number, buf: Uint8Array, at: number): number;
 }
 
 const viewList = (views: readonly DecisionView[]): RenderedList => ({
@@ -58,11 +61,11 @@ class DecisionWriter {
     this.pos += this.buf.write(text, this.pos, 'latin1');
   }
 
-  decision(d: RenderedDecision, until: number, comma: boolean): void {
+  decision(d: RenderedDecision, until: number, comma: boolean, list?: RenderedList, i = 0): void {
     const head = this.head(until);
     const middle = this.middle(d);
-    // Escaping makes a character at most 6 bytes.
-    this.room(head.length + 16 + middle.length + 6 * (d.value.length + d.uuid.length) + 16);
+    // Escaping makes a character at most 6 bytes; a uuid the list writes is 38.
+    this.room(head.length + 16 + middle.length + 6 * (d.value.length + d.uuid.length) + 38 + 16);
     const buf = this.buf;
     if (comma) {
       buf[this.pos++] = 0x2c;
@@ -70,10 +73,11 @@ class DecisionWriter {
     buf.set(head, this.pos);
     this.pos = writeInteger(buf, this.pos + head.length, d.id);
     buf.set(middle, this.pos);
-    this.pos = this.string(this.pos + middle.length, d.value);
+    this.pos = writeJsonString(buf, this.pos + middle.length, d.value);
     buf.set(UUID_KEY, this.pos);
     this.pos += UUID_KEY.length;
-    this.pos = this.string(this.pos, d.uuid);
+    this.pos =
+      d.uuid === '' && list?.writeUuid ? list.writeUuid(i, buf, this.pos) : writeJsonString(buf, this.pos, d.uuid);
     buf[this.pos++] = 0x7d; // }
   }
 
@@ -85,7 +89,7 @@ class DecisionWriter {
     }
     this.raw('[');
     for (let i = 0; i < list.length; i++) {
-      this.decision(list.at(i), list.until(i), i > 0);
+      this.decision(list.at(i), list.until(i), i > 0, list, i);
       if (this.pos >= this.chunk - 512) {
         yield this.take();
       }
@@ -171,23 +175,24 @@ class DecisionWriter {
     this.lastMiddle = middle;
     return middle;
   }
+}
 
-  /** Writes `s` as a JSON string at `at`; returns the position after it. Room for 6 bytes a character is made. */
-  private string(at: number, s: string): number {
-    const buf = this.buf;
-    let pos = at;
-    buf[pos++] = QUOTE;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c === QUOTE || c === BACKSLASH || c >= 0x80) {
-        // Escapes or non-ASCII: as JSON.stringify and UTF-8 write it (rare: addresses and uuids are plain ASCII).
-        return at + jsonString(s).copy(buf, at);
-      }
-      buf[pos++] = c;
+/** Writes `s` as a JSON string at `at`; returns the position after it. Room for 6 bytes a character is needed. */
+export function writeJsonString(buf: Uint8Array, at: number, s: string): number {
+  let pos = at;
+  buf[pos++] = QUOTE;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === QUOTE || c === BACKSLASH || c >= 0x80) {
+      // Escapes or non-ASCII: as JSON.stringify and UTF-8 write it (rare: addresses and uuids are plain ASCII).
+      const json = jsonString(s);
+      buf.set(json, at);
+      return at + json.length;
     }
-    buf[pos++] = QUOTE;
-    return pos;
+    buf[pos++] = c;
   }
+  buf[pos++] = QUOTE;
+  return pos;
 }
 
 /** Writes a non-negative integer's decimal digits at `at`; returns the position after them. */

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import type { DecisionView } from '../decision-queries';
-import { streamBody, type RenderedDecision, type RenderedList } from './decisions-json';
+import { streamBody, type RenderedList } from './decisions-json';
 
 // Level 3: nearly the ratio of the default level (6× on decision lists) at twice its speed.
 const GZIP_LEVEL = 3;
@@ -10,47 +10,9 @@ const CHUNK = 1024 * 1024;
 // Chunks rendered between two yields to the event loop (a million decisions make ~175 of them).
 const CHUNKS_PER_SLICE = 2;
 
-/** A decision as the index holds it: fields that a later change may rewrite are copied when the answer is taken. */
-export interface IndexedDecision extends RenderedDecision {
-  readonly simulated: boolean;
-}
-
-/** Decisions and their ends as they were when an answer was taken (the index updates its entries in place). */
-export class DecisionList implements RenderedList {
-  private readonly ends: Float64Array;
-
-  constructor(private readonly decisions: readonly (IndexedDecision & { readonly until: number })[]) {
-    this.ends = new Float64Array(decisions.length);
-    for (let i = 0; i < decisions.length; i++) {
-      this.ends[i] = decisions[i].until;
-    }
-  }
-
-  get length(): number {
-    return this.decisions.length;
-  }
-
-  at(i: number): RenderedDecision {
-    return this.decisions[i];
-  }
-
-  until(i: number): number {
-    return this.ends[i];
-  }
-
-  views(): DecisionView[] {
-    return this.decisions.map((d, i) => ({
-      id: d.id,
-      uuid: d.uuid,
-      origin: d.origin,
-      type: d.type,
-      scope: d.scope,
-      value: d.value,
-      scenario: d.scenario,
-      simulated: d.simulated,
-      until: new Date(this.ends[i]),
-    }));
-  }
+/** A startup answer's decisions: rendered as they were when it was taken, or read as views. */
+export interface StartupList extends RenderedList {
+  views(): DecisionView[];
 }
 
 /**
@@ -66,10 +28,14 @@ export class StartupBody {
   private deletedViews: DecisionView[] | undefined;
   /** ms since the epoch of its last use, for the index to drop bodies nobody asks for. */
   usedAt: number;
+  /** How long its rendering and compression took (ms of wall time; 0 until both are done). */
+  renderMs = 0;
+  /** Rendering or compressing: the pulls that share it now get it sooner than from a new rendering. */
+  busy = false;
 
   constructor(
-    private readonly fresh: DecisionList,
-    private readonly ended: DecisionList,
+    private readonly fresh: StartupList,
+    private readonly ended: StartupList,
     /** The time the answer was taken at (ms): what is active and ended, and what the durations count from. */
     readonly renderedAt: number,
     /** The index's version when taken: a later change makes the body stale. */
@@ -96,14 +62,25 @@ export class StartupBody {
 
   /** The JSON body, uncompressed, in chunks. */
   identity(): Promise<Buffer[]> {
-    this.rendered ??= this.render();
+    this.rendered ??= this.timed(this.render());
     return this.rendered;
   }
 
   /** The JSON body gzipped, in chunks (compressed off the main thread, once). */
   gzip(): Promise<Buffer[]> {
-    this.gzipped ??= this.identity().then(compress);
+    this.gzipped ??= this.timed(this.identity().then(compress));
     return this.gzipped;
+  }
+
+  private timed(work: Promise<Buffer[]>): Promise<Buffer[]> {
+    const started = performance.now() - this.renderMs;
+    this.busy = true;
+    const done = () => {
+      this.renderMs = performance.now() - started;
+      this.busy = false;
+    };
+    work.then(done, done);
+    return work;
   }
 
   private async render(): Promise<Buffer[]> {
