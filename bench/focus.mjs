@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decisionValue, login, seed } from './lib/dataset.mjs';
+import { cpuSecondsOf } from './lib/proc.mjs';
 import { OUR_MODES, startBare, startOurs } from './lib/servers.mjs';
 import { ceiling, lookups, streamDeltas, untilAnswered } from './lib/workloads.mjs';
 
@@ -74,12 +75,18 @@ async function main() {
         seeded = n;
         await untilAnswered(server, key, decisionValue(n - 1).value.replace(/\/\d+$/, ''));
         await lookups(server, { n, key, seconds: 2, connections: 50 });
+        // The API's CPU time per request: unlike rates and latencies, it hardly depends on what else the machine runs.
+        const cpu0 = cpuSecondsOf(server.processes.api.pid);
         const r = await lookups(server, { n, key, seconds: SECONDS, connections: 50 });
-        lines.push(`${mode} lookups at ${n}: ${fmt(r)} non2xx ${r.non2xx} (load ${load()})`);
+        const cpu = ((cpuSecondsOf(server.processes.api.pid) - cpu0) * 1e6) / r.requests;
+        lines.push(
+          `${mode} lookups at ${n}: ${fmt(r)} non2xx ${r.non2xx}, API CPU ${Math.round(cpu)} µs/request (load ${load()})`,
+        );
         log(lines.at(-1));
       }
       if (!flag('skip-deltas')) {
         const keys = await server.addBouncers(Array.from({ length: BOUNCERS }, (_, i) => `focus-poller-${i}`));
+        const cpu0 = cpuSecondsOf(server.processes.api.pid);
         const d = await streamDeltas(server, {
           keys,
           token,
@@ -88,8 +95,9 @@ async function main() {
           rate: 50,
           base: 2_000_000,
         });
+        const cpu = ((cpuSecondsOf(server.processes.api.pid) - cpu0) * 1e3) / d.polls;
         lines.push(
-          `${mode} deltas: ${d.polls} polls, ${d.failures} failed, p50 ${d.p50.toFixed(2)} ms p99 ${d.p99.toFixed(2)} ms max ${d.max.toFixed(1)} ms (load ${load()})`,
+          `${mode} deltas: ${d.polls} polls, ${d.failures} failed, p50 ${d.p50.toFixed(2)} ms p99 ${d.p99.toFixed(2)} ms max ${d.max.toFixed(1)} ms, API CPU ${cpu.toFixed(2)} ms/poll incl. writes (load ${load()})`,
         );
         log(lines.at(-1));
       }
