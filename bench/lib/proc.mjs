@@ -1,7 +1,8 @@
 // Processes of a benchmark run: children started and stopped by the run, free ports, health waits, memory.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,6 +27,12 @@ export function startProcess(command, args, { env, cwd, name }) {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  // BENCH_LOG_DIR: each process's whole output in a file of its own (e.g. with BENCH_API_NODE_ARGS=--trace-gc).
+  if (process.env.BENCH_LOG_DIR) {
+    const file = createWriteStream(join(process.env.BENCH_LOG_DIR, `${name.replace(/\W+/g, '-')}-${child.pid}.log`));
+    child.stdout.pipe(file);
+    child.stderr.pipe(file);
+  }
   children.add(child);
   child.on('exit', () => children.delete(child));
   return {

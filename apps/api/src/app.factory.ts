@@ -87,7 +87,7 @@ export async function createApiApp(
   if (cluster) {
     cluster.barrier.onWait = (ms) => metrics.writeWaited(ms);
   }
-  instrumentHttp(adapter.getInstance(), metrics, config.logFormat);
+  instrumentHttp(adapter.getInstance(), metrics, config.logFormat, NEST_LEVELS[config.logLevel]);
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.register({
       database: db,

@@ -13,8 +13,15 @@ type Identified = FastifyRequest & { user?: MachineIdentity; bouncer?: Bouncer }
  * served on their own listener (serveMetrics, LAPI_METRICS_LISTEN_URI), not here: `GET /metrics` on the API port is
  * an unknown route.
  */
-export function instrumentHttp(fastify: FastifyInstance, metrics: LapiMetrics, logFormat: 'json' | 'pretty'): void {
+export function instrumentHttp(
+  fastify: FastifyInstance,
+  metrics: LapiMetrics,
+  logFormat: 'json' | 'pretty',
+  logLevels: readonly string[] = ['log', 'debug'],
+): void {
   const logger = new Logger('Http');
+  // Below the configured level (LAPI_LOG_LEVEL=warn) no line is written: none is built either.
+  const logged = new Set(logLevels);
 
   fastify.addHook('onResponse', (request: Identified, reply, done) => {
     const route = request.routeOptions.url ?? INVALID_ENDPOINT;
@@ -22,6 +29,11 @@ export function instrumentHttp(fastify: FastifyInstance, metrics: LapiMetrics, l
     const bouncer = request.bouncer?.name;
     const ms = reply.elapsedTime;
     metrics.request({ route, method: request.method, seconds: ms / 1000, machine, bouncer });
+    const level = accessLogLevel(route);
+    if (!logged.has(level)) {
+      done();
+      return;
+    }
     const entry = {
       requestId: String(request.id),
       method: request.method,
@@ -33,7 +45,7 @@ export function instrumentHttp(fastify: FastifyInstance, metrics: LapiMetrics, l
       ...(machine !== undefined && { machine }),
       ...(bouncer !== undefined && { bouncer }),
     };
-    logger[accessLogLevel(route)](formatAccessLog(entry, logFormat));
+    logger[level](formatAccessLog(entry, logFormat));
     done();
   });
 }

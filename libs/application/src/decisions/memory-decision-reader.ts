@@ -2,9 +2,18 @@ import type { LookupTimes, MemoryDecisions, SqlStreamPositions } from '@lapi/pro
 import { answerOf, type DecisionReader } from './decision-reader';
 
 /**
+ * How far behind the log (ms) a bouncer read may be about other processes' writes, with PostgreSQL alone (`lapi`
+ * writing to the database, or another API process). This process's own writes wait for the index before they are
+ * answered, so they are seen by the next request whatever the bound; under load one read of the log per bound is
+ * shared by the requests that arrive while it runs, instead of one per request.
+ */
+export const OTHER_WRITES_VISIBLE_WITHIN_MS = 50;
+
+/**
  * Bouncers read the in-memory index this process projects from the event log (embedded mode, or PostgreSQL
- * without Redis). `followLog`: other processes may write the log (PostgreSQL), so each read first catches up with
- * it; otherwise this process makes every write and its writes wait for the index, so reads touch no database.
+ * without Redis). `followLog`: other processes may write the log (PostgreSQL), so a read first catches up with it
+ * when the index may be more than OTHER_WRITES_VISIBLE_WITHIN_MS behind; otherwise this process makes every write
+ * and its writes wait for the index, so reads touch no database.
  */
 export const memoryDecisionReader = (
   decisions: MemoryDecisions,
@@ -23,16 +32,16 @@ export const memoryDecisionReader = (
     return Promise.resolve();
   },
   async find(filter, now) {
-    if (options.followLog) {
-      await decisions.syncFresh();
+    if (options.followLog && !decisions.freshWithin(OTHER_WRITES_VISIBLE_WITHIN_MS)) {
+      await decisions.syncWithin(OTHER_WRITES_VISIBLE_WITHIN_MS);
     }
     return decisions.find(filter, now.getTime());
   },
   async pull(bouncer, filter, { startup, dedup }, now) {
     // A bouncer that never pulled gets everything, as with startup (reference: last_pull NULL has no lower bound).
     const cursor = startup ? null : await positions.load(bouncer);
-    if (options.followLog) {
-      await decisions.syncFresh();
+    if (options.followLog && !decisions.freshWithin(OTHER_WRITES_VISIBLE_WITHIN_MS)) {
+      await decisions.syncWithin(OTHER_WRITES_VISIBLE_WITHIN_MS);
     }
     // Never judged before the previous pull: the expiries it reported are not reported again.
     const at = Math.max(now().getTime(), cursor?.pulledAt ?? 0);

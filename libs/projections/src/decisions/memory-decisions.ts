@@ -38,6 +38,10 @@ export class MemoryDecisions {
   private checkpoint: Checkpoint = START;
   private readonly observers: ((event: RecordedEvent) => void)[] = [];
   private syncing: Promise<void> | undefined;
+  /** When (performance.now()) the sync under way was asked for: it applies everything committed before. */
+  private syncAskedAt = -Infinity;
+  /** When the last sync that completed was asked for: everything committed before is applied. */
+  private freshAsOf = -Infinity;
   /** Log time (ms): the latest created_at applied; compaction measures its window on it. */
   private logClock = 0;
   /** Decisions that ended before this (ms) were dropped: a position older than it gets a full answer. */
@@ -70,10 +74,44 @@ export class MemoryDecisions {
 
   /** Brings the index up to what the log can give now; concurrent callers share one catch-up. */
   sync(): Promise<void> {
-    this.syncing ??= this.catchUp().finally(() => {
-      this.syncing = undefined;
-    });
+    if (this.syncing === undefined) {
+      const asked = performance.now();
+      this.syncAskedAt = asked;
+      this.syncing = this.catchUp().then(
+        () => {
+          this.syncing = undefined;
+          this.freshAsOf = Math.max(this.freshAsOf, asked);
+        },
+        (error: unknown) => {
+          this.syncing = undefined;
+          throw error;
+        },
+      );
+    }
     return this.syncing;
+  }
+
+  /**
+   * Whether the index applied everything other processes committed more than `maxAgeMs` ago (real time, whatever
+   * clock the process is given): a reader that accepts that bound needs no sync, and so no database round trip.
+   */
+  freshWithin(maxAgeMs: number): boolean {
+    return performance.now() - this.freshAsOf <= maxAgeMs;
+  }
+
+  /**
+   * A sync only when the index may be more than `maxAgeMs` behind the log: returns at once when it is not, joins the
+   * sync under way when that one was asked for within the bound, else reads the log after this call (syncFresh).
+   * Under load, one request in many waits for a read of the log, shared by those that arrive meanwhile.
+   */
+  syncWithin(maxAgeMs: number): Promise<void> {
+    if (this.freshWithin(maxAgeMs)) {
+      return Promise.resolve();
+    }
+    if (this.syncing !== undefined && performance.now() - this.syncAskedAt <= maxAgeMs) {
+      return this.syncing;
+    }
+    return this.syncFresh();
   }
 
   /**

@@ -7,12 +7,19 @@ import type { IndexCursor } from '../index/decision-index';
 const TAG = 'index:';
 // How often the times of positions that answered nothing new are written (a bouncer's last pull).
 const TOUCH_EVERY_MS = 60_000;
+// Positions moved by answers are written together, one statement per window: with 1,000 bouncers polling while
+// decisions change, one statement per poll was most of what the database did (PGlite: a sync to disk each).
+export const MOVED_WINDOW_MS = 100;
 
 /**
  * Bouncers' stream positions in memory mode, in the `bouncer_cursors` table. A pull that answered something moves
  * the position (one write); a pull that answered nothing new writes nothing: the later time is only noted, and
  * written with the others once a minute (for `lapi bouncers list` and autodelete) — a position whose time is older
  * than the answers it gave only re-checks expiries that were none.
+ *
+ * Moved positions are written together once per MOVED_WINDOW_MS (`save` resolves once its position is written): the
+ * same bouncer's next pull waits for that (PullDecisionStreamHandler), and a position lost with the process only
+ * makes the next pull repeat what it answered.
  *
  * `cached`: this process is the database's only user (embedded mode), so positions are read once and then kept.
  */
@@ -21,6 +28,9 @@ export class SqlStreamPositions {
   /** Positions whose time moved without a write: written by `flush`. */
   private readonly touched = new Map<string, IndexCursor>();
   private timer: NodeJS.Timeout | undefined;
+  /** Positions moved by answers, not yet written; `movedWritten` resolves once they are. */
+  private readonly moved = new Map<string, IndexCursor>();
+  private movedWritten: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -55,19 +65,42 @@ export class SqlStreamPositions {
       return;
     }
     this.touched.delete(bouncer);
-    const values = { bouncer, snapshot: `${TAG}${cursor.seq}`, pulled_at: new Date(cursor.pulledAt) };
+    this.moved.set(bouncer, cursor);
+    this.movedWritten ??= new Promise((resolve) => setTimeout(resolve, MOVED_WINDOW_MS)).then(() => this.writeMoved());
+    return this.movedWritten;
+  }
+
+  /** Writes the positions moved in the window, in one statement. */
+  private async writeMoved(): Promise<void> {
+    this.movedWritten = undefined;
+    const moved = [...this.moved];
+    this.moved.clear();
+    const rows = moved.map(([bouncer, cursor]) => ({
+      bouncer,
+      snapshot: `${TAG}${cursor.seq}`,
+      pulled_at: new Date(cursor.pulledAt),
+    }));
     await this.db
       .insertInto('bouncer_cursors')
-      .values(values)
-      .onConflict((oc) => oc.column('bouncer').doUpdateSet({ snapshot: values.snapshot, pulled_at: values.pulled_at }))
+      .values(rows)
+      .onConflict((oc) =>
+        oc.column('bouncer').doUpdateSet((eb) => ({
+          snapshot: eb.ref('excluded.snapshot'),
+          pulled_at: eb.ref('excluded.pulled_at'),
+        })),
+      )
       .execute();
     if (this.cached) {
-      this.cache.set(bouncer, cursor);
+      for (const [bouncer, cursor] of moved) {
+        this.cache.set(bouncer, cursor);
+      }
     }
   }
 
   /** Writes the times noted since the last flush, in one statement; a position another pull moved is left as it is. */
   async flush(): Promise<void> {
+    // Moved positions first: a time noted is only written to the position it was noted for.
+    await this.movedWritten?.catch(() => undefined);
     this.timer = undefined;
     const touched = [...this.touched];
     this.touched.clear();
@@ -87,7 +120,7 @@ export class SqlStreamPositions {
 
   /** Drops what is kept of a deleted bouncer's positions (its rows go with it: bouncersProjection). */
   forget(bouncer: string): void {
-    for (const map of [this.cache, this.touched]) {
+    for (const map of [this.cache, this.touched, this.moved]) {
       for (const key of map.keys()) {
         if (positionOwner(key) === bouncer) {
           map.delete(key);

@@ -43,6 +43,44 @@ describe('decision bodies written piecewise', () => {
     );
   });
 
+  it('are the same text whatever the size of each decision, bodies sized ahead from their number', () => {
+    // Buffers are sized from the number of decisions left: short decisions (over-estimated), long ones (under),
+    // and counts around a chunk's worth, plain and as stream answers.
+    for (const n of [1, 2, 5, 60, 300, 327, 328, 329, 700, 1500]) {
+      for (const long of [false, true]) {
+        const list = Array.from({ length: n }, (_, i) =>
+          view(i + 1, long ? { scenario: `crowdsecurity/${'x'.repeat(40 + (i % 300))}`, value: `2001:db8::${i}` } : {}),
+        );
+        const presented = list.map((d) => presentDecision(d, now));
+        expect(text(decisionListJson(list, now))).toBe(JSON.stringify(presented));
+        expect(text(decisionStreamJson(list.slice(0, n >> 1), list.slice(n >> 1), now))).toBe(
+          JSON.stringify({ new: listOrNull(presented.slice(0, n >> 1)), deleted: listOrNull(presented.slice(n >> 1)) }),
+        );
+      }
+    }
+  });
+
+  it('take one buffer outside the pool for a delta poll’s few hundred decisions, none for an empty lookup', () => {
+    const list = Array.from({ length: 300 }, (_, i) => view(i + 1));
+    const allocations = jest.spyOn(Buffer, 'allocUnsafe');
+    let chunks: Buffer[];
+    let large: number;
+    let none: Buffer[];
+    try {
+      chunks = [...decisionStreamJson(list.slice(0, 250), list.slice(250), now)];
+      // Those outside Node's pool (4 KiB and more): memory outside the heap, which drives full collections.
+      large = allocations.mock.calls.filter(([size]) => size >= 4096).length;
+      allocations.mockClear();
+      none = [...decisionListJson([], now)];
+      expect(allocations).not.toHaveBeenCalled();
+    } finally {
+      allocations.mockRestore();
+    }
+    expect(text(none)).toBe('null');
+    expect(text(chunks).length).toBeGreaterThan(40_000);
+    expect(large).toBe(1);
+  });
+
   it('write null for an empty list, as Go does for a nil slice', () => {
     expect(text(decisionListJson([], now))).toBe('null');
     expect(text(decisionStreamJson([], [], now))).toBe(
