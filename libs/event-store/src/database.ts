@@ -1,8 +1,8 @@
 import type { DatabaseConfig } from '@lapi/config';
 import { Kysely, Migrator, sql } from 'kysely';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import postgres from 'postgres';
+import { embeddedDatabasePath } from './data-dir-lock';
 import type { DB } from './db';
 import { latestMigration, migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
@@ -22,10 +22,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-/** The PGlite files live in this folder of the data directory. */
 const CLOSE_TIMEOUT_S = 5;
-
-export const embeddedDatabasePath = (dataDir: string): string => join(resolve(dataDir), 'pglite');
 
 export async function openDatabase(
   config: DatabaseConfig,
