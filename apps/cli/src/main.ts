@@ -196,6 +196,16 @@ const notSeen = (value: string): number => {
   return ms;
 };
 
+/** A duration of at least a second, e.g. 30s, 10m, 1h or 7d. */
+const positiveDuration = (value: string): number => {
+  const ns = parseGoDuration(value.trim());
+  const ms = ns === null ? NaN : Number(ns / NANOS_PER_MS);
+  if (!(ms >= 1000)) {
+    throw new InvalidArgumentError('expected a duration of at least 1s, e.g. 30s, 10m, 1h or 7d');
+  }
+  return ms;
+};
+
 machines
   .command('prune')
   .option(
@@ -352,8 +362,8 @@ bouncers
   .command('prune')
   .option(
     '-d, --duration <duration>',
-    'prune bouncers that pulled nothing for this long (at least 2m)',
-    notSeen,
+    'prune bouncers that pulled nothing for this long (under 2m: only with --yes)',
+    positiveDuration,
     3_600_000,
   )
   .option('--force', 'delete them (without it, only list them)')
@@ -361,6 +371,10 @@ bouncers
   .addOption(outputOption())
   .description("delete bouncers that pulled no decisions for a while (cscli's bouncers prune)")
   .action(async (opts: { duration: number; force?: boolean; yes?: boolean; output: string }) => {
+    if (opts.duration < MIN_PRUNE_MS && !opts.yes) {
+      // cscli asks here; a script must say it knows that bouncers pulling every few seconds may go too.
+      throw new AdminError('USAGE', 'a duration under 2m may prune bouncers that are active: add --yes if you mean it');
+    }
     const { pulls, format } = await listedBouncers();
     const prune = async (force: boolean) =>
       (
