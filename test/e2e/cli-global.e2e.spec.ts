@@ -130,6 +130,58 @@ describe('lapi packaging', () => {
   });
 });
 
+describe('lapi on a terminal (script(1) gives it a pseudo-terminal)', () => {
+  let tmp: string;
+  let env: Env;
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'lapi-tty-'));
+    env = { ...embeddedEnv(join(tmp, 'data')), NO_COLOR: undefined };
+    expect((await runLapi(['migrate'], env)).code).toBe(0);
+    for (const name of ['fw-1', 'fw-2']) {
+      expect((await runLapi(['bouncers', 'add', name], env)).code).toBe(0);
+    }
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** Runs lapi on a terminal, typing `answer` once it had time to ask. */
+  const onTerminal = (args: string[], answer = '') =>
+    runProcess(
+      'bash',
+      [
+        '--norc',
+        '-c',
+        `(sleep 3; printf '${answer}\\n') | script -qec "${process.execPath} ${CLI_ENTRY} ${args.join(' ')}" /dev/null`,
+      ],
+      { env: childEnv(env) },
+    );
+  const names = async () => (await runLapi(['bouncers', 'list', '-o', 'raw'], env)).stdout;
+
+  it('asks before deleting: anything but yes changes nothing, yes deletes, --yes does not ask', async () => {
+    const refused = await onTerminal(['bouncers', 'delete', 'fw-1', 'fw-2'], 'n');
+    expect(refused.stdout).toContain("Delete 2 bouncers: 'fw-1', 'fw-2'? [y/N]");
+    expect(refused.stdout).toContain('lapi: aborted: nothing was changed');
+    expect(refused.code).toBe(1);
+    expect(await names()).toMatch(/\nfw-1,.*\nfw-2,/);
+
+    const accepted = await onTerminal(['bouncers', 'delete', 'fw-1'], 'y');
+    expect(accepted.stdout).toContain("Delete bouncer 'fw-1'? [y/N]");
+    expect(accepted.stdout).toContain("bouncer 'fw-1' deleted successfully");
+    expect(await names()).not.toContain('fw-1');
+
+    const unasked = await onTerminal(['bouncers', 'delete', 'fw-2', '--yes']);
+    expect(unasked.stdout).not.toContain('[y/N]');
+    expect(unasked.stdout).toContain("bouncer 'fw-2' deleted successfully");
+  });
+
+  it('colours tables on a terminal unless NO_COLOR or --color no', async () => {
+    expect((await onTerminal(['machines', 'list'])).stdout).toContain('\u001b[1mName');
+    expect((await onTerminal(['machines', 'list', '--color', 'no'])).stdout).not.toContain('\u001b[');
+    env.NO_COLOR = '1';
+    expect((await onTerminal(['machines', 'list'])).stdout).not.toContain('\u001b[');
+    expect((await onTerminal(['machines', 'list', '--color', 'yes'])).stdout).toContain('\u001b[1mName');
+  });
+});
+
 interface Mode {
   name: string;
   env(tmp: string): Promise<{ env: Env; cleanup(): Promise<void> }>;
