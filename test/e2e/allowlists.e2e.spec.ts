@@ -51,7 +51,7 @@ describe.each(modes)('lapi allowlists ($name)', (mode) => {
     expect(again.stderr).toBe("lapi: allowlist 'office' already exists\n");
 
     // A decision the new item covers is deleted with the add.
-    expect(await ok('decisions', 'add', '--ip', '192.0.2.9')).toBe('Decision successfully added\n');
+    expect(await ok('decisions', 'add', '--ip', '192.0.2.9')).toMatch(/^Decision successfully added \(alert \d+\)\n$/);
     expect(await ok('allowlists', 'add', 'office', '192.0.2.0/24', '2001:db8::1', '-d', 'hq', '-e', '7d')).toBe(
       'added 2 values to allowlist office\n1 decisions deleted by allowlists\n',
     );

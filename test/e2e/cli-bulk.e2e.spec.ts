@@ -108,7 +108,7 @@ describe.each(modes)('lapi bulk commands ($name, server running)', (mode) => {
       );
       const added = await lapi(['decisions', 'add', '-i', '10.18.0.1', '-d', '1h']);
       expect(added.code).toBe(0);
-      expect(added.stdout).toBe('Decision successfully added\n');
+      expect(added.stdout).toMatch(/^Decision successfully added \(alert \d+\)\n$/);
       await fw.waitForElements('contain 10.18.0.1', (e) => e.includes('10.18.0.1'));
     } finally {
       await fw.stop();

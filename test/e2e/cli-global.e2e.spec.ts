@@ -79,10 +79,12 @@ describe('lapi packaging', () => {
     expect(r.code).toBe(0);
     const commands = r.stdout.slice(r.stdout.indexOf('Commands:')).split('\n').slice(1).filter(Boolean);
     for (const name of [
+      'alerts',
       'allowlists',
       'bouncers',
       'completion',
       'decisions',
+      'import-crowdsec',
       'machines',
       'metrics',
       'migrate',

@@ -91,6 +91,8 @@ export interface StartReferenceOptions {
    * `caCertFile`, agents with OU `agent-ou` and bouncers with `bouncer-ou` (the packaging's defaults).
    */
   tls?: { certFile: string; keyFile: string; caCertFile: string };
+  /** Keep the data in this PostgreSQL database (a URL without password, as createScratchDatabase's) instead of SQLite. */
+  postgresUrl?: string;
 }
 
 /** Starts `crowdsec -no-cs -no-capi` on a free port and waits until GET /health answers 200. */
@@ -131,9 +133,7 @@ export async function startReferenceLapi(options: StartReferenceOptions): Promis
       '  output: human',
       '  color: "no"',
       'db_config:',
-      '  type: sqlite',
-      `  db_path: ${q(join(dataDir, 'crowdsec.db'))}`,
-      '  use_wal: true',
+      ...(options.postgresUrl ? postgresDbConfig(options.postgresUrl) : sqliteDbConfig(join(dataDir, 'crowdsec.db'))),
       '  log_level: warning',
       'api:',
       '  client:',
@@ -204,6 +204,24 @@ export async function startReferenceLapi(options: StartReferenceOptions): Promis
     stop: proc.stop,
     cscli: (cscliArgs) => runCscli(configPath, cscliArgs),
   };
+}
+
+const sqliteDbConfig = (path: string) => ['  type: sqlite', `  db_path: ${JSON.stringify(path)}`, '  use_wal: true'];
+
+/** 1.4.6's PostgreSQL settings (pkg/csconfig/database.go): host, port, user, password, db_name, sslmode. */
+function postgresDbConfig(url: string): string[] {
+  const u = new URL(url);
+  return [
+    '  type: postgresql',
+    `  host: ${JSON.stringify(u.hostname)}`,
+    `  port: ${u.port || '5432'}`,
+    `  user: ${JSON.stringify(decodeURIComponent(u.username))}`,
+    // 1.4.6 joins these into a key=value DSN: an empty password would swallow the next setting (sslmode), so a
+    // trust-auth server is given a password it ignores.
+    `  password: ${JSON.stringify(decodeURIComponent(u.password) || 'ignored-by-trust-auth')}`,
+    `  db_name: ${JSON.stringify(u.pathname.slice(1))}`,
+    '  sslmode: disable',
+  ];
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -37,4 +37,15 @@ describe('parseDecisionsFile', () => {
     expect(formatOf('list.txt')).toBe('values');
     expect(formatOf('a.csv', 'json')).toBe('json');
   });
+
+  it('tells a text without a name (stdin) by its content: json array, csv header of known columns, else values', () => {
+    expect(formatOf('-', undefined, ' [{"value":"1.2.3.4"}]')).toBe('json');
+    expect(formatOf('-', undefined, '# comment\n\nduration,Value\n4h,1.2.3.4\n')).toBe('csv');
+    expect(formatOf('-', undefined, 'value\n1.2.3.4\n')).toBe('csv');
+    expect(formatOf('-', undefined, '1.2.3.4\n10.0.0.0/8\n')).toBe('values');
+    // A first line naming an unknown column is not a header: read as values (and refused there, not guessed).
+    expect(formatOf('-', undefined, 'value,colour\n1.2.3.4,red\n')).toBe('values');
+    expect(formatOf('-', undefined, '')).toBe('values');
+    expect(formatOf('-', 'csv', '1.2.3.4\n')).toBe('csv');
+  });
 });

@@ -53,12 +53,29 @@ export function parseDecisionsFile(text: string, format: 'csv' | 'json' | 'value
   });
 }
 
-export const formatOf = (path: string, explicit?: string): 'csv' | 'json' | 'values' => {
+/**
+ * The format of an import: the one asked for, else the file name's; a text without a name (stdin) is json when it
+ * starts with `[`, csv when its first line is a header of known columns, else values.
+ */
+export const formatOf = (path: string, explicit?: string, unnamed?: string): 'csv' | 'json' | 'values' => {
   if (explicit === 'csv' || explicit === 'json' || explicit === 'values') {
     return explicit;
   }
+  if (unnamed !== undefined) {
+    return sniffFormat(unnamed);
+  }
   return path.endsWith('.json') ? 'json' : path.endsWith('.csv') ? 'csv' : 'values';
 };
+
+function sniffFormat(text: string): 'csv' | 'json' | 'values' {
+  const start = text.trimStart();
+  if (start.startsWith('[')) {
+    return 'json';
+  }
+  const firstLine = start.split(/\r?\n/).find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '';
+  const header = splitCsv(firstLine).map((h) => h.trim().toLowerCase());
+  return header.includes('value') && header.every((h) => (COLUMNS as readonly string[]).includes(h)) ? 'csv' : 'values';
+}
 
 const pick = (get: (k: string) => string | undefined): ImportedDecision => {
   const row: Record<string, string> = {};

@@ -7,9 +7,11 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AdminError, adminSession, sendAdminRequest } from './admin-client';
+import { addAlertsCommands } from './alerts-commands';
 import { addAllowlistsCommands } from './allowlists-commands';
 import { readEntries } from './bulk-file';
 import { addDecisionsCommands } from './decisions-commands';
+import { addImportCrowdsecCommand } from './import-crowdsec/command';
 import { colorOption, outputOption, tableStyleOf, type OutputFormat } from './output';
 
 // What every run loads is this file, commander and a few pure helpers: `lapi --help`, `--version` and argument
@@ -579,6 +581,8 @@ program
 
 addDecisionsCommands(program, getConfig, out);
 addAllowlistsCommands(program, getConfig, out, outputOption);
+addImportCrowdsecCommand(program, getConfig, out);
+addAlertsCommands(program, getConfig, out);
 
 program
   .command('migrate')
@@ -604,6 +608,20 @@ program
     const { bashCompletion, zshCompletion } = await import('./completion');
     process.stdout.write(shell === 'zsh' ? zshCompletion(program) : bashCompletion(program));
   });
+
+// `lapi --help` lists each command group on one line of an 80-column terminal: a summary where a description is long.
+const SUMMARIES: Record<string, string> = {
+  'import-crowdsec': 'move in from CrowdSec: same passwords and keys',
+  metrics: 'usage metrics of bouncers and agents',
+  migrate: 'create the database or update its schema',
+  notifications: 'notification queues, deliveries, dead letters',
+};
+for (const command of program.commands) {
+  const summary = SUMMARIES[command.name()];
+  if (summary !== undefined) {
+    command.summary(summary);
+  }
+}
 
 adminSession(() => program.parseAsync(process.argv)).catch((error: unknown) => {
   // ConfigError and AdminError are Errors: their message is for the user.

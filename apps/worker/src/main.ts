@@ -1,12 +1,13 @@
 import { loadNotificationConfigs, loadProfiles } from '@lapi/application';
 import { ConfigError, loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, PostgresEventStore } from '@lapi/event-store';
-import { redisKeys, serveMetricsIfFree } from '@lapi/projections';
+import { redisKeys, serveMetricsIfFree, type DecisionGenerations } from '@lapi/projections';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';
 import 'reflect-metadata';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { DECISION_GENERATIONS } from './redis.tokens';
 import { WorkerModule } from './worker.module';
 
 // Below docker-compose's stop_grace_period for workers (60 s).
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       redis,
       config.redisPrefix,
       redisKeys(config.redisPrefix),
+      app.get<DecisionGenerations>(DECISION_GENERATIONS),
       new PostgresEventStore(database.db),
       config.webhook !== undefined,
     );

@@ -4,6 +4,9 @@ export const REDIS = Symbol('REDIS');
 /** DI token of the deployment's Redis key names (redisKeys(prefix)). */
 export const REDIS_KEYS = Symbol('REDIS_KEYS');
 
+/** DI token of the decisions read model's generations (DecisionGenerations): one per worker process. */
+export const DECISION_GENERATIONS = Symbol('DECISION_GENERATIONS');
+
 /** DI token of the deployment's Redis key prefix (LAPI_REDIS_PREFIX). */
 export const REDIS_PREFIX = Symbol('REDIS_PREFIX');
 

@@ -1,14 +1,14 @@
 import { ApplicationModule, RedisCredentialChanges, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
 import type { HttpNotificationConfig } from '@lapi/domain';
 import type { DatabaseHandle } from '@lapi/event-store';
-import { redisKeys } from '@lapi/projections';
+import { DecisionGenerations, redisKeys } from '@lapi/projections';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { JobsService } from './jobs/jobs.service';
 import { RetentionJobsService } from './jobs/retention-jobs.service';
 import { NOTIFICATION_CONFIGS, NotificationsService } from './notifications/notifications.service';
 import { DecisionsProjectionService } from './projections/decisions-projection.service';
-import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
+import { DECISION_GENERATIONS, PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS, REDIS_PREFIX } from './redis.tokens';
 import { DecisionsWebhookService, WEBHOOK_TARGET } from './webhook/decisions-webhook.service';
 
 const projections = [DecisionsProjectionService, DecisionsWebhookService];
@@ -34,18 +34,18 @@ export class WorkerModule {
     /** How long the decisions read model keeps decisions that ended (ms); unset: 24h. */
     projectionRetentionMs?: number;
   }): DynamicModule {
+    const keys = redisKeys(options.redisPrefix);
     // The retention's deletions reach the API replicas' caches at once.
-    const credentialChanges = new RedisCredentialChanges(
-      options.redis,
-      redisKeys(options.redisPrefix).credentialChanges,
-      (message) => new Logger('CredentialChanges').warn(message),
+    const credentialChanges = new RedisCredentialChanges(options.redis, keys.credentialChanges, (message) =>
+      new Logger('CredentialChanges').warn(message),
     );
     return {
       module: WorkerModule,
       imports: [ApplicationModule.register({ database: options.database, credentialChanges })],
       providers: [
         { provide: REDIS, useValue: options.redis },
-        { provide: REDIS_KEYS, useValue: redisKeys(options.redisPrefix) },
+        { provide: REDIS_KEYS, useValue: keys },
+        { provide: DECISION_GENERATIONS, useValue: new DecisionGenerations(options.redis, keys) },
         { provide: REDIS_PREFIX, useValue: options.redisPrefix },
         { provide: NOTIFICATION_CONFIGS, useValue: options.notificationConfigs ?? new Map() },
         { provide: WEBHOOK_TARGET, useValue: options.webhook },

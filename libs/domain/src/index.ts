@@ -2,6 +2,7 @@ export * from './alerts/alert';
 export * from './alerts/alert.errors';
 export * from './alerts/alert.events';
 export * from './alerts/receive-alert';
+export * from './alerts/import-alert';
 export * from './allowlists/allowlist';
 export * from './allowlists/allowlist.errors';
 export * from './allowlists/allowlist.events';

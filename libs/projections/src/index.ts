@@ -3,6 +3,7 @@ export * from './alert-queries';
 export * from './allowlists.projection';
 export * from './bouncer-positions';
 export * from './bouncers.projection';
+export * from './cluster/cluster-timings';
 export * from './cluster/decision-generations';
 export * from './cluster/decision-record';
 export * from './cluster/decision-replica';

@@ -37,11 +37,11 @@ export async function startAdminSocket(app: INestApplication, dataDir: string): 
           // In slices: an import of 100k decisions is a request of several MB.
           const request = (await parseJsonInSlices(Buffer.concat(chunks))) as AdminRequest;
           body = { result: await runAdminRequest(request, admin) };
-          if (request.op.startsWith('bouncers.')) {
+          if (request.op.startsWith('bouncers.') || request.op === 'crowdsec.import') {
             // A bouncer deleted here is refused from the next request on, not after the key cache's few seconds.
             app.get(BouncerApiKeyGuard).forgetKeys();
           }
-          if (request.op.startsWith('machines.')) {
+          if (request.op.startsWith('machines.') || request.op === 'crowdsec.import') {
             // Likewise a machine deleted (or pruned) here: its tokens are refused at once.
             app.get(MachineTokenCheck).forgetAll();
           }

@@ -1,4 +1,13 @@
-import { CLOCK, DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts, type Clock } from '@lapi/application';
+import {
+  CLOCK,
+  DeleteAlert,
+  DeleteAlerts,
+  GetAlert,
+  presentAlert,
+  PushAlerts,
+  SearchAlerts,
+  type Clock,
+} from '@lapi/application';
 import type { AlertInput } from '@lapi/domain';
 import { mapInSlices, Slicer } from '@lapi/event-store';
 import {
@@ -38,7 +47,6 @@ import { requestContext } from '../http/request-context';
 import { sendJson } from '../http/send-json';
 import { parseAlertQuery } from './alert-query.params';
 import { toAlertInput, toDecisionInput } from './alert-request.mapper';
-import { presentAlert } from './alert.presenter';
 
 // An alert with more decisions than this has them validated and mapped in slices (see validInSlices).
 const SLICED_DECISIONS = 1_000;

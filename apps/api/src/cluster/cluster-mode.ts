@@ -3,6 +3,7 @@ import type { AppConfig } from '@lapi/config';
 import type { Checkpoint } from '@lapi/event-store';
 import {
   answerPullTimesFlushes,
+  BARRIER_TIMEOUT_MS,
   DecisionGenerations,
   DecisionReplica,
   LookupTimes,
@@ -66,7 +67,7 @@ export async function startClusterMode(config: AppConfig): Promise<ClusterMode |
   const generations = new DecisionGenerations(redis, keys);
   const replica = new DecisionReplica(redis, generations);
   await replica.sync();
-  const barrier = new RedisProjectionBarrier(redis, generations, 2_000, keys.projectorWake);
+  const barrier = new RedisProjectionBarrier(redis, generations, BARRIER_TIMEOUT_MS.request, keys.projectorWake);
   const cursors = new RedisStreamCursors(redis, keys.streamCursors, keys.bouncerLookups);
   // Every save is published: each replica knows every bouncer's latest position, to put it back if Redis is emptied.
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });

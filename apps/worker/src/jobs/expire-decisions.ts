@@ -1,4 +1,4 @@
-import { DECISION_EXPIRIES_STREAM } from '@lapi/domain';
+import { DECISION_EXPIRIES_STREAM, decisionsExpired } from '@lapi/domain';
 import type { EventStore } from '@lapi/event-store';
 import type { RedisDecisionsTarget, RedisProjectionBarrier } from '@lapi/projections';
 
@@ -29,11 +29,10 @@ export async function expireDecisions(
     if (!(await stillLeader())) {
       return recorded.size;
     }
-    const appended = await store.appendToStream(
-      DECISION_EXPIRIES_STREAM,
-      [{ type: 'DecisionsExpired', data: { decisionIds: ids, at: now.toISOString() } }],
-      { expectedVersion: 'any', metadata: { actor: { kind: 'system', id: 'expiry-sweep' }, at: now.toISOString() } },
-    );
+    const appended = await store.appendToStream(DECISION_EXPIRIES_STREAM, [decisionsExpired(ids, now)], {
+      expectedVersion: 'any',
+      metadata: { actor: { kind: 'system', id: 'expiry-sweep' }, at: now.toISOString() },
+    });
     ids.forEach((id) => recorded.add(id));
     await barrier.waitFor([appended]);
   }

@@ -1,7 +1,9 @@
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
 import {
+  BARRIER_TIMEOUT_MS,
   DecisionGenerations,
+  LEASE_TTL_MS,
   LiveDecisionsTarget,
   RedisLease,
   RedisProjectionBarrier,
@@ -9,7 +11,7 @@ import {
 } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { DECISION_GENERATIONS, REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { WORKER_ID } from '../worker-id';
 import { runExclusive } from './exclusive';
 import { expireDecisions } from './expire-decisions';
@@ -27,15 +29,21 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(REDIS_PREFIX) private readonly prefix: string,
+    @Inject(DECISION_GENERATIONS) private readonly generations: DecisionGenerations,
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   async onModuleInit(): Promise<void> {
     // The live generation of the read model, which `lapi projections rebuild` may switch.
-    const generations = new DecisionGenerations(this.redis, this.keys);
+    const generations = this.generations;
     const target = new LiveDecisionsTarget(this.redis, generations);
-    const barrier = new RedisProjectionBarrier(this.redis, generations, 10_000, this.keys.projectorWake);
-    const sweeper = new RedisLease(this.redis, this.keys.expirySweepLease, WORKER_ID, 60_000);
+    const barrier = new RedisProjectionBarrier(
+      this.redis,
+      generations,
+      BARRIER_TIMEOUT_MS.job,
+      this.keys.projectorWake,
+    );
+    const sweeper = new RedisLease(this.redis, this.keys.expirySweepLease, WORKER_ID, LEASE_TTL_MS.expirySweep);
     const handlers: JobHandlers<typeof QueueName.Maintenance> = {
       [JobName.ExpireDecisions]: () =>
         runExclusive(sweeper, (stillLeader) => expireDecisions(target, this.store, barrier, new Date(), stillLeader)),

@@ -8,13 +8,20 @@ import {
 import { receiveAlert, type DomainEvent, type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
 import { JobName, QueueName } from '@lapi/jobs';
-import { decisionKeys, RedisDecisionsTarget, redisKeys, RedisLease, RedisProjectionBarrier } from '@lapi/projections';
+import {
+  DecisionGenerations,
+  decisionKeys,
+  RedisDecisionsTarget,
+  redisKeys,
+  RedisLease,
+  RedisProjectionBarrier,
+} from '@lapi/projections';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { DecisionsProjectionService } from '../projections/decisions-projection.service';
-import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { DECISION_GENERATIONS, PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { flushAlertsJob } from './flush-alerts';
 import { RetentionJobsService, syncRetentionSchedules } from './retention-jobs.service';
 
@@ -59,6 +66,7 @@ async function startWorker(retention: RetentionPolicy) {
       { provide: REDIS, useValue: redis.redis },
       { provide: REDIS_KEYS, useValue: redisKeys(redis.prefix) },
       { provide: REDIS_PREFIX, useValue: redis.prefix },
+      { provide: DECISION_GENERATIONS, useValue: new DecisionGenerations(redis.redis, redisKeys(redis.prefix)) },
       { provide: RETENTION_POLICY, useValue: retention },
       // Longer than the ages below: compaction keeps out of these tests.
       { provide: PROJECTION_RETENTION_MS, useValue: 30 * DAY },

@@ -10,7 +10,9 @@ import { autodeleteEnabled, flushEnabled } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, SCHEDULES, type JobHandlers } from '@lapi/jobs';
 import {
+  BARRIER_TIMEOUT_MS,
   DecisionGenerations,
+  LEASE_TTL_MS,
   RedisLease,
   RedisProjectionBarrier,
   RedisStreamCursors,
@@ -19,7 +21,7 @@ import {
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
-import { REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
+import { DECISION_GENERATIONS, REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';
 import { WORKER_ID } from '../worker-id';
 import { autodeleteClientsJob } from './autodelete-clients';
 import { flushAlertsJob } from './flush-alerts';
@@ -27,7 +29,6 @@ import { ensureSchedules, SCHEDULE_CHECK_MS } from './job-schedules';
 import { QueueRuntime } from './queue-runtime';
 
 // A run renews its lease before every batch (seconds apart); a crashed runner's lease is free again after this.
-const LEASE_TTL_MS = 60_000;
 
 /**
  * The reference's db_config.flush in the cluster: BullMQ job schedulers tick every minute, and each run holds a
@@ -44,6 +45,7 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(REDIS_PREFIX) private readonly prefix: string,
+    @Inject(DECISION_GENERATIONS) private readonly generations: DecisionGenerations,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DATABASE) private readonly database: DatabaseHandle,
     @Inject(RETENTION_POLICY) private readonly policy: RetentionPolicy,
@@ -56,8 +58,8 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
       store: this.store,
       barrier: new RedisProjectionBarrier(
         this.redis,
-        new DecisionGenerations(this.redis, this.keys),
-        10_000,
+        this.generations,
+        BARRIER_TIMEOUT_MS.job,
         this.keys.projectorWake,
       ),
       credentials: this.credentials,
@@ -66,7 +68,7 @@ export class RetentionJobsService implements OnModuleInit, OnModuleDestroy {
         new RedisStreamCursors(this.redis, this.keys.streamCursors, this.keys.bouncerLookups).pulledAt(keys),
     };
     const lease = (job: string) =>
-      new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, WORKER_ID, LEASE_TTL_MS);
+      new RedisLease(this.redis, `${this.keys.retentionLease}${job}`, WORKER_ID, LEASE_TTL_MS.retention);
     const handlers: JobHandlers<typeof QueueName.Retention> = {
       [JobName.FlushAlerts]: () =>
         flushAlertsJob(lease(JobName.FlushAlerts), deps, this.policy.flush, new Date(), this.logger),

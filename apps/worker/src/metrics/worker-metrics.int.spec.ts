@@ -1,7 +1,7 @@
 import { type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
 import { JobName, QueueName } from '@lapi/jobs';
-import { redisKeys, serveMetrics } from '@lapi/projections';
+import { DecisionGenerations, redisKeys, serveMetrics } from '@lapi/projections';
 import { openTestDatabase, openTestRedis } from '@lapi/testing';
 import { Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
@@ -34,7 +34,14 @@ describe('the worker metrics endpoint (LAPI_METRICS_LISTEN_URI)', () => {
     db = await openTestDatabase('postgres');
     redis = openTestRedis();
     const store = new PostgresEventStore(db.handle.db);
-    metrics = new WorkerMetrics(redis.redis, redis.prefix, redisKeys(redis.prefix), store, true);
+    metrics = new WorkerMetrics(
+      redis.redis,
+      redis.prefix,
+      redisKeys(redis.prefix),
+      new DecisionGenerations(redis.redis, redisKeys(redis.prefix)),
+      store,
+      true,
+    );
     server = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 });
     // Three events no projector has read: the decisions projection is three behind.
     for (const n of [1, 2, 3]) {

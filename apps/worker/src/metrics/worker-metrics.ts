@@ -1,11 +1,11 @@
 import { START, type EventStore } from '@lapi/event-store';
 import { QueueName } from '@lapi/jobs';
 import {
-  DecisionGenerations,
   notificationKeys,
   parseCheckpoint,
   RedisNotificationQueue,
   scrapeGuard,
+  type DecisionGenerations,
   type RedisKeys,
 } from '@lapi/projections';
 import { Logger } from '@nestjs/common';
@@ -38,6 +38,7 @@ export class WorkerMetrics {
     redis: Redis,
     redisPrefix: string,
     private readonly keys: RedisKeys,
+    generations: DecisionGenerations,
     private readonly store: EventStore,
     /** Whether a decisions webhook is configured (its progress is exposed only then). */
     webhook: boolean,
@@ -50,7 +51,6 @@ export class WorkerMetrics {
     );
     const guard = scrapeGuard((message) => this.logger.warn(message));
     const queues = this.queues;
-    const generations = new DecisionGenerations(redis, keys);
     const notifications = new RedisNotificationQueue(redis, notificationKeys(keys.notifications), store);
 
     new Gauge({

@@ -2,7 +2,14 @@ import { deliverNotification, dispatchNotifications, RetryLater, sendHttpNotific
 import { type HttpNotificationConfig } from '@lapi/domain';
 import { EVENT_STORE, type EventStore } from '@lapi/event-store';
 import { JobName, QueueName, type JobHandlers } from '@lapi/jobs';
-import { notificationKeys, Projector, RedisLease, RedisNotificationQueue, type RedisKeys } from '@lapi/projections';
+import {
+  LEASE_TTL_MS,
+  notificationKeys,
+  Projector,
+  RedisLease,
+  RedisNotificationQueue,
+  type RedisKeys,
+} from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { QueueRuntime } from '../jobs/queue-runtime';
@@ -13,7 +20,6 @@ import { WORKER_ID } from '../worker-id';
 /** DI token: the http notification configs by name (empty when no profile notifies). */
 export const NOTIFICATION_CONFIGS = Symbol('NOTIFICATION_CONFIGS');
 
-const LEASE_TTL_MS = 5_000;
 // The reference's broker looks at its queues once a second; a little more often costs one LLEN per plugin.
 const DISPATCH_EVERY_MS = 250;
 const DELIVERY_CONCURRENCY = 16;
@@ -60,7 +66,7 @@ export class NotificationsService implements OnModuleInit, OnModuleDestroy {
     });
     const queue = this.runtime.queue;
 
-    this.lease = new RedisLease(this.redis, this.keys.notificationsLease, WORKER_ID, LEASE_TTL_MS);
+    this.lease = new RedisLease(this.redis, this.keys.notificationsLease, WORKER_ID, LEASE_TTL_MS.notifications);
     let lastDispatch = 0;
     this.runner = new ProjectionRunner(
       'notifications',

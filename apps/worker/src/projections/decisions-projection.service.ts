@@ -3,18 +3,18 @@ import {
   DecisionGenerations,
   DecisionsHousekeeping,
   DecisionsProjector,
+  LEASE_TTL_MS,
   LiveDecisionsTarget,
   RedisLease,
   type RedisKeys,
 } from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS } from '../redis.tokens';
+import { DECISION_GENERATIONS, PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS } from '../redis.tokens';
 import { WORKER_ID } from '../worker-id';
 import { ProjectionRunner } from './projection-runner';
 
 // A crashed projector is replaced within this time; a live one renews its lease at every step (≤ 1 s apart).
-const LEASE_TTL_MS = 5_000;
 
 /** Keeps the decisions read model in Redis current; one worker of the cluster does it at a time. */
 @Injectable()
@@ -28,9 +28,9 @@ export class DecisionsProjectionService implements OnModuleInit, OnModuleDestroy
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(PROJECTION_RETENTION_MS) retentionMs: number,
+    @Inject(DECISION_GENERATIONS) generations: DecisionGenerations,
   ) {
-    this.lease = new RedisLease(redis, keys.decisionsProjectorLease, WORKER_ID, LEASE_TTL_MS);
-    const generations = new DecisionGenerations(redis, keys);
+    this.lease = new RedisLease(redis, keys.decisionsProjectorLease, WORKER_ID, LEASE_TTL_MS.projector);
     const target = new LiveDecisionsTarget(redis, generations);
     const housekeeping = new DecisionsHousekeeping(target, generations, { retentionMs });
     const logger = new Logger('DecisionsHousekeeping');

@@ -1,8 +1,14 @@
-import { DecisionGenerations, LiveDecisionsTarget, RedisLease, type RedisKeys } from '@lapi/projections';
+import {
+  LEASE_TTL_MS,
+  LiveDecisionsTarget,
+  RedisLease,
+  type DecisionGenerations,
+  type RedisKeys,
+} from '@lapi/projections';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REDIS, REDIS_KEYS } from '../redis.tokens';
+import { DECISION_GENERATIONS, REDIS, REDIS_KEYS } from '../redis.tokens';
 import { WORKER_ID } from '../worker-id';
 import { DecisionsWebhook } from './decisions-webhook';
 
@@ -25,6 +31,7 @@ export class DecisionsWebhookService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    @Inject(DECISION_GENERATIONS) private readonly generations: DecisionGenerations,
     @Inject(WEBHOOK_TARGET) private readonly target: { url: string; secret: string } | undefined,
   ) {}
 
@@ -32,10 +39,10 @@ export class DecisionsWebhookService implements OnModuleInit, OnModuleDestroy {
     if (this.target === undefined) {
       return;
     }
-    this.lease = new RedisLease(this.redis, this.keys.webhookLease, WORKER_ID, 5_000);
+    this.lease = new RedisLease(this.redis, this.keys.webhookLease, WORKER_ID, LEASE_TTL_MS.webhook);
     const webhook = new DecisionsWebhook(
       this.redis,
-      new LiveDecisionsTarget(this.redis, new DecisionGenerations(this.redis, this.keys)),
+      new LiveDecisionsTarget(this.redis, this.generations),
       { cursor: `${this.keys.webhook}cursor`, status: `${this.keys.webhook}status` },
       this.lease,
       this.target,

@@ -1,15 +1,26 @@
-import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, Machine } from '@lapi/domain';
+import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, CrowdsecAlert, Machine } from '@lapi/domain';
 import { AllowlistNotFoundError } from '@lapi/domain/allowlists/allowlist.errors';
 import { inactiveBouncers } from '@lapi/domain/bouncers/bouncer';
+import { ValidationError } from '@lapi/domain/shared/errors';
 import type { AppendResult } from '@lapi/event-store';
+import type { AlertResponse } from '@lapi/lapi-contract';
 import { findAllowlist, listAllowlists } from '@lapi/projections/allowlists.projection';
 import { positionTimes } from '@lapi/projections/bouncer-positions';
 import { listBouncers, listMachines } from '@lapi/projections/queries';
 import { listUsageReports, type StoredUsageReport } from '@lapi/projections/usage-metrics.projection';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { deleteAlerts, inspectAlert, listAlerts, type AlertsCliFilter } from '../alerts/alert-admin';
 import { checkAllowlisted, refuseAllowlisted } from '../allowlists/allowlist-checks';
 import { addAllowlistItems, runAllowlistCommand } from '../allowlists/allowlist-writes';
 import { addBouncer, addBouncers, deleteBouncer, deleteBouncers, type BouncerEntry } from '../bouncers/bouncer-writes';
+import type { CrowdsecImportOptions, CrowdsecImportReport, CrowdsecSnapshot } from '../crowdsec-import/crowdsec-import';
+import { deleteDecisionById, deleteDecisionsWhere, type DecisionDeletion } from '../decisions/decision-deletions';
+import {
+  decisionDeleteFilter,
+  listDecisionAlerts,
+  type DecisionDeleteOptions,
+  type DecisionListOptions,
+} from '../decisions/decision-listing';
 import type { ImportedDecision, ImportOptions } from '../decisions/import-decisions';
 import { ADMIN_MACHINE, manualDecisionAlert, type ManualDecision } from '../decisions/manual-decision';
 import {
@@ -49,6 +60,9 @@ export type AdminRequest =
    */
   | { op: 'bouncers.prune'; notPulledMs: number; force: boolean; pulls: Record<string, string> }
   | { op: 'decisions.add'; decision: ManualDecision }
+  | { op: 'decisions.list'; filter: DecisionListOptions }
+  /** By id, or by filter; an empty filter only with `all`. */
+  | { op: 'decisions.delete'; filter: DecisionDeleteOptions; id?: number; all: boolean }
   | { op: 'decisions.import'; rows: ImportedDecision[]; options: ImportOptions }
   | { op: 'notifications.status'; deadLimit: number }
   | { op: 'allowlists.create'; name: string; description: string }
@@ -59,10 +73,27 @@ export type AdminRequest =
   | { op: 'allowlists.inspect'; name: string }
   | { op: 'allowlists.check'; values: string[] }
   | { op: 'metrics.usage' }
+  /** `limit` 0: all of them. */
+  | { op: 'alerts.list'; filter: AlertsCliFilter; limit: number }
+  | { op: 'alerts.inspect'; id: number }
+  /** An empty filter deletes every alert. */
+  | { op: 'alerts.delete'; filter: AlertsCliFilter }
+  | { op: 'alerts.deleteOne'; id: number }
+  /** The retention's flush, once, with these limits (absent: not applied). */
+  | { op: 'alerts.flush'; maxItems?: number; maxAgeMs?: number }
   /** One part of an import sent in parts: `at` rows were sent before it. */
   | { op: 'decisions.importPart'; importId: string; at: number; rows: ImportedDecision[]; options: ImportOptions }
   /** Stores every part of the import, or none of them. */
-  | { op: 'decisions.importCommit'; importId: string };
+  | { op: 'decisions.importCommit'; importId: string }
+  /** Alerts of a CrowdSec import sent in parts: `at` alerts were sent before this part. */
+  | { op: 'crowdsec.importPart'; importId: string; at: number; alerts: CrowdsecAlert[] }
+  /** Imports from CrowdSec in one transaction: these, and the alerts sent in parts under `importId` if given. */
+  | {
+      op: 'crowdsec.import';
+      importId?: string;
+      snapshot: Omit<CrowdsecSnapshot, 'alerts'>;
+      options: CrowdsecImportOptions;
+    };
 
 export interface AdminResults {
   'machines.add': null;
@@ -85,6 +116,10 @@ export interface AdminResults {
   'bouncers.prune': { name: string; lastPull: string | null }[];
   /** The id of the alert carrying the decision. */
   'decisions.add': string;
+  /** The alerts with an active decision, newest first, as GET /v1/alerts answers them (active decisions only). */
+  'decisions.list': AlertResponse[];
+  /** How many decisions were deleted. */
+  'decisions.delete': number;
   /** How many decisions were imported. */
   'decisions.import': number;
   /** The rows accepted so far (checked, kept until the commit). */
@@ -104,6 +139,18 @@ export interface AdminResults {
   'allowlists.check': { value: string; reasons: string[] }[];
   /** The usage reports kept, oldest first. */
   'metrics.usage': StoredUsageReport[];
+  /** The alerts received so far. */
+  'crowdsec.importPart': number;
+  'crowdsec.import': CrowdsecImportReport;
+  /** Newest first, as GET /v1/alerts answers them. */
+  'alerts.list': AlertResponse[];
+  /** As GET /v1/alerts/:id answers it; null when there is no such alert. */
+  'alerts.inspect': AlertResponse | null;
+  /** How many alerts were deleted. */
+  'alerts.delete': number;
+  'alerts.deleteOne': number;
+  /** How many alerts were flushed for their age, and for being over the count. */
+  'alerts.flush': { byAge: number; byCount: number };
 }
 
 /** Where an admin request runs: the server's own parts, or the CLI's, built without Nest. */
@@ -115,7 +162,7 @@ export interface AdminContext {
   /** Stores alerts (with their decisions) from the admin, all in one transaction; resolves with their ids. */
   pushAlerts(machineId: string, alerts: AlertInput[], context: CommandContext): Promise<string[]>;
   /** Waits until the read models bouncers are served from show what was appended (the API's projection barrier). */
-  settle(appended: readonly AppendResult[]): Promise<void>;
+  settle(appended: readonly Pick<AppendResult, 'transactionId' | 'lastPosition'>[]): Promise<void>;
   /** Nest's buses, for the requests whose handlers only Nest builds (prune, import): the CLI loads it for them. */
   buses(): Promise<{ commands: CommandBus; queries: QueryBus }>;
   /** Writes the bouncers' pull times noted in memory (once a minute otherwise), before they are listed. */
@@ -203,6 +250,22 @@ export async function runAdminRequest(
       const [id] = await admin.pushAlerts(ADMIN_MACHINE, [alert], ctx);
       return id;
     }
+    case 'decisions.list':
+      return listDecisionAlerts(deps.database, request.filter, deps.clock.now());
+    case 'decisions.delete': {
+      const filter = decisionDeleteFilter(request.filter);
+      let deletion: DecisionDeletion;
+      if (request.id !== undefined) {
+        deletion = await deleteDecisionById(deps, request.id, ctx);
+      } else if (!request.all && Object.keys(filter).every((k) => k === 'contains')) {
+        // cscli's PreRun: nothing selected is not taken for everything.
+        throw new ValidationError('At least one filter or --all must be specified');
+      } else {
+        deletion = await deleteDecisionsWhere(deps, filter, ctx);
+      }
+      await admin.settle(deletion.appended);
+      return deletion.deleted;
+    }
     case 'decisions.import': {
       const [{ ImportDecisions }, buses] = await Promise.all([import('../decisions/import-decisions'), admin.buses()]);
       return buses.commands.execute(new ImportDecisions(request.rows, request.options, ctx));
@@ -269,5 +332,43 @@ export async function runAdminRequest(
     }
     case 'metrics.usage':
       return listUsageReports(deps.database.db, deps.clock.now());
+    case 'crowdsec.importPart': {
+      const { crowdsecImportParts } = await import('../crowdsec-import/crowdsec-import');
+      return crowdsecImportParts.add(request.importId, request.at, request.alerts);
+    }
+    case 'crowdsec.import': {
+      const { crowdsecImportParts, importCrowdsec } = await import('../crowdsec-import/crowdsec-import');
+      const alerts = request.importId === undefined ? [] : crowdsecImportParts.take(request.importId);
+      const { report, appended } = await importCrowdsec(deps, { ...request.snapshot, alerts }, request.options, ctx);
+      // Bouncers pull what was imported from their next request on.
+      await admin.settle(appended);
+      return report;
+    }
+    case 'alerts.list':
+      return listAlerts(deps, request.filter, request.limit);
+    case 'alerts.inspect':
+      return inspectAlert(deps, request.id);
+    case 'alerts.delete':
+    case 'alerts.deleteOne': {
+      const target = request.op === 'alerts.delete' ? { filter: request.filter } : { id: request.id };
+      const { deleted, appended } = await deleteAlerts(deps, target, ctx);
+      // Bouncers are served from the read models: the deleted decisions are in their next pull's `deleted`.
+      await admin.settle(appended);
+      return deleted;
+    }
+    case 'alerts.flush': {
+      const { flushAlerts } = await import('../retention/retention');
+      const { byAge, byCount } = await flushAlerts(
+        {
+          database: deps.database,
+          store: deps.store,
+          barrier: { waitFor: (appended) => admin.settle(appended) },
+          credentials: admin.credentials,
+        },
+        { maxItems: request.maxItems, maxAgeMs: request.maxAgeMs },
+        deps.clock.now(),
+      );
+      return { byAge, byCount };
+    }
   }
 }

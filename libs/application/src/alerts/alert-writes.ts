@@ -1,15 +1,21 @@
 import { type AlertInput } from '@lapi/domain/alerts/alert';
-import { alertStreamId, type AlertReceived } from '@lapi/domain/alerts/alert.events';
+import {
+  ALERT_DELETIONS_STREAM,
+  alertsDeleted,
+  alertStreamId,
+  type AlertReceived,
+} from '@lapi/domain/alerts/alert.events';
 import { receiveAlertInSteps } from '@lapi/domain/alerts/receive-alert';
 import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
-import type { DatabaseHandle } from '@lapi/event-store';
+import type { AppendResult, DatabaseHandle, EventStore } from '@lapi/event-store';
 import { mapInSlices, runInSlices, Slicer } from '@lapi/event-store/json-slices';
 import { loadActiveAllowlistItems } from '@lapi/projections/allowlists.projection';
 import { countDecisions } from '@lapi/projections/decision-queries';
 import { allocateAlertIds } from '@lapi/projections/ids';
 import { randomUUID } from 'node:crypto';
 import { isAlertAllowlisted, withoutAllowlisted } from '../allowlists/allowlist-checks';
+import { toMetadata, type CommandContext } from '../shared/ports';
 import type { DecisionStats, ProfileEngine } from './profile-engine';
 
 // No Nest here: the API's PushAlerts handler and the admin CLI (which loads no framework) share it.
@@ -80,3 +86,23 @@ function decisionStats(database: DatabaseHandle, now: Date): DecisionStats {
 /** One no_stream append per alert: what the caller stores in one transaction. */
 export const alertAppends = (events: readonly AlertReceived[]) =>
   events.map((e) => ({ streamId: alertStreamId(e.data.alertId), events: [e], expectedVersion: 'no_stream' as const }));
+
+/**
+ * Deletes alerts, with their decisions, as one AlertsDeleted event (DELETE /v1/alerts and `lapi alerts delete`);
+ * the caller waits for the read models with what was appended (nothing when there was no id).
+ */
+export async function deleteAlertsById(
+  store: EventStore,
+  alertIds: readonly number[],
+  context: CommandContext,
+  now: Date,
+): Promise<AppendResult[]> {
+  if (alertIds.length === 0) {
+    return [];
+  }
+  const appended = await store.appendToStream(ALERT_DELETIONS_STREAM, [alertsDeleted([...alertIds], now)], {
+    expectedVersion: 'any',
+    metadata: toMetadata(context, now),
+  });
+  return [appended];
+}

@@ -1,4 +1,4 @@
-import { ALERT_DELETIONS_STREAM, AlertNotFoundError } from '@lapi/domain';
+import { AlertNotFoundError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
 import { findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
 import { Inject } from '@nestjs/common';
@@ -6,7 +6,7 @@ import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler 
 import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';
 import { AppendBatcher } from '../shared/append-batcher';
 import { CLOCK, DATABASE, toMetadata, type Clock } from '../shared/ports';
-import { alertAppends, decideAlerts } from './alert-writes';
+import { alertAppends, decideAlerts, deleteAlertsById } from './alert-writes';
 import { DeleteAlert, DeleteAlerts, GetAlert, PushAlerts, SearchAlerts } from './alert.commands';
 import { PROFILE_ENGINE, type ProfileEngine } from './profile-engine';
 
@@ -49,13 +49,9 @@ abstract class AlertDeletion {
     c: { context: DeleteAlerts['context'] },
     now: Date,
   ): Promise<number> {
-    if (alertIds.length > 0) {
-      const appended = await this.store.appendToStream(
-        ALERT_DELETIONS_STREAM,
-        [{ type: 'AlertsDeleted', data: { alertIds, at: now.toISOString() } }],
-        { expectedVersion: 'any', metadata: toMetadata(c.context, now) },
-      );
-      await this.barrier.waitFor([appended]);
+    const appended = await deleteAlertsById(this.store, alertIds, c.context, now);
+    if (appended.length > 0) {
+      await this.barrier.waitFor(appended);
     }
     return alertIds.length;
   }

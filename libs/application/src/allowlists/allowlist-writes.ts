@@ -1,4 +1,4 @@
-import { DECISION_DELETIONS_STREAM } from '@lapi/domain/alerts/alert.events';
+import { DECISION_DELETIONS_STREAM, decisionsDeleted } from '@lapi/domain/alerts/alert.events';
 import {
   decideAllowlist,
   evolveAllowlist,
@@ -19,7 +19,7 @@ import { toMetadata, type CommandContext, type WriteDeps } from '../shared/ports
 // No Nest here: the admin CLI (which loads no framework) and the API's admin socket share these writes.
 
 /** The allowlist folded from its stream, and the version to append at. */
-async function loadAllowlist(
+export async function loadAllowlist(
   store: EventStore,
   name: string,
 ): Promise<{ state: AllowlistState; version: ExpectedVersion }> {
@@ -89,7 +89,7 @@ export async function addAllowlistItems(
             ? [
                 {
                   streamId: DECISION_DELETIONS_STREAM,
-                  events: [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
+                  events: [decisionsDeleted(decisionIds, now)],
                   expectedVersion: 'any' as const,
                 },
               ]

@@ -1,14 +1,15 @@
-import { DECISION_DELETIONS_STREAM, DecisionNotFoundError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { decisionExists, findActiveDecisionIds, type DecisionView } from '@lapi/projections';
+import type { DecisionView } from '@lapi/projections';
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { CLOCK, DATABASE, toMetadata, type Clock, type CommandContext } from '../shared/ports';
+import { CLOCK, DATABASE, type Clock, type WriteDeps } from '../shared/ports';
+import { deleteDecisionById, deleteDecisionsWhere, type DecisionDeletion } from './decision-deletions';
 import { DECISION_READER, PROJECTION_BARRIER, type DecisionReader, type ProjectionBarrier } from './decision-reader';
 import { DeleteDecision, DeleteDecisions, FindDecisions, PullDecisionStream } from './decision.commands';
 import { ImportDecisionsHandler } from './import-decisions';
 
-abstract class DecisionDeletion {
+/** DELETE /v1/decisions and its `:id` form: the shared deletion, then the wait for the bouncers' read models. */
+abstract class DecisionDeletionHandler {
   constructor(
     @Inject(EVENT_STORE) protected readonly store: EventStore,
     @Inject(DATABASE) protected readonly database: DatabaseHandle,
@@ -16,34 +17,27 @@ abstract class DecisionDeletion {
     @Inject(PROJECTION_BARRIER) protected readonly barrier: ProjectionBarrier,
   ) {}
 
-  protected async expire(decisionIds: number[], context: CommandContext, now: Date): Promise<number> {
-    if (decisionIds.length > 0) {
-      const appended = await this.store.appendToStream(
-        DECISION_DELETIONS_STREAM,
-        [{ type: 'DecisionsDeleted', data: { decisionIds, at: now.toISOString() } }],
-        { expectedVersion: 'any', metadata: toMetadata(context, now) },
-      );
-      await this.barrier.waitFor([appended]);
-    }
-    return decisionIds.length;
+  protected get deps(): WriteDeps {
+    return { store: this.store, database: this.database, clock: this.clock };
+  }
+
+  protected async settled({ deleted, appended }: DecisionDeletion): Promise<number> {
+    await this.barrier.waitFor(appended);
+    return deleted;
   }
 }
 
 @CommandHandler(DeleteDecisions)
-export class DeleteDecisionsHandler extends DecisionDeletion implements ICommandHandler<DeleteDecisions> {
+export class DeleteDecisionsHandler extends DecisionDeletionHandler implements ICommandHandler<DeleteDecisions> {
   async execute(c: DeleteDecisions): Promise<number> {
-    const now = this.clock.now();
-    return this.expire(await findActiveDecisionIds(this.database.db, c.filter, now), c.context, now);
+    return this.settled(await deleteDecisionsWhere(this.deps, c.filter, c.context));
   }
 }
 
 @CommandHandler(DeleteDecision)
-export class DeleteDecisionHandler extends DecisionDeletion implements ICommandHandler<DeleteDecision> {
+export class DeleteDecisionHandler extends DecisionDeletionHandler implements ICommandHandler<DeleteDecision> {
   async execute(c: DeleteDecision): Promise<number> {
-    if (!(await decisionExists(this.database.db, c.decisionId))) {
-      throw new DecisionNotFoundError(c.decisionId);
-    }
-    return this.expire([c.decisionId], c.context, this.clock.now());
+    return this.settled(await deleteDecisionById(this.deps, c.decisionId, c.context));
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   ALERT_DELETIONS_STREAM,
+  alertsDeleted,
   alertsToFlush,
   autodeleteCutoff,
   bouncerStreamId,
@@ -122,7 +123,7 @@ async function deleteAlerts(deps: RetentionDeps, alertIds: number[], metadata: E
   }
   const appended = await deps.store.appendToStream(
     ALERT_DELETIONS_STREAM,
-    [{ type: 'AlertsDeleted', data: { alertIds, at: metadata.at } }],
+    [alertsDeleted(alertIds, new Date(metadata.at))],
     { expectedVersion: 'any', metadata },
   );
   await deps.barrier.waitFor([appended]);

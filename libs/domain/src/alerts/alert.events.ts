@@ -54,6 +54,22 @@ export type DecisionsExpired = DomainEvent<'DecisionsExpired', { decisionIds: nu
 /** Alerts removed with their decisions; unlike the reference, the still-active decisions reach `deleted` too. */
 export type AlertsDeleted = DomainEvent<'AlertsDeleted', { alertIds: number[]; at: string }>;
 
+// The events above that are not decided by an aggregate (they span many alerts) are still built only here.
+export const decisionsDeleted = (decisionIds: number[], at: Date): DecisionsDeleted => ({
+  type: 'DecisionsDeleted',
+  data: { decisionIds, at: at.toISOString() },
+});
+
+export const decisionsExpired = (decisionIds: number[], at: Date): DecisionsExpired => ({
+  type: 'DecisionsExpired',
+  data: { decisionIds, at: at.toISOString() },
+});
+
+export const alertsDeleted = (alertIds: number[], at: Date): AlertsDeleted => ({
+  type: 'AlertsDeleted',
+  data: { alertIds, at: at.toISOString() },
+});
+
 export type DecisionLogEvent = AlertReceived | DecisionsDeleted | AlertsDeleted | DecisionsExpired;
 
 export const ALERT_EVENT_TYPES: readonly DecisionLogEvent['type'][] = [

@@ -27,14 +27,32 @@ export type BouncerInstanceSeen = DomainEvent<
   { name: string; instance: string; ipAddress: string; type: string; version: string; at: string }
 >;
 export type BouncerDeleted = DomainEvent<'BouncerDeleted', { name: string; at: string }>;
+/**
+ * A bouncer brought over from a CrowdSec database (`lapi import-crowdsec`) with its key's hash as stored there
+ * (lowercase hex SHA-512 in 1.4.6 and since, as ours), so the same key keeps working.
+ */
+export type BouncerImported = DomainEvent<'BouncerImported', ImportedBouncer & { at: string }>;
 
-export type BouncerEvent = BouncerAdded | BouncerSeen | BouncerInstanceSeen | BouncerDeleted;
+/** A bouncer as the CrowdSec database held it (times ISO; `createdAt` is the source's). */
+export interface ImportedBouncer {
+  readonly name: string;
+  readonly apiKeyHash: string;
+  readonly authType: BouncerAuthType;
+  readonly ipAddress: string;
+  readonly type: string;
+  readonly version: string;
+  readonly createdAt: string;
+  readonly lastPull: string | null;
+}
+
+export type BouncerEvent = BouncerAdded | BouncerSeen | BouncerInstanceSeen | BouncerDeleted | BouncerImported;
 
 export const BOUNCER_EVENT_TYPES: readonly BouncerEvent['type'][] = [
   'BouncerAdded',
   'BouncerSeen',
   'BouncerInstanceSeen',
   'BouncerDeleted',
+  'BouncerImported',
 ];
 
 export const bouncerStreamId = (name: string): string => `bouncer-${name}`;

@@ -146,3 +146,40 @@ describe('inactiveBouncers', () => {
     ]);
   });
 });
+
+describe('importing a bouncer from CrowdSec', () => {
+  const imported = {
+    name: 'fw',
+    apiKeyHash: 'cd'.repeat(64),
+    authType: 'api-key' as const,
+    ipAddress: '10.0.0.3',
+    type: 'crowdsec-firewall-bouncer',
+    version: 'v0.0.25',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    lastPull: '2026-01-02T00:00:00.000Z',
+  };
+  const importIt: BouncerCommand = { type: 'ImportBouncer', data: { bouncer: imported } };
+
+  it('keeps the key hash as stored', () => {
+    spec()
+      .given([])
+      .when(importIt)
+      .then([{ type: 'BouncerImported', data: { ...imported, at } }]);
+    expect(evolveBouncer(null, { type: 'BouncerImported', data: { ...imported, at } })).toMatchObject({
+      apiKeyHash: 'cd'.repeat(64),
+      lastPull: '2026-01-02T00:00:00.000Z',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('changes nothing the second time', () => {
+    spec()
+      .given([{ type: 'BouncerImported', data: { ...imported, at } }])
+      .when(importIt)
+      .then([]);
+  });
+
+  it('refuses to replace a bouncer of that name with another key', () => {
+    spec().given([added]).when(importIt).thenThrows(BouncerAlreadyExistsError);
+  });
+});

@@ -1,6 +1,6 @@
 import { assertNever } from '../shared/errors';
 import { BouncerAlreadyExistsError, BouncerAuthTypeMismatchError, BouncerNotFoundError } from './bouncer.errors';
-import type { BouncerAuthType, BouncerEvent } from './bouncer.events';
+import type { BouncerAuthType, BouncerEvent, ImportedBouncer } from './bouncer.events';
 
 export interface Bouncer {
   readonly name: string;
@@ -132,7 +132,13 @@ export type BouncerCommand =
   /** A client certificate the server accepted: its bouncer is added on first use (api_key.go). */
   | { type: 'AddCertificateBouncer'; data: { name: string; apiKeyHash: string } }
   | { type: 'RecordBouncerSighting'; data: { name: string; sighting: BouncerSighting } }
-  | { type: 'DeleteBouncer'; data: { name: string } };
+  | { type: 'DeleteBouncer'; data: { name: string } }
+  /** From a CrowdSec database: the same bouncer again (same key hash and auth type) changes nothing. */
+  | { type: 'ImportBouncer'; data: { bouncer: ImportedBouncer } };
+
+/** Whether an existing bouncer is the imported one (same key): importing it again changes nothing. */
+export const sameImportedBouncer = (state: Bouncer, imported: ImportedBouncer): boolean =>
+  state.apiKeyHash === imported.apiKeyHash && state.authType === imported.authType;
 
 /** `crowdsec-firewall-bouncer/v0.0.25` → type and version; any other shape is the type, version `N/A` (reference). */
 export const bouncerTypeAndVersion = (userAgent: string | undefined): { type: string; version: string } => {
@@ -182,6 +188,17 @@ export const decideBouncer = (command: BouncerCommand, state: BouncerState, now:
     case 'DeleteBouncer': {
       const bouncer = existing(state, command.data.name);
       return [{ type: 'BouncerDeleted', data: { name: bouncer.name, at } }];
+    }
+    case 'ImportBouncer': {
+      const { bouncer } = command.data;
+      if (state) {
+        // Another bouncer under this name (another key) is not replaced.
+        if (!sameImportedBouncer(state, bouncer)) {
+          throw new BouncerAlreadyExistsError(bouncer.name);
+        }
+        return [];
+      }
+      return [{ type: 'BouncerImported', data: { ...bouncer, at } }];
     }
     default:
       return assertNever(command);
@@ -236,6 +253,21 @@ export const evolveBouncer = (state: BouncerState, event: BouncerEvent): Bouncer
     }
     case 'BouncerDeleted':
       return null;
+    case 'BouncerImported': {
+      const d = event.data;
+      return {
+        name: d.name,
+        apiKeyHash: d.apiKeyHash,
+        authType: d.authType,
+        ipAddress: d.ipAddress,
+        type: d.type,
+        version: d.version,
+        createdAt: d.createdAt,
+        updatedAt: d.at,
+        lastPull: d.lastPull,
+        instances: [],
+      };
+    }
     default:
       return assertNever(event);
   }

@@ -22,9 +22,28 @@ export type MachineLoggedIn = DomainEvent<
 >;
 export type MachineHeartbeatRecorded = DomainEvent<'MachineHeartbeatRecorded', { machineId: string; at: string }>;
 export type MachineDeleted = DomainEvent<'MachineDeleted', { machineId: string; at: string }>;
+/**
+ * A machine brought over from a CrowdSec database (`lapi import-crowdsec`) with its bcrypt hash as stored there, so
+ * the same password keeps working; validated or not as it was, with what that database knew of it.
+ */
+export type MachineImported = DomainEvent<'MachineImported', ImportedMachine & { at: string }>;
+
+/** A machine as the CrowdSec database held it (times ISO; `createdAt` is the source's). */
+export interface ImportedMachine {
+  readonly machineId: string;
+  readonly passwordHash: string;
+  readonly ipAddress: string;
+  readonly authType: MachineAuthType;
+  readonly validated: boolean;
+  readonly version: string | null;
+  readonly scenarios: string | null;
+  readonly createdAt: string;
+  readonly lastPush: string | null;
+  readonly lastHeartbeat: string | null;
+}
 
 export type MachineEvent =
-  MachineRegistered | MachineValidated | MachineLoggedIn | MachineHeartbeatRecorded | MachineDeleted;
+  MachineRegistered | MachineValidated | MachineLoggedIn | MachineHeartbeatRecorded | MachineDeleted | MachineImported;
 
 export const MACHINE_EVENT_TYPES: readonly MachineEvent['type'][] = [
   'MachineRegistered',
@@ -32,6 +51,7 @@ export const MACHINE_EVENT_TYPES: readonly MachineEvent['type'][] = [
   'MachineLoggedIn',
   'MachineHeartbeatRecorded',
   'MachineDeleted',
+  'MachineImported',
 ];
 
 export const machineStreamId = (machineId: string): string => `machine-${machineId}`;

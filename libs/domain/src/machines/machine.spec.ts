@@ -258,3 +258,46 @@ describe('machine decider', () => {
     expect(machineVersionFromUserAgent('crowdsec')).toBeNull();
   });
 });
+
+describe('importing a machine from CrowdSec', () => {
+  const imported = {
+    machineId: 'agent',
+    passwordHash: '$2a$10$fromcrowdsec',
+    ipAddress: '10.0.0.9',
+    authType: 'password' as const,
+    validated: false,
+    version: 'v1.4.6',
+    scenarios: 'crowdsecurity/ssh-bf',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    lastPush: null,
+    lastHeartbeat: '2026-01-02T00:00:00.000Z',
+  };
+  const importIt: MachineCommand = { type: 'ImportMachine', data: { machine: imported } };
+
+  it('keeps the hash as stored, validated or not as it was', () => {
+    spec
+      .given([])
+      .when(importIt)
+      .then([{ type: 'MachineImported', data: { ...imported, at } }]);
+    expect(evolveMachine(null, { type: 'MachineImported', data: { ...imported, at } })).toMatchObject({
+      passwordHash: '$2a$10$fromcrowdsec',
+      validated: false,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      scenarios: 'crowdsecurity/ssh-bf',
+    });
+  });
+
+  it('changes nothing the second time', () => {
+    spec
+      .given([{ type: 'MachineImported', data: { ...imported, at } }])
+      .when(importIt)
+      .then([]);
+  });
+
+  it('refuses to replace another machine of that name', () => {
+    spec
+      .given([registered(true)])
+      .when(importIt)
+      .thenThrows(MachineAlreadyExistsError);
+  });
+});

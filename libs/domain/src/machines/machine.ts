@@ -6,7 +6,7 @@ import {
   MachineNotFoundError,
   MachineNotValidatedError,
 } from './machine.errors';
-import type { MachineAuthType, MachineEvent } from './machine.events';
+import type { ImportedMachine, MachineAuthType, MachineEvent } from './machine.events';
 
 /** A machine as the decider and the read model see it; null when it does not exist (or was deleted). */
 export interface Machine {
@@ -60,7 +60,13 @@ export type MachineCommand =
       };
     }
   | { type: 'RecordHeartbeat'; data: { machineId: string } }
-  | { type: 'DeleteMachine'; data: { machineId: string } };
+  | { type: 'DeleteMachine'; data: { machineId: string } }
+  /** From a CrowdSec database: the same machine again (same hash and auth type) changes nothing. */
+  | { type: 'ImportMachine'; data: { machine: ImportedMachine } };
+
+/** Whether an existing machine is the imported one (same credentials): importing it again changes nothing. */
+export const sameImportedMachine = (state: Machine, imported: ImportedMachine): boolean =>
+  state.passwordHash === imported.passwordHash && state.authType === imported.authType;
 
 // The reference's 1.4.6 column was 4095 characters and overflow failed the login; ≥1.5.0 allows 100 000.
 export const MAX_SCENARIOS_LENGTH = 100_000;
@@ -137,6 +143,17 @@ export const decideMachine = (command: MachineCommand, state: MachineState, now:
       const machine = existing(state, command.data.machineId);
       return [{ type: 'MachineDeleted', data: { machineId: machine.machineId, at } }];
     }
+    case 'ImportMachine': {
+      const { machine } = command.data;
+      if (state) {
+        // Another machine under this name (other credentials) is not replaced.
+        if (!sameImportedMachine(state, machine)) {
+          throw new MachineAlreadyExistsError(machine.machineId);
+        }
+        return [];
+      }
+      return [{ type: 'MachineImported', data: { ...machine, at } }];
+    }
     default:
       return assertNever(command);
   }
@@ -170,6 +187,22 @@ export const evolveMachine = (state: MachineState, event: MachineEvent): Machine
       return state && { ...state, lastHeartbeat: event.data.at };
     case 'MachineDeleted':
       return null;
+    case 'MachineImported': {
+      const m = event.data;
+      return {
+        machineId: m.machineId,
+        passwordHash: m.passwordHash,
+        ipAddress: m.ipAddress,
+        authType: m.authType,
+        validated: m.validated,
+        version: m.version,
+        scenarios: m.scenarios,
+        createdAt: m.createdAt,
+        updatedAt: event.data.at,
+        lastPush: m.lastPush,
+        lastHeartbeat: m.lastHeartbeat,
+      };
+    }
     default:
       return assertNever(event);
   }
