@@ -26,7 +26,8 @@ function nodes(command: Command, path: string, inherited: readonly Option[]): No
     }
   }
   const words = [
-    ...subcommands.flatMap((c) => [c.name(), ...c.aliases()]),
+    // Aliases (allowlist, decision) are understood on the way but not offered: `lapi dec` completes to one word.
+    ...subcommands.map((c) => c.name()),
     ...options.flatMap((o) => (o.long ? [o.long] : flagsOf(o))),
     '--help',
   ];
