@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '@lapi/config';
 import { acquireDataDirLock, DataDirPermissionError } from '@lapi/event-store';
 import { serveMetricsIfFree } from '@lapi/projections';
 import 'reflect-metadata';
+import { nextSteps } from './admin/admin-command';
 import { startAdminSocket } from './admin/admin-socket';
 import { createApiApp, createLogger } from './app.factory';
 
@@ -45,16 +46,7 @@ async function main(): Promise<void> {
     logger.log(`metrics on ${metricsServer.url}`, 'Main');
   }
   if (config.logFormat === 'pretty') {
-    process.stdout.write(
-      [
-        '',
-        'Next steps:',
-        `  add a bouncer:   npm run lapi -- bouncers add my-bouncer        (prints its API key)`,
-        `  add a machine:   npm run lapi -- machines add my-agent --auto -f ./local_api_credentials.yaml --url ${url}`,
-        `  or register one: cscli lapi register -u ${url} --machine my-agent, then npm run lapi -- machines validate my-agent`,
-        '',
-      ].join('\n'),
-    );
+    process.stdout.write(nextSteps(config, url));
   }
 }
 

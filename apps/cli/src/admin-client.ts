@@ -1,7 +1,8 @@
 import type { AdminRequest } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
-import { adminSocketPath } from '@lapi/event-store/data-dir-lock';
+import { adminSocketPath, hasEmbeddedDatabase } from '@lapi/event-store/data-dir-lock';
 import { request } from 'node:http';
+import { resolve } from 'node:path';
 
 // Loaded by every command: node:http only. The database, its driver and the rest come in with ./direct-admin,
 // and only when a request runs here rather than in the running server (issue #18).
@@ -31,10 +32,25 @@ export async function sendAdminRequest(
     if (viaSocket !== undefined) {
       return { result: viaSocket, via: 'server' };
     }
+    if (req.op !== 'migrate' && !hasEmbeddedDatabase(config.dataDir)) {
+      // Opening it would create an empty database (and its directory) where the server's is not.
+      throw new AdminError('NO_DATABASE', noDatabase(config.dataDir));
+    }
   }
   direct ??= await import('./direct-admin');
   return { result: await direct.runDirect(config, req, keepOpen), via: 'direct' };
 }
+
+/** What to say when the embedded data directory holds no database: where lapi looked, and the three ways to point it. */
+export const noDatabase = (dataDir: string): string =>
+  [
+    `no database in ${resolve(dataDir)}: lapi looked for the embedded database there (LAPI_DATA_DIR, default ./data in the current directory) and created nothing.`,
+    "Point it at the server's database (the server prints the command when it starts):",
+    "  lapi --data-dir /path/to/data …                 the server's data directory",
+    '  LAPI_DATA_DIR=/path/to/data lapi …              the same, from the environment',
+    '  DATABASE_URL=postgres://user@host/db lapi …     a server on PostgreSQL',
+    'or create a new, empty database there with `lapi migrate`.',
+  ].join('\n');
 
 let direct: typeof import('./direct-admin') | undefined;
 let keepOpen = false;

@@ -1,8 +1,9 @@
 import type { AppConfig } from '@lapi/config';
 import type { Allowlist } from '@lapi/domain/allowlists/allowlist';
 import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { sendAdminRequest } from './admin-client';
+import { tableStyleOf } from './output';
 
 /** `-e 1h`, `-e 7d`: cscli's durations (days allowed). */
 const durationOption = (value: string): bigint => {
@@ -60,12 +61,18 @@ export function addAllowlistsCommands(
       }
     });
 
+  const yesOption = () => new Option('-y, --yes', 'do not ask for confirmation');
+  const confirmed = async (question: string, opts: { yes?: boolean }) =>
+    (await import('./confirm')).confirm(question, opts);
+
   allowlists
     .command('remove')
     .argument('<name>', 'allowlist name')
     .argument('<values...>', 'values to remove')
+    .addOption(yesOption())
     .description('remove values from an allowlist')
-    .action(async (name: string, values: string[]) => {
+    .action(async (name: string, values: string[], opts: { yes?: boolean }) => {
+      await confirmed(`Remove ${values.length} values from allowlist '${name}'?`, opts);
       const removed = (await send({ op: 'allowlists.remove', name, values })) as number;
       out(removed === 0 ? 'no value to remove from allowlist' : `removed ${removed} values from allowlist ${name}`);
     });
@@ -76,7 +83,7 @@ export function addAllowlistsCommands(
     .addOption(outputOption())
     .action(async (opts: { output: string }) => {
       const lists = (await send({ op: 'allowlists.list' })) as Allowlist[];
-      const { allowlistJson, allowlistsTable } = await import('./format');
+      const { allowlistJson, allowlistsCsv, allowlistsTable } = await import('./format');
       const now = new Date();
       out(
         opts.output === 'json'
@@ -85,7 +92,9 @@ export function addAllowlistsCommands(
               null,
               2,
             )
-          : allowlistsTable(lists, now),
+          : opts.output === 'raw'
+            ? allowlistsCsv(lists, now)
+            : allowlistsTable(lists, now, tableStyleOf(program)),
       );
     });
 
@@ -96,16 +105,24 @@ export function addAllowlistsCommands(
     .addOption(outputOption())
     .action(async (name: string, opts: { output: string }) => {
       const list = (await send({ op: 'allowlists.inspect', name })) as Allowlist;
-      const { allowlistJson, allowlistInspection } = await import('./format');
+      const { allowlistCsv, allowlistJson, allowlistInspection } = await import('./format');
       const now = new Date();
-      out(opts.output === 'json' ? JSON.stringify(allowlistJson(list, now), null, 2) : allowlistInspection(list, now));
+      out(
+        opts.output === 'json'
+          ? JSON.stringify(allowlistJson(list, now), null, 2)
+          : opts.output === 'raw'
+            ? allowlistCsv(list, now)
+            : allowlistInspection(list, now, tableStyleOf(program)),
+      );
     });
 
   allowlists
     .command('delete')
     .argument('<name>', 'allowlist name')
+    .addOption(yesOption())
     .description('delete an allowlist and its items')
-    .action(async (name: string) => {
+    .action(async (name: string, opts: { yes?: boolean }) => {
+      await confirmed(`Delete allowlist '${name}' and its items?`, opts);
       await send({ op: 'allowlists.delete', name });
       out(`allowlist '${name}' deleted successfully`);
     });
@@ -114,8 +131,21 @@ export function addAllowlistsCommands(
     .command('check')
     .argument('<values...>', 'IPs or CIDR ranges')
     .description('tell whether values are allowlisted, and by which items')
-    .action(async (values: string[]) => {
+    .addOption(outputOption())
+    .action(async (values: string[], opts: { output: string }) => {
       const results = (await send({ op: 'allowlists.check', values })) as { value: string; reasons: string[] }[];
+      if (opts.output !== 'human') {
+        const { rawTable } = await import('./format');
+        out(
+          opts.output === 'json'
+            ? JSON.stringify(results, null, 2)
+            : rawTable(
+                ['value', 'allowlisted', 'reasons'],
+                results.map((r) => [r.value, String(r.reasons.length > 0), r.reasons.join(' ')]),
+              ),
+        );
+        return;
+      }
       for (const { value, reasons } of results) {
         out(
           reasons.length === 0

@@ -1,10 +1,23 @@
 import { activeItems, type Allowlist } from '@lapi/domain/allowlists/allowlist';
 import { instanceStreamKey, latestPull, positionKeys, type Bouncer } from '@lapi/domain/bouncers/bouncer';
 import { type Machine } from '@lapi/domain/machines/machine';
+import { formatGoDuration, NANOS_PER_MS } from '@lapi/domain/shared/go-duration';
 import { printable } from '@lapi/domain/shared/printable';
+import { csv } from './output';
 
-/** A plain text table, the way cscli prints lists; cells show control characters escaped (names are clients'). */
-export function table(headers: string[], rawRows: string[][]): string {
+/** How a table is drawn: with colours and emoji (`--color`), or plain text for pipes, files and NO_COLOR. */
+export interface TableStyle {
+  readonly color: boolean;
+}
+
+const PLAIN: TableStyle = { color: false };
+const BOLD = (text: string) => `\u001b[1m${text}\u001b[0m`;
+
+/**
+ * A text table, the way cscli prints lists; cells show control characters escaped (names are clients'). Colour
+ * only makes the header bold, added after padding so that the columns stay aligned.
+ */
+export function table(headers: string[], rawRows: string[][], style: TableStyle = PLAIN): string {
   const rows = rawRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -13,8 +26,26 @@ export function table(headers: string[], rawRows: string[][]): string {
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [rule, line(headers), rule, ...rows.map(line), rule].join('\n');
+  const header = style.color ? BOLD(line(headers)) : line(headers);
+  return [rule, header, rule, ...rows.map(line), rule].join('\n');
 }
+
+/** `-o raw`: the same cells as CSV, control characters escaped as in tables. */
+export const rawTable = (headers: string[], rows: string[][]): string =>
+  csv(
+    headers,
+    rows.map((r) => r.map(printable)),
+  );
+
+/** Go's time.RFC3339 (seconds, no fraction), as cscli's raw output writes times; empty for none. */
+export const rfc3339 = (iso: string | null | undefined): string =>
+  iso ? new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+
+/** cscli's last heartbeat: the time since, in Go's notation truncated to the second (`4m20s`), or `-`. */
+export const sinceHeartbeat = (iso: string | null, now: Date): string =>
+  iso === null
+    ? '-'
+    : formatGoDuration(BigInt(Math.max(0, Math.floor((now.getTime() - Date.parse(iso)) / 1000)) * 1000) * NANOS_PER_MS);
 
 // JSON field names follow `cscli machines list -o json` so scripts written for cscli keep working.
 export const machineJson = (m: Machine) => ({
@@ -66,24 +97,68 @@ export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap
 /** The position keys whose last pull the listing needs. */
 export const listedPositionKeys = (bouncers: readonly Bouncer[]): string[] => bouncers.flatMap(positionKeys);
 
-export const machinesTable = (machines: Machine[]): string =>
+/** A validation state as cscli shows it: its emoji in colour, else the word its raw output uses. */
+const validity = (validated: boolean, style: TableStyle): string =>
+  style.color ? (validated ? '✔️' : '🚫') : validated ? 'validated' : 'pending';
+
+export const machinesTable = (machines: Machine[], style: TableStyle = PLAIN): string =>
   table(
     ['Name', 'IP Address', 'Last Update', 'Status', 'Version', 'Auth Type', 'Last Heartbeat'],
     machines.map((m) => [
       m.machineId,
       m.ipAddress,
       m.updatedAt,
-      m.validated ? '✔️' : '🚫',
+      validity(m.validated, style),
       m.version ?? '',
       m.authType,
       m.lastHeartbeat ?? '-',
     ]),
+    style,
   );
 
-export const bouncersTable = (rows: ReturnType<typeof bouncerRows>): string =>
+/** `lapi machines list -o raw`: `cscli machines list -o raw`'s columns. */
+export const machinesCsv = (machines: Machine[], now: Date): string =>
+  rawTable(
+    ['machine_id', 'ip_address', 'updated_at', 'validated', 'version', 'auth_type', 'last_heartbeat'],
+    machines.map((m) => [
+      m.machineId,
+      m.ipAddress,
+      rfc3339(m.updatedAt),
+      String(m.validated),
+      m.version ?? '',
+      m.authType,
+      sinceHeartbeat(m.lastHeartbeat, now),
+    ]),
+  );
+
+export const bouncersTable = (rows: ReturnType<typeof bouncerRows>, style: TableStyle = PLAIN): string =>
   table(
     ['Name', 'IP Address', 'Valid', 'Last API pull', 'Type', 'Version', 'Auth Type'],
-    rows.map((r) => [r.name, r.ip_address, '✔️', r.last_pull ?? '', r.type, r.version, r.auth_type]),
+    rows.map((r) => [
+      r.name,
+      r.ip_address,
+      validity(!r.revoked, style),
+      r.last_pull ?? '',
+      r.type,
+      r.version,
+      r.auth_type,
+    ]),
+    style,
+  );
+
+/** `lapi bouncers list -o raw`: `cscli bouncers list -o raw`'s columns. */
+export const bouncersCsv = (rows: ReturnType<typeof bouncerRows>): string =>
+  rawTable(
+    ['name', 'ip', 'revoked', 'last_pull', 'type', 'version', 'auth_type'],
+    rows.map((r) => [
+      r.name,
+      r.ip_address,
+      r.revoked ? 'pending' : 'validated',
+      rfc3339(r.last_pull),
+      r.type,
+      r.version,
+      r.auth_type,
+    ]),
   );
 
 /** An allowlist as `cscli allowlists list -o json` shows it (the API's GetAllowlistResponse), expired items left out. */
@@ -101,13 +176,28 @@ export const allowlistJson = (list: Allowlist, now: Date) => ({
   })),
 });
 
-export const allowlistsTable = (lists: readonly Allowlist[], now: Date): string =>
+export const allowlistsTable = (lists: readonly Allowlist[], now: Date, style: TableStyle = PLAIN): string =>
   table(
     ['Name', 'Description', 'Created at', 'Updated at', 'Managed by Console', 'Size'],
     lists.map((l) => [l.name, l.description, l.createdAt, l.updatedAt, 'no', String(activeItems(l, now).length)]),
+    style,
   );
 
-export const allowlistInspection = (list: Allowlist, now: Date): string =>
+/** `lapi allowlists list -o raw`: `cscli allowlists list -o raw`'s columns. */
+export const allowlistsCsv = (lists: readonly Allowlist[], now: Date): string =>
+  rawTable(
+    ['name', 'description', 'created_at', 'updated_at', 'console_managed', 'size'],
+    lists.map((l) => [
+      l.name,
+      l.description,
+      rfc3339(l.createdAt),
+      rfc3339(l.updatedAt),
+      'false',
+      String(activeItems(l, now).length),
+    ]),
+  );
+
+export const allowlistInspection = (list: Allowlist, now: Date, style: TableStyle = PLAIN): string =>
   [
     table(
       ['Allowlist', list.name],
@@ -117,10 +207,27 @@ export const allowlistInspection = (list: Allowlist, now: Date): string =>
         ['Updated at', list.updatedAt],
         ['Managed by Console', 'no'],
       ],
+      style,
     ),
     '',
     table(
       ['Value', 'Comment', 'Expiration', 'Created at'],
       activeItems(list, now).map((i) => [i.value, i.description, i.expiresAt ?? 'never', i.createdAt]),
+      style,
     ),
   ].join('\n');
+
+/** `lapi allowlists inspect NAME -o raw`: `cscli allowlists inspect -o raw`'s columns, a line per item. */
+export const allowlistCsv = (list: Allowlist, now: Date): string =>
+  rawTable(
+    ['name', 'description', 'value', 'comment', 'expiration', 'created_at', 'console_managed'],
+    activeItems(list, now).map((i) => [
+      list.name,
+      list.description,
+      i.value,
+      i.description,
+      i.expiresAt ? rfc3339(i.expiresAt) : 'never',
+      rfc3339(i.createdAt),
+      'false',
+    ]),
+  );

@@ -1,6 +1,6 @@
 import { summarizeUsage, type UsageSummary } from '@lapi/projections/usage-metrics-summary';
 import type { StoredUsageReport } from '@lapi/projections/usage-metrics.projection';
-import { table } from './format';
+import { rawTable, table, type TableStyle } from './format';
 
 // cscli's plurals in its column headers (climetrics/statbouncer.go knownPlurals).
 const PLURALS: Record<string, string> = { byte: 'bytes', packet: 'packets', ip: 'IPs' };
@@ -22,15 +22,29 @@ export function usageJson(reports: readonly StoredUsageReport[]) {
 }
 
 /** `lapi metrics`: a table per component as cscli's "Bouncer Metrics (<name>) since …"; a row per origin, totals. */
-export function usageTables(reports: readonly StoredUsageReport[]): string {
+export function usageTables(reports: readonly StoredUsageReport[], style?: TableStyle): string {
   const summaries = summarizeUsage(reports);
   if (summaries.length === 0) {
     return 'No usage metrics found.';
   }
-  return summaries.map(componentTable).join('\n\n');
+  return summaries.map((s) => componentTable(s, style)).join('\n\n');
 }
 
-function componentTable(s: UsageSummary): string {
+/** `lapi metrics -o raw`: a CSV line per component, origin (empty: none), metric and unit. */
+export function usageCsv(reports: readonly StoredUsageReport[]): string {
+  return rawTable(
+    ['kind', 'name', 'origin', 'metric', 'unit', 'value'],
+    summarizeUsage(reports).flatMap((s) =>
+      Object.entries(s.byOrigin).flatMap(([origin, metrics]) =>
+        Object.entries(metrics).flatMap(([metric, units]) =>
+          Object.entries(units).map(([unit, value]) => [s.kind, s.name, origin, metric, unit, String(value)]),
+        ),
+      ),
+    ),
+  );
+}
+
+function componentTable(s: UsageSummary, style?: TableStyle): string {
   const columns = [
     ...new Set(
       Object.values(s.byOrigin).flatMap((m) =>
@@ -59,5 +73,5 @@ function componentTable(s: UsageSummary): string {
     'Origin',
     ...columns.map(([name, unit]) => `${name.replace(/_gauge$/, '')} (${PLURALS[unit] ?? unit})`),
   ];
-  return `${TITLES[s.kind]} (${s.name}) since ${s.since}:\n${table(headers, [...rows, ['Total', ...cells(totals)]])}`;
+  return `${TITLES[s.kind]} (${s.name}) since ${s.since}:\n${table(headers, [...rows, ['Total', ...cells(totals)]], style)}`;
 }

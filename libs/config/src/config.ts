@@ -211,11 +211,15 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 /** Validates the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
-  options: { requireSecret?: boolean } = {},
+  options: { requireSecret?: boolean; dataDir?: string } = {},
 ): AppConfig {
   const present = Object.fromEntries(
     CONFIG_VARIABLES.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
   );
+  if (options.dataDir !== undefined) {
+    // The admin CLI's --data-dir: in place of LAPI_DATA_DIR, checked by the same rule.
+    present.LAPI_DATA_DIR = options.dataDir;
+  }
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

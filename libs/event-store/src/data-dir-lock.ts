@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -62,3 +62,13 @@ const isAlive = (pid: number): boolean => {
  * makes 0700 before it listens: a socket gets its mode only after it exists, so the directory is what guards it.
  */
 export const adminSocketPath = (dataDir: string): string => join(resolve(dataDir), 'admin', 'admin.sock');
+
+/** The PGlite files live in this folder of the data directory. */
+export const embeddedDatabasePath = (dataDir: string): string => join(resolve(dataDir), 'pglite');
+
+/**
+ * Whether the data directory holds an embedded database (PostgreSQL's PG_VERSION file, written when PGlite creates
+ * one). Read without creating anything: the admin CLI asks before it opens a database that would be new.
+ */
+export const hasEmbeddedDatabase = (dataDir: string): boolean =>
+  existsSync(join(embeddedDatabasePath(dataDir), 'PG_VERSION'));

@@ -2,9 +2,10 @@ import type { DatabaseConfig } from '@lapi/config';
 import { Kysely, Migrator, sql } from 'kysely';
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import { embeddedDatabasePath } from './data-dir-lock';
 import type { DB } from './db';
 import { latestMigration, migrationProvider } from './migrations';
 import { PGliteDialect } from './pglite-dialect';
@@ -24,10 +25,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-/** The PGlite files live in this folder of the data directory. */
 const CLOSE_TIMEOUT_S = 5;
-
-export const embeddedDatabasePath = (dataDir: string): string => join(resolve(dataDir), 'pglite');
 
 export async function openDatabase(
   config: DatabaseConfig,

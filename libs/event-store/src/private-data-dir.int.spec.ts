@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { embeddedDatabasePath, migrateToLatest, openDatabase } from './database';
+import { embeddedDatabasePath } from './data-dir-lock';
+import { migrateToLatest, openDatabase } from './database';
 import { DataDirPermissionError } from './private-data-dir';
 
 /** Every entry under `root` whose mode lets its group or others in, as "mode path". */

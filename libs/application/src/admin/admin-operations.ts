@@ -1,5 +1,6 @@
 import type { AlertInput, Allowlist, AllowlistItemInput, Bouncer, CrowdsecAlert, Machine } from '@lapi/domain';
 import { AllowlistNotFoundError } from '@lapi/domain/allowlists/allowlist.errors';
+import { inactiveBouncers } from '@lapi/domain/bouncers/bouncer';
 import { ValidationError } from '@lapi/domain/shared/errors';
 import type { AppendResult } from '@lapi/event-store';
 import type { AlertResponse } from '@lapi/lapi-contract';
@@ -24,6 +25,7 @@ import type { ImportedDecision, ImportOptions } from '../decisions/import-decisi
 import { ADMIN_MACHINE, manualDecisionAlert, type ManualDecision } from '../decisions/manual-decision';
 import {
   deleteMachine,
+  deleteMachines,
   registerMachine,
   registerMachines,
   runMachineCommand,
@@ -44,6 +46,7 @@ export type AdminRequest =
   | { op: 'machines.list' }
   | { op: 'machines.validate'; name: string }
   | { op: 'machines.delete'; name: string }
+  | { op: 'machines.deleteMany'; names: string[] }
   | { op: 'machines.prune'; notSeenMs: number; notValidatedOnly: boolean; force: boolean }
   | { op: 'bouncers.add'; name: string; key?: string }
   | { op: 'bouncers.addMany'; entries: BouncerEntry[] }
@@ -51,6 +54,11 @@ export type AdminRequest =
   | { op: 'bouncers.positions'; keys: string[] }
   | { op: 'bouncers.delete'; name: string }
   | { op: 'bouncers.deleteMany'; names: string[] }
+  /**
+   * The bouncers that pulled nothing for `notPulledMs`, deleted with `force`. `pulls`: the last pulls by position
+   * key, as `bouncers list` reads them (in a cluster from Redis, which only the caller reaches).
+   */
+  | { op: 'bouncers.prune'; notPulledMs: number; force: boolean; pulls: Record<string, string> }
   | { op: 'decisions.add'; decision: ManualDecision }
   | { op: 'decisions.list'; filter: DecisionListOptions }
   /** By id, or by filter; an empty filter only with `all`. */
@@ -94,6 +102,7 @@ export interface AdminResults {
   'machines.list': Machine[];
   'machines.validate': null;
   'machines.delete': null;
+  'machines.deleteMany': null;
   /** The machines pruned, or that would be without `force`. */
   'machines.prune': string[];
   'bouncers.add': { key: string };
@@ -103,6 +112,8 @@ export interface AdminResults {
   'bouncers.positions': Record<string, string>;
   'bouncers.delete': null;
   'bouncers.deleteMany': null;
+  /** The bouncers pruned, or that would be without `force`, with their last pull (null: never). */
+  'bouncers.prune': { name: string; lastPull: string | null }[];
   /** The id of the alert carrying the decision. */
   'decisions.add': string;
   /** The alerts with an active decision, newest first, as GET /v1/alerts answers them (active decisions only). */
@@ -186,6 +197,9 @@ export async function runAdminRequest(
     case 'machines.delete':
       await deleteMachine(deps, admin.credentials, request.name, ctx);
       return null;
+    case 'machines.deleteMany':
+      await deleteMachines(deps, admin.credentials, request.names, ctx);
+      return null;
     case 'machines.prune': {
       const [{ PruneMachines }, buses] = await Promise.all([import('../machines/prune-machines'), admin.buses()]);
       return buses.commands.execute(
@@ -211,6 +225,23 @@ export async function runAdminRequest(
     case 'bouncers.deleteMany':
       await deleteBouncers(deps, admin.credentials, request.names, ctx);
       return null;
+    case 'bouncers.prune': {
+      const since = new Date(deps.clock.now().getTime() - request.notPulledMs);
+      const stale = inactiveBouncers(
+        await listBouncers(deps.database.db),
+        new Map(Object.entries(request.pulls)),
+        since,
+      );
+      if (request.force && stale.length > 0) {
+        await deleteBouncers(
+          deps,
+          admin.credentials,
+          stale.map((b) => b.name),
+          ctx,
+        );
+      }
+      return stale;
+    }
     case 'decisions.add': {
       const alert = manualDecisionAlert(request.decision, deps.clock.now());
       for (const d of alert.decisions ?? []) {

@@ -64,6 +64,35 @@ export async function deleteMachine(
   await credentials.announce({ kind: 'machine-deleted', machineId });
 }
 
+/** Deletes every machine of the list in one transaction, or none (an unknown id refuses the list, naming it). */
+export async function deleteMachines(
+  deps: WriteDeps,
+  credentials: CredentialChanges,
+  machineIds: readonly string[],
+  context: CommandContext,
+): Promise<void> {
+  const unique = [...new Set(machineIds)];
+  const now = deps.clock.now();
+  const loaded = await loadMachineAggregates(deps.database.db, unique);
+  const problems: string[] = [];
+  const appends: { streamId: string; events: DomainEvent[]; expectedVersion: ExpectedVersion }[] = [];
+  unique.forEach((machineId, i) => {
+    try {
+      const events = decideMachine({ type: 'DeleteMachine', data: { machineId } }, loaded[i].state, now);
+      appends.push({ streamId: machineStreamId(machineId), events, expectedVersion: loaded[i].version });
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  });
+  refuseOn(problems);
+  if (appends.length > 0) {
+    await deps.store.appendToStreams(appends, { metadata: toMetadata(context, now) });
+  }
+  for (const machineId of unique) {
+    await credentials.announce({ kind: 'machine-deleted', machineId });
+  }
+}
+
 /** A line of a `lapi machines add --from` file: a machine id, and its password (else one is generated). */
 export interface MachineEntry {
   readonly name: string;

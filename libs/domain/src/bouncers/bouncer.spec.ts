@@ -6,7 +6,9 @@ import {
   bouncerTypeAndVersion,
   decideBouncer,
   evolveBouncer,
+  inactiveBouncers,
   latestPull,
+  type Bouncer,
   type BouncerCommand,
   type BouncerEvent,
   type BouncerState,
@@ -113,6 +115,35 @@ describe('bouncer decider', () => {
     expect(bouncerTypeAndVersion('curl')).toEqual({ type: 'curl', version: 'N/A' });
     expect(bouncerTypeAndVersion('a/b/c')).toEqual({ type: 'a/b/c', version: 'N/A' });
     expect(bouncerTypeAndVersion(undefined)).toEqual({ type: '', version: 'N/A' });
+  });
+});
+
+describe('inactiveBouncers', () => {
+  const bouncer = (name: string, createdAt: string, lastPull: string | null, instances: string[] = []): Bouncer =>
+    ({
+      name,
+      createdAt,
+      lastPull,
+      instances: instances.map((i) => ({ name: i })),
+    }) as unknown as Bouncer;
+  const since = new Date('2026-01-01T12:00:00.000Z');
+
+  it('selects the bouncers none of whose processes pulled since the time given', () => {
+    const bouncers = [
+      bouncer('old', '2025-01-01T00:00:00.000Z', '2026-01-01T10:00:00.000Z'),
+      bouncer('fresh', '2025-01-01T00:00:00.000Z', '2026-01-01T10:00:00.000Z'),
+      bouncer('pod-pulls', '2025-01-01T00:00:00.000Z', null, ['pod-pulls@pod']),
+      bouncer('never-old', '2026-01-01T11:00:00.000Z', null),
+      bouncer('never-new', '2026-01-01T12:30:00.000Z', null),
+    ];
+    const pulls = new Map([
+      ['fresh', '2026-01-01T12:10:00.000Z'],
+      ['pod-pulls\u001fpod', '2026-01-01T12:05:00.000Z'],
+    ]);
+    expect(inactiveBouncers(bouncers, pulls, since)).toEqual([
+      { name: 'old', lastPull: '2026-01-01T10:00:00.000Z' },
+      { name: 'never-old', lastPull: null },
+    ]);
   });
 });
 

@@ -112,6 +112,21 @@ export const latestPull = (times: Iterable<string | null | undefined>): string |
   return latest;
 };
 
+/**
+ * The bouncers none of whose processes pulled since `since` (`bouncers prune`, as cscli ≥1.5): a bouncer's last
+ * pull is the latest of its own and its processes' (`pulls`, by position key); one that never pulled counts from
+ * its creation, as cscli does. Each with that last pull (null: never).
+ */
+export const inactiveBouncers = (
+  bouncers: readonly Bouncer[],
+  pulls: ReadonlyMap<string, string>,
+  since: Date,
+): { name: string; lastPull: string | null }[] =>
+  bouncers.flatMap((b) => {
+    const lastPull = latestPull([b.lastPull, ...positionKeys(b).map((key) => pulls.get(key))]);
+    return Date.parse(lastPull ?? b.createdAt) < since.getTime() ? [{ name: b.name, lastPull }] : [];
+  });
+
 export type BouncerCommand =
   | { type: 'AddBouncer'; data: { name: string; apiKeyHash: string } }
   /** A client certificate the server accepted: its bouncer is added on first use (api_key.go). */
