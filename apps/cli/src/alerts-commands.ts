@@ -2,11 +2,9 @@ import type { AlertsCliFilter } from '@lapi/application/alerts/alert-admin';
 import type { AppConfig } from '@lapi/config';
 import { NANOS_PER_MS, parseGoDuration } from '@lapi/domain/shared/go-duration';
 import type { AlertResponse } from '@lapi/lapi-contract';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { AdminError, sendAdminRequest } from './admin-client';
-
-const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['human', 'json', 'raw']).default('human');
+import { csv, outputOption } from './output';
 
 /** A whole number ≥ 0, as cscli's int flags (limits, counts). */
 const count = (value: string): number => {
@@ -171,7 +169,7 @@ export function addAlertsCommands(
     .description('flush old alerts, as the retention does (alerts with an active decision are kept)')
     .option('--max-items <n>', 'maximum number of alert items to keep in the database (0: no limit)', count, 5000)
     .option('--max-age <duration>', 'maximum age of alert items to keep in the database (0: no limit)', '7d')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['human', 'json']).default('human'))
+    .addOption(outputOption())
     .action(async (opts: { maxItems: number; maxAge: string; output: string }) => {
       const ns = parseGoDuration(opts.maxAge.trim());
       if (ns === null || ns < 0n) {
@@ -183,8 +181,12 @@ export function addAlertsCommands(
         byAge: number;
         byCount: number;
       };
-      if (opts.output === 'json') {
-        out(JSON.stringify({ byAge, byCount }));
+      if (opts.output !== 'human') {
+        out(
+          opts.output === 'json'
+            ? JSON.stringify({ byAge, byCount })
+            : csv(['by_age', 'by_count'], [[String(byAge), String(byCount)]]),
+        );
         return;
       }
       // The reference's log lines (pkg/database/alerts.go FlushAlerts).

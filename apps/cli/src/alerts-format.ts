@@ -1,6 +1,7 @@
 import { printable } from '@lapi/domain/shared/printable';
 import type { AlertResponse } from '@lapi/lapi-contract';
 import { table } from './format';
+import { csvField } from './output';
 
 // `lapi alerts …` output in cscli 1.4.6's forms (cmd/crowdsec-cli/alerts.go, alerts_table.go), built from the API's
 // alert model as cscli builds it.
@@ -44,10 +45,6 @@ export function alertsTable(alerts: readonly AlertResponse[], withMachine: boole
     alerts.map((a) => row(a, withMachine, scopeValue(a.source.scope, a.source.value))),
   );
 }
-
-/** A CSV field as Go's encoding/csv writes it: quoted when it holds a comma, a quote, a line break or starts blank. */
-const csvField = (field: string): string =>
-  field !== '' && (/[",\r\n]/.test(field) || /^\s/.test(field)) ? `"${field.replaceAll('"', '""')}"` : field;
 
 /** `cscli alerts list -o raw`: a header line, then one line per alert. */
 export function alertsCsv(alerts: readonly AlertResponse[], withMachine: boolean): string {

@@ -5,10 +5,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AdminError, adminSession, sendAdminRequest } from './admin-client';
+import { csv, outputOption } from './output';
 import { Progress } from './progress';
-
-const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['human', 'json', 'raw']).default('human');
 
 const wholeNumber = (value: string): number => {
   const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : NaN;
@@ -168,7 +166,7 @@ export function addDecisionsCommands(
     .option('-R, --reason <reason>', 'decision reason (scenario name): overrides the file; default manual')
     .option('-t, --type <type>', 'decision type (ban, captcha…): overrides the file; default ban')
     .option('-q, --quiet', 'no progress on stderr')
-    .addOption(new Option('-o, --output <format>', 'output format (json: no progress)').choices(['human', 'json']))
+    .addOption(outputOption())
     .description('import decisions from a file, all of them or none')
     .action(
       async (opts: {
@@ -191,8 +189,9 @@ export function addDecisionsCommands(
           const where = opts.input === '-' ? 'stdin' : opts.input;
           throw new AdminError('USAGE', `${where}: ${error instanceof Error ? error.message : String(error)}`);
         }
-        const json = opts.output === 'json';
-        const progress = opts.quiet || json ? undefined : new Progress(process.stderr, rows.length, 'decisions');
+        // json and raw are for scripts: no progress.
+        const progress =
+          opts.quiet || opts.output !== 'human' ? undefined : new Progress(process.stderr, rows.length, 'decisions');
         const started = performance.now();
         const imported = await adminSession(async () =>
           importInParts(await getConfig(), rows, {
@@ -202,9 +201,11 @@ export function addDecisionsCommands(
         ).finally(() => progress?.end());
         const seconds = (performance.now() - started) / 1000;
         out(
-          json
+          opts.output === 'json'
             ? JSON.stringify({ imported, seconds: +seconds.toFixed(3) })
-            : `${imported} decisions imported in ${seconds.toFixed(1)} s`,
+            : opts.output === 'raw'
+              ? csv(['imported', 'seconds'], [[String(imported), seconds.toFixed(3)]])
+              : `${imported} decisions imported in ${seconds.toFixed(1)} s`,
         );
       },
     );

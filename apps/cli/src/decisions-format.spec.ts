@@ -1,5 +1,6 @@
 import type { AlertResponse } from '@lapi/lapi-contract';
-import { csvField, decisionsCsv, decisionsJson, decisionsTable, dedupDecisions } from './decisions-format';
+import { decisionsCsv, decisionsJson, decisionsTable, dedupDecisions } from './decisions-format';
+import { csvField } from './output';
 
 type Decision = NonNullable<AlertResponse['decisions']>[number];
 

@@ -1,5 +1,6 @@
 import type { AlertResponse } from '@lapi/lapi-contract';
 import { table } from './format';
+import { csvField } from './output';
 
 // `lapi decisions list`'s three outputs, as `cscli decisions list` prints them (1.4.6, cmd/crowdsec-cli/decisions.go
 // DecisionsToTable and decisions_table.go) from the alerts GET /v1/alerts answers.
@@ -70,12 +71,6 @@ export function decisionsCsv(alerts: readonly AlertResponse[], opts: { machine?:
   header.push('simulated', 'alert_id', ...(opts.machine ? ['machine'] : []));
   const lines = [header, ...rows(dedupDecisions(alerts).alerts, opts.machine === true, false)];
   return lines.map((cells) => cells.map(csvField).join(',')).join('\n');
-}
-
-/** encoding/csv's fieldNeedsQuotes: a separator, quote or line break, or a leading space, and `\.` alone. */
-export function csvField(field: string): string {
-  const quoted = field !== '' && (field === '\\.' || /[",\r\n]/.test(field) || /^\s/u.test(field));
-  return quoted ? `"${field.replaceAll('"', '""')}"` : field;
 }
 
 /**

@@ -40,7 +40,7 @@ export const tableStyleOf = (program: { opts(): Record<string, unknown> }): { co
 });
 
 /** One CSV field as Go's encoding/csv writes it (what cscli's raw output is): quoted when it must be. */
-const csvField = (value: string): string =>
+export const csvField = (value: string): string =>
   value !== '' && (value === '\\.' || /[",\r\n]/.test(value) || /^\s/.test(value))
     ? `"${value.replace(/"/g, '""')}"`
     : value;

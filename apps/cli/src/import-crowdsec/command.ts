@@ -1,9 +1,10 @@
 import type { CrowdsecImportReport } from '@lapi/application/crowdsec-import/crowdsec-import';
 import type { AppConfig } from '@lapi/config';
 import { printable } from '@lapi/domain/shared/printable';
-import { Option, type Command } from 'commander';
+import { type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { AdminError, adminSession, sendAdminRequest } from '../admin-client';
+import { csv, outputOption } from '../output';
 
 const DEFAULT_CONFIG = '/etc/crowdsec/config.yaml';
 // Alerts per request to the server: a part of a CAPI-sized import stays a few MB.
@@ -34,7 +35,7 @@ export function addImportCrowdsecCommand(
       'when a name is taken here by a machine or bouncer with other credentials, keep ours and import the rest ' +
         '(without it such clashes refuse the whole import, listing them)',
     )
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['human', 'json']).default('human'))
+    .addOption(outputOption())
     .addHelpText(
       'after',
       '\nRun it again at any time: what was imported before is left as it is (a second run changes nothing).\n' +
@@ -79,7 +80,8 @@ export function addImportCrowdsecCommand(
               : opts.mysql !== undefined
                 ? fromUrl(opts.mysql)
                 : sourceFromConfig(opts.config ?? DEFAULT_CONFIG, foreignEnvironment());
-        const json = opts.output === 'json';
+        // json and raw are for scripts: no progress, no notes on stderr.
+        const json = opts.output !== 'human';
         const say = (line: string) => {
           if (!json) {
             process.stderr.write(`${line}\n`);
@@ -123,7 +125,13 @@ export function addImportCrowdsecCommand(
           });
           return result as CrowdsecImportReport;
         }).finally(() => progress?.end());
-        out(json ? JSON.stringify(report, null, 2) : describeReport(report));
+        out(
+          opts.output === 'json'
+            ? JSON.stringify(report, null, 2)
+            : opts.output === 'raw'
+              ? reportCsv(report)
+              : describeReport(report),
+        );
       },
     );
 }
@@ -141,4 +149,19 @@ export function describeReport(r: CrowdsecImportReport): string {
     `alerts: ${r.alerts.imported} ${verb} with ${r.decisions.imported} active decisions, ${r.alerts.unchanged} already here`,
     `allowlists: ${r.allowlists.created} ${r.dryRun ? 'to create' : 'created'}, ${r.allowlists.itemsAdded} items ${r.dryRun ? 'to add' : 'added'}`,
   ].join('\n');
+}
+
+/** `-o raw`: one CSV line per kind of record (`kept`: names kept here with --keep-existing). */
+function reportCsv(r: CrowdsecImportReport): string {
+  return csv(
+    ['kind', 'imported', 'unchanged', 'kept'],
+    [
+      ['machines', String(r.machines.imported), String(r.machines.unchanged), r.machines.kept.join(' ')],
+      ['bouncers', String(r.bouncers.imported), String(r.bouncers.unchanged), r.bouncers.kept.join(' ')],
+      ['alerts', String(r.alerts.imported), String(r.alerts.unchanged), ''],
+      ['decisions', String(r.decisions.imported), '', ''],
+      ['allowlists', String(r.allowlists.created), '', ''],
+      ['allowlist items', String(r.allowlists.itemsAdded), '', ''],
+    ],
+  );
 }
