@@ -5,7 +5,7 @@
 // another), FLUSHALL Redis. Then: no accepted alert is lost; every decision reaches every bouncer exactly once in
 // `new`, and every deletion and expiry exactly once in `deleted`, whichever replica served each poll; the projection
 // recovers by itself; the singletons (projector, expiry sweep) never ran twice at once.
-import { decisionKeys, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { decisionKeys, RedisDecisionsTarget, redisKeys } from '@lapi/read-models';
 import { createScratchDatabase } from '@lapi/testing';
 import Redis from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';

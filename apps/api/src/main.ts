@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '@lapi/config';
 import { acquireDataDirLock, DataDirPermissionError } from '@lapi/event-store';
-import { serveMetricsIfFree } from '@lapi/projections';
+import { serveMetricsIfFree } from '@lapi/read-models';
 import 'reflect-metadata';
 import { nextSteps } from './admin/admin-command';
 import { startAdminSocket } from './admin/admin-socket';

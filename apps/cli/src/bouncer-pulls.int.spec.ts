@@ -1,5 +1,5 @@
 import { loadConfig } from '@lapi/config';
-import { LookupTimes, redisKeys, RedisStreamCursors } from '@lapi/projections';
+import { LookupTimes, redisKeys, RedisStreamCursors } from '@lapi/read-models';
 import { openTestRedis } from '@lapi/testing';
 import { lastPulls } from './bouncer-pulls';
 

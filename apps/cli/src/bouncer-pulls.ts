@@ -14,9 +14,9 @@ async function positionTimes(config: AppConfig, keys: string[]): Promise<Map<str
     // Loaded here only: a list without bouncers, or outside a cluster, needs no Redis client.
     const [{ default: Redis }, { RedisStreamCursors }, { redisKeys }, { flushReplicasPullTimes }] = await Promise.all([
       import('ioredis'),
-      import('@lapi/projections/cluster/redis-stream-cursors'),
-      import('@lapi/projections/cluster/redis-keys'),
-      import('@lapi/projections/cluster/pull-times-flush'),
+      import('@lapi/read-models/decisions/redis/redis-stream-cursors'),
+      import('@lapi/read-models/coordination/redis-keys'),
+      import('@lapi/read-models/decisions/redis/pull-times-flush'),
     ]);
     const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {

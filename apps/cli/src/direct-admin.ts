@@ -180,7 +180,7 @@ class DirectAdmin implements AdminContext {
     const [{ default: IORedis }, { RedisCredentialChanges }, { redisKeys }] = await Promise.all([
       import('ioredis'),
       import('@lapi/application/shared/credential-changes'),
-      import('@lapi/projections/cluster/redis-keys'),
+      import('@lapi/read-models/coordination/redis-keys'),
     ]);
     // One attempt: a command-line run reports an unreachable Redis rather than waiting for it.
     if (!this.redis) {

@@ -8,7 +8,7 @@ import {
   redisKeys,
   RedisLease,
   RedisNotificationQueue,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { sendAdminRequest } from './admin-client';

@@ -13,7 +13,7 @@ import {
   RedisProjectionBarrier,
   RedisStreamCursors,
   type DecisionFilter,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { anAlert, createScratchDatabase, openTestRedis } from '@lapi/testing';
 import { projectionsRebuild } from './projections-rebuild';
 import { projectionsStatus } from './projections-status';

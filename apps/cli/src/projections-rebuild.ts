@@ -1,5 +1,5 @@
 import type { AppConfig } from '@lapi/config';
-import { DecisionGenerations, redisKeys } from '@lapi/projections';
+import { DecisionGenerations, redisKeys } from '@lapi/read-models';
 import Redis from 'ioredis';
 import { AdminError } from './admin-client';
 

@@ -7,7 +7,7 @@ import {
   RedisLease,
   waitQuantileMs,
   type BarrierStats,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import Redis from 'ioredis';
 import { AdminError } from './admin-client';
 

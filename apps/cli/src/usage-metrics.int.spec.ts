@@ -1,4 +1,4 @@
-import type { StoredUsageReport } from '@lapi/projections';
+import type { StoredUsageReport } from '@lapi/read-models';
 import { startTestApi, type TestApi } from '../../api/test/api-harness';
 import { usageJson, usageTables } from './usage-metrics';
 

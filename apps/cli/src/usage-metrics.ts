@@ -1,5 +1,5 @@
-import { summarizeUsage, type UsageSummary } from '@lapi/projections/usage-metrics-summary';
-import type { StoredUsageReport } from '@lapi/projections/usage-metrics.projection';
+import { summarizeUsage, type UsageSummary } from '@lapi/read-models/usage-metrics/usage-metrics-summary';
+import type { StoredUsageReport } from '@lapi/read-models/usage-metrics/usage-metrics.projection';
 import { rawTable, table, type TableStyle } from './format';
 
 // cscli's plurals in its column headers (climetrics/statbouncer.go knownPlurals).

@@ -1,7 +1,7 @@
 import { loadNotificationConfigs, loadProfiles } from '@lapi/application';
 import { ConfigError, loadConfig } from '@lapi/config';
 import { migrateToLatest, openDatabase, PostgresEventStore } from '@lapi/event-store';
-import { redisKeys, serveMetricsIfFree, type DecisionGenerations } from '@lapi/projections';
+import { redisKeys, serveMetricsIfFree, type DecisionGenerations } from '@lapi/read-models';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Redis from 'ioredis';

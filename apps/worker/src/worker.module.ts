@@ -1,7 +1,7 @@
 import { ApplicationModule, RedisCredentialChanges, RETENTION_POLICY, type RetentionPolicy } from '@lapi/application';
 import type { HttpNotificationConfig } from '@lapi/domain';
 import type { DatabaseHandle } from '@lapi/event-store';
-import { DecisionGenerations, redisKeys } from '@lapi/projections';
+import { DecisionGenerations, redisKeys } from '@lapi/read-models';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { JobsService } from './jobs/jobs.service';

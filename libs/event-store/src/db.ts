@@ -1,6 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 
-// The schema as the migrations leave it. Adapters only: these types never leave libs/event-store and libs/projections.
+// The schema as the migrations leave it. Adapters only: these types never leave libs/event-store and libs/read-models.
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** int8/xid8 columns arrive as strings (postgres.js) or numbers (PGlite); adapters normalise with BigInt(). */

@@ -1,4 +1,4 @@
-import type { AlertFilter } from '@lapi/projections';
+import type { AlertFilter } from '@lapi/read-models';
 import {
   agoParam,
   badFilter,

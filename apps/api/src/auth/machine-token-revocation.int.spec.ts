@@ -1,7 +1,7 @@
 import { autodeleteClients, inlineBarrier, inlineProjections, RedisCredentialChanges } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import { adminSocketPath, PostgresEventStore } from '@lapi/event-store';
-import { redisKeys } from '@lapi/projections';
+import { redisKeys } from '@lapi/read-models';
 import { openTestRedis, TEST_BACKENDS, TEST_JWT_SECRET, testServerUrl } from '@lapi/testing';
 import Redis from 'ioredis';
 import jwt from 'jsonwebtoken';

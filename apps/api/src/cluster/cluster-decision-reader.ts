@@ -1,5 +1,5 @@
 import { answerOf, type DecisionReader, type StreamAnswer } from '@lapi/application';
-import type { DecisionReplica, LookupTimes, RedisStreamCursors } from '@lapi/projections';
+import type { DecisionReplica, LookupTimes, RedisStreamCursors } from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 import { LapiHttpError } from '../http/http-errors';
 

@@ -11,7 +11,7 @@ import {
   redisKeys,
   RedisProjectionBarrier,
   RedisStreamCursors,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { hostname } from 'node:os';

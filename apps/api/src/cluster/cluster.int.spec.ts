@@ -1,5 +1,5 @@
 import { PostgresEventStore } from '@lapi/event-store';
-import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/read-models';
 import { openTestRedis } from '@lapi/testing';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 

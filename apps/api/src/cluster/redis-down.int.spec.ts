@@ -1,5 +1,5 @@
 import { PostgresEventStore } from '@lapi/event-store';
-import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/read-models';
 import { startPrivateRedis } from '@lapi/testing';
 import Redis from 'ioredis';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';

@@ -13,7 +13,7 @@ import {
   redisKeys,
   RedisStreamCursors,
   type DecisionFilter,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import type Redis from 'ioredis';
 import { clusterDecisionReader } from './cluster-decision-reader';

@@ -1,6 +1,6 @@
 import { instanceStreamKey, MAX_NEW_INSTANCES_PER_WINDOW, type Bouncer } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
-import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/read-models';
 import { openTestRedis, TEST_BACKENDS } from '@lapi/testing';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 import { BouncerSightings } from '../auth/bouncer-sightings';

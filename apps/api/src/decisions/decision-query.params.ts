@@ -1,5 +1,5 @@
 import { normalizeScope } from '@lapi/domain';
-import type { DecisionDeleteFilter, DecisionFilter } from '@lapi/projections';
+import type { DecisionDeleteFilter, DecisionFilter } from '@lapi/read-models';
 import { badFilter, commaList, containsParam, first, ipParam, type QueryParams } from '../http/query-params';
 
 /**

@@ -8,7 +8,7 @@ import {
 } from '@lapi/application';
 import { instanceStreamKey } from '@lapi/domain';
 import type { DeleteResponse } from '@lapi/lapi-contract';
-import { decisionListJson, decisionStreamJson } from '@lapi/projections';
+import { decisionListJson, decisionStreamJson } from '@lapi/read-models';
 import { Controller, Delete, Get, Inject, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply, FastifyRequest } from 'fastify';

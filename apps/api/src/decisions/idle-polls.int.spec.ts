@@ -1,7 +1,7 @@
 import { DECISION_READER, type DecisionReader } from '@lapi/application';
 import { loadConfig } from '@lapi/config';
 import type { DB } from '@lapi/event-store';
-import { redisKeys } from '@lapi/projections';
+import { redisKeys } from '@lapi/read-models';
 import Redis from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import { once } from 'node:events';

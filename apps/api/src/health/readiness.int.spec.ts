@@ -1,5 +1,5 @@
 import { PostgresEventStore } from '@lapi/event-store';
-import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/projections';
+import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget, redisKeys } from '@lapi/read-models';
 import { startPrivateRedis, testServerUrl } from '@lapi/testing';
 import Redis from 'ioredis';
 import postgres from 'postgres';

@@ -1,7 +1,7 @@
 import { memoryDecisionReader, type DecisionReader, type ProjectionBarrier } from '@lapi/application';
 import type { AppConfig } from '@lapi/config';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { LookupTimes, MemoryDecisions, SqlStreamPositions, sqlLookupTimesWriter } from '@lapi/projections';
+import { LookupTimes, MemoryDecisions, SqlStreamPositions, sqlLookupTimesWriter } from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 
 // Without a write of this process to wait for, the index still looks at the log this often (PostgreSQL: writes

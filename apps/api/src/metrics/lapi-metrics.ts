@@ -1,4 +1,4 @@
-import { scrapeGuard, WAIT_BUCKETS_MS, type ActiveCount, type UsageSample } from '@lapi/projections';
+import { scrapeGuard, WAIT_BUCKETS_MS, type ActiveCount, type UsageSample } from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';

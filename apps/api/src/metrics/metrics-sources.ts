@@ -10,7 +10,7 @@ import {
   type DecisionReplica,
   type MemoryDecisions,
   type RedisProjectionBarrier,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import type { MetricsSources } from './lapi-metrics';
 
 // Every pod is scraped every ~15 s: within these ages a scrape reuses the last answer instead of asking again.

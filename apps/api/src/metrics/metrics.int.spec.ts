@@ -8,7 +8,7 @@ import {
   serveMetrics,
   serveMetricsIfFree,
   type MetricsServer,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { openTestRedis } from '@lapi/testing';
 import { cscliAlert, startTestApi, type TestApi } from '../../test/api-harness';
 

@@ -1,4 +1,4 @@
-import { serveMetrics, type MetricsServer } from '@lapi/projections';
+import { serveMetrics, type MetricsServer } from '@lapi/read-models';
 import { startTestApi, type TestApi } from '../../test/api-harness';
 
 // Usage reports (POST /v1/usage-metrics) exported as one gauge family: each component's latest window.

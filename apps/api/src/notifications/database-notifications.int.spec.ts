@@ -10,7 +10,7 @@ import {
   type HttpNotificationConfig,
 } from '@lapi/domain';
 import { migrateToLatest, openDatabase, PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { SqlNotificationQueue } from '@lapi/projections';
+import { SqlNotificationQueue } from '@lapi/read-models';
 import { anAlert, createScratchDatabase, TEST_BACKENDS, type TestBackend } from '@lapi/testing';
 import { sql as rawSql } from 'kysely';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -15,7 +15,7 @@ import {
   type ClaimedDelivery,
   type NotificationBatch,
   type SettledDelivery,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 

@@ -1,4 +1,4 @@
-import type { StoredUsageReport } from '@lapi/projections';
+import type { StoredUsageReport } from '@lapi/read-models';
 import { TEST_BACKENDS } from '@lapi/testing';
 import { startTestApi, type TestApi } from '../../test/api-harness';
 

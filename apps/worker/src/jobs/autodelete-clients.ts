@@ -1,6 +1,6 @@
 import { autodeleteClients, type AutodeleteResult, type RetentionDeps } from '@lapi/application';
 import type { AutodeletePolicy } from '@lapi/domain';
-import type { Lease } from '@lapi/projections';
+import type { Lease } from '@lapi/read-models';
 import type { Logger } from '@nestjs/common';
 import { runExclusive } from './exclusive';
 

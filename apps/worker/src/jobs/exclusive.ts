@@ -1,4 +1,4 @@
-import type { Lease } from '@lapi/projections';
+import type { Lease } from '@lapi/read-models';
 
 /**
  * Runs `run` only while holding the lease: a job scheduler gives one job per tick, but a run longer than the tick

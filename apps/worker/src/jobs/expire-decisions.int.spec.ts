@@ -7,7 +7,7 @@ import {
   Projector,
   RedisDecisionsTarget,
   RedisProjectionBarrier,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import { expireDecisions } from './expire-decisions';
 

@@ -1,6 +1,6 @@
 import { DECISION_EXPIRIES_STREAM, decisionsExpired } from '@lapi/domain';
 import type { EventStore } from '@lapi/event-store';
-import type { RedisDecisionsTarget, RedisProjectionBarrier } from '@lapi/projections';
+import type { RedisDecisionsTarget, RedisProjectionBarrier } from '@lapi/read-models';
 
 // Ids per event: bounded events, and a sweep of a million expiries is a thousand appends.
 const BATCH = 1_000;

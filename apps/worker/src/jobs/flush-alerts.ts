@@ -1,6 +1,6 @@
 import { flushAlerts, type FlushResult, type RetentionDeps } from '@lapi/application';
 import { formatGoDuration, NANOS_PER_MS, type FlushPolicy } from '@lapi/domain';
-import type { Lease } from '@lapi/projections';
+import type { Lease } from '@lapi/read-models';
 import type { Logger } from '@nestjs/common';
 import { runExclusive } from './exclusive';
 

@@ -8,7 +8,7 @@ import {
   RedisLease,
   RedisProjectionBarrier,
   type RedisKeys,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DECISION_GENERATIONS, REDIS, REDIS_KEYS, REDIS_PREFIX } from '../redis.tokens';

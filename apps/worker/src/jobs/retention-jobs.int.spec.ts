@@ -15,7 +15,7 @@ import {
   redisKeys,
   RedisLease,
   RedisProjectionBarrier,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

@@ -17,7 +17,7 @@ import {
   RedisProjectionBarrier,
   RedisStreamCursors,
   type RedisKeys,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';

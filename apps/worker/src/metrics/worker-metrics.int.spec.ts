@@ -1,7 +1,7 @@
 import { type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
 import { JobName, QueueName } from '@lapi/jobs';
-import { DecisionGenerations, redisKeys, serveMetrics } from '@lapi/projections';
+import { DecisionGenerations, redisKeys, serveMetrics } from '@lapi/read-models';
 import { openTestDatabase, openTestRedis } from '@lapi/testing';
 import { Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';

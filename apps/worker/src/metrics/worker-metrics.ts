@@ -7,7 +7,7 @@ import {
   scrapeGuard,
   type DecisionGenerations,
   type RedisKeys,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';

@@ -14,7 +14,7 @@ import {
 } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
 import type { DeliverNotificationData } from '@lapi/jobs';
-import { LocalLease, notificationKeys, Projector, RedisNotificationQueue } from '@lapi/projections';
+import { LocalLease, notificationKeys, Projector, RedisNotificationQueue } from '@lapi/read-models';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -9,7 +9,7 @@ import {
   RedisLease,
   RedisNotificationQueue,
   type RedisKeys,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { QueueRuntime } from '../jobs/queue-runtime';

@@ -7,7 +7,7 @@ import {
   LiveDecisionsTarget,
   RedisLease,
   type RedisKeys,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DECISION_GENERATIONS, PROJECTION_RETENTION_MS, REDIS, REDIS_KEYS } from '../redis.tokens';

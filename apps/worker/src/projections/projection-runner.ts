@@ -1,4 +1,4 @@
-import type { ProjectorStep } from '@lapi/projections';
+import type { ProjectorStep } from '@lapi/read-models';
 import { Logger } from '@nestjs/common';
 
 // Idle poll of the log: the latency a write waits for its projection when nothing else is happening.

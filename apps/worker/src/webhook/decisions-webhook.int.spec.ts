@@ -1,6 +1,6 @@
 import { receiveAlert, type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore } from '@lapi/event-store';
-import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget } from '@lapi/projections';
+import { decisionKeys, LocalLease, Projector, RedisDecisionsTarget } from '@lapi/read-models';
 import { anAlert, openTestDatabase, openTestRedis } from '@lapi/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

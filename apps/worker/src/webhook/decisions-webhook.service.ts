@@ -4,7 +4,7 @@ import {
   RedisLease,
   type DecisionGenerations,
   type RedisKeys,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-import type { Lease, RedisDecisionsTarget } from '@lapi/projections';
+import type { Lease, RedisDecisionsTarget } from '@lapi/read-models';
 import type Redis from 'ioredis';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook, webhookBody } from './webhook-payload';
 

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '@lapi/projections';
+import type { DecisionRecord } from '@lapi/read-models';
 import { signWebhook, verifyWebhook, webhookBody } from './webhook-payload';
 
 const record = (over: Partial<DecisionRecord>): DecisionRecord => ({

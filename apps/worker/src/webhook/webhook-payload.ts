@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '@lapi/projections';
+import type { DecisionRecord } from '@lapi/read-models';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** One decision change as the webhook sends it. */

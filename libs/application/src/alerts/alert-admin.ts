@@ -1,7 +1,7 @@
 import { AlertNotFoundError } from '@lapi/domain/alerts/alert.errors';
 import { normalizeScope } from '@lapi/domain/shared/scope';
 import type { AlertResponse } from '@lapi/lapi-contract';
-import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/projections/alert-queries';
+import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/read-models/alerts/alert-queries';
 import { cscliIpFlags, durationAgo } from '../shared/cscli-flags';
 import type { CommandContext, WriteDeps } from '../shared/ports';
 import { deleteAlertsById } from './alert-writes';

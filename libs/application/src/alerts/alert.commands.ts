@@ -1,5 +1,5 @@
 import type { AlertInput } from '@lapi/domain';
-import type { AlertFilter, AlertView } from '@lapi/projections';
+import type { AlertFilter, AlertView } from '@lapi/read-models';
 import { Command, Query } from '@nestjs/cqrs';
 import type { CommandContext } from '../shared/ports';
 

@@ -1,6 +1,6 @@
 import { AlertNotFoundError } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { findAlertIds, loadAlerts, type AlertView } from '@lapi/projections';
+import { findAlertIds, loadAlerts, type AlertView } from '@lapi/read-models';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { PROJECTION_BARRIER, type ProjectionBarrier } from '../decisions/decision-reader';

@@ -1,6 +1,6 @@
 import { goTimeString, rfc3339Seconds } from '@lapi/domain/shared/go-time';
 import type { AlertResponse } from '@lapi/lapi-contract';
-import type { AlertView } from '@lapi/projections/alert-queries';
+import type { AlertView } from '@lapi/read-models/alerts/alert-queries';
 import { listOrNull, presentAlertDecision } from '../decisions/decision.presenter';
 
 /** Event timestamps come back in Go's Time.String() form in every reference version; unparsable ones as sent. */

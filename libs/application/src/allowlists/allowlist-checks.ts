@@ -4,7 +4,7 @@ import { AllowlistedValueError, InvalidAllowlistValueError } from '@lapi/domain/
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { isIpScope, normalizeScope } from '@lapi/domain/shared/scope';
 import type { DB } from '@lapi/event-store';
-import { allowlistReasons } from '@lapi/projections/allowlists.projection';
+import { allowlistReasons } from '@lapi/read-models/allowlists/allowlists.projection';
 import type { Kysely } from 'kysely';
 
 /** Why a value (an IP or a range) is allowlisted; empty when it is not. A value that is neither is the client's error. */

@@ -12,7 +12,7 @@ import {
 } from '@lapi/domain/allowlists/allowlist.events';
 import { parseIpRange } from '@lapi/domain/shared/ip-range';
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedVersion } from '@lapi/event-store';
-import { findDecisionsAllowlisted } from '@lapi/projections/allowlists.projection';
+import { findDecisionsAllowlisted } from '@lapi/read-models/allowlists/allowlists.projection';
 import { handleCommand } from '../shared/handle-command';
 import { toMetadata, type CommandContext, type WriteDeps } from '../shared/ports';
 

@@ -1,6 +1,6 @@
 import { activeItems, AllowlistNotFoundError, type Allowlist } from '@lapi/domain';
 import type { DatabaseHandle } from '@lapi/event-store';
-import { findAllowlist, listAllowlists } from '@lapi/projections';
+import { findAllowlist, listAllowlists } from '@lapi/read-models';
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, DATABASE, type Clock } from '../shared/ports';

@@ -5,7 +5,11 @@ import { clientNameProblem } from '@lapi/domain/machines/machine-credentials';
 import { ValidationError } from '@lapi/domain/shared/errors';
 import { type DomainEvent } from '@lapi/domain/shared/event';
 import type { ExpectedVersion } from '@lapi/event-store';
-import { findBouncersByKeyHashes, loadBouncerAggregate, loadBouncerAggregates } from '@lapi/projections/aggregates';
+import {
+  findBouncersByKeyHashes,
+  loadBouncerAggregate,
+  loadBouncerAggregates,
+} from '@lapi/read-models/clients/aggregates';
 import { refuseOn } from '../shared/bulk';
 import type { CredentialChanges } from '../shared/credential-changes';
 import { handleCommand } from '../shared/handle-command';

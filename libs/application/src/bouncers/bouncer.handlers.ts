@@ -1,6 +1,6 @@
 import { BouncerNotFoundError, type Bouncer, type BouncerCommand } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { findBouncersByKeyHash, listBouncers, loadBouncer, positionTimes } from '@lapi/projections';
+import { findBouncersByKeyHash, listBouncers, loadBouncer, positionTimes } from '@lapi/read-models';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';

@@ -8,8 +8,12 @@ import { machineStreamId, type ImportedMachine } from '@lapi/domain/machines/mac
 import { DomainError, ValidationError } from '@lapi/domain/shared/errors';
 import type { DomainEvent } from '@lapi/domain/shared/event';
 import type { AppendResult, ExpectedVersion } from '@lapi/event-store';
-import { findBouncersByKeyHashes, loadBouncerAggregates, loadMachineAggregates } from '@lapi/projections/aggregates';
-import { allocateAlertIds } from '@lapi/projections/ids';
+import { allocateAlertIds } from '@lapi/read-models/alerts/alert-ids';
+import {
+  findBouncersByKeyHashes,
+  loadBouncerAggregates,
+  loadMachineAggregates,
+} from '@lapi/read-models/clients/aggregates';
 import { randomUUID } from 'node:crypto';
 import { alertAppends } from '../alerts/alert-writes';
 import { loadAllowlist } from '../allowlists/allowlist-writes';

@@ -1,7 +1,11 @@
 import { DECISION_DELETIONS_STREAM, decisionsDeleted } from '@lapi/domain/alerts/alert.events';
 import { DecisionNotFoundError } from '@lapi/domain/decisions/decision.errors';
 import type { AppendResult } from '@lapi/event-store';
-import { decisionExists, findActiveDecisionIds, type DecisionDeleteFilter } from '@lapi/projections/decision-queries';
+import {
+  decisionExists,
+  findActiveDecisionIds,
+  type DecisionDeleteFilter,
+} from '@lapi/read-models/decisions/sql/decision-queries';
 import { toMetadata, type CommandContext, type WriteDeps } from '../shared/ports';
 
 // The deletions DELETE /v1/decisions and `lapi decisions delete` share: one DecisionsDeleted event for every

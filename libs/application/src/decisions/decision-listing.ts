@@ -2,8 +2,8 @@ import { ValidationError } from '@lapi/domain/shared/errors';
 import { normalizeScope } from '@lapi/domain/shared/scope';
 import type { DatabaseHandle } from '@lapi/event-store';
 import type { AlertResponse } from '@lapi/lapi-contract';
-import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/projections/alert-queries';
-import type { DecisionDeleteFilter } from '@lapi/projections/decision-queries';
+import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/read-models/alerts/alert-queries';
+import type { DecisionDeleteFilter } from '@lapi/read-models/decisions/sql/decision-queries';
 import { presentAlert } from '../alerts/alert.presenter';
 import { cscliIpFlags, durationAgo } from '../shared/cscli-flags';
 

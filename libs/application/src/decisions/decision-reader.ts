@@ -1,4 +1,4 @@
-import type { DecisionFilter, DecisionView, StartupBody } from '@lapi/projections';
+import type { DecisionFilter, DecisionView, StartupBody } from '@lapi/read-models';
 
 /** What a stream pull sends. */
 export interface StreamPage {

@@ -1,4 +1,4 @@
-import type { DecisionDeleteFilter, DecisionFilter, DecisionView } from '@lapi/projections';
+import type { DecisionDeleteFilter, DecisionFilter, DecisionView } from '@lapi/read-models';
 import { Command, Query } from '@nestjs/cqrs';
 import type { CommandContext } from '../shared/ports';
 import type { StreamPage } from './decision-reader';

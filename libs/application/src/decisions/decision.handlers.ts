@@ -1,5 +1,5 @@
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import type { DecisionView } from '@lapi/projections';
+import type { DecisionView } from '@lapi/read-models';
 import { Inject, Logger } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, DATABASE, type Clock, type WriteDeps } from '../shared/ports';

@@ -1,6 +1,6 @@
 import { formatGoDurationMs } from '@lapi/domain/shared/go-duration';
 import type { AlertDecisionResponse, DecisionResponse } from '@lapi/lapi-contract';
-import type { DecisionView } from '@lapi/projections/decision-queries';
+import type { DecisionView } from '@lapi/read-models/decisions/sql/decision-queries';
 
 /** `until − now` in Go's Duration.String() syntax, negative once expired (bouncers parse it with time.ParseDuration). */
 export const remaining = (until: Date, now: Date): string => formatGoDurationMs(until.getTime() - now.getTime());

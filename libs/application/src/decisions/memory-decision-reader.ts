@@ -1,4 +1,4 @@
-import type { LookupTimes, MemoryDecisions, SqlStreamPositions } from '@lapi/projections';
+import type { LookupTimes, MemoryDecisions, SqlStreamPositions } from '@lapi/read-models';
 import { answerOf, type DecisionReader } from './decision-reader';
 
 /**

@@ -4,7 +4,7 @@ import { machineStreamId } from '@lapi/domain/machines/machine.events';
 import { ValidationError } from '@lapi/domain/shared/errors';
 import { type DomainEvent } from '@lapi/domain/shared/event';
 import type { ExpectedVersion } from '@lapi/event-store';
-import { loadMachineAggregate, loadMachineAggregates } from '@lapi/projections/aggregates';
+import { loadMachineAggregate, loadMachineAggregates } from '@lapi/read-models/clients/aggregates';
 import { refuseOn } from '../shared/bulk';
 import type { CredentialChanges } from '../shared/credential-changes';
 import { handleCommand } from '../shared/handle-command';

@@ -6,7 +6,7 @@ import {
   type MachineCommand,
 } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { listMachines, loadMachineAggregate } from '@lapi/projections';
+import { listMachines, loadMachineAggregate } from '@lapi/read-models';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';

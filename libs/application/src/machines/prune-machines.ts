@@ -7,7 +7,7 @@ import {
   type MachinePruneRule,
 } from '@lapi/domain';
 import { EVENT_STORE, type DatabaseHandle, type EventStore } from '@lapi/event-store';
-import { loadMachineAggregate, machinesNotSeenSince } from '@lapi/projections';
+import { loadMachineAggregate, machinesNotSeenSince } from '@lapi/read-models';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { CREDENTIAL_CHANGES, type CredentialChanges } from '../shared/credential-changes';

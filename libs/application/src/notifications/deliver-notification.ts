@@ -1,6 +1,6 @@
 import { formatAlerts, nextRetry, type HttpNotificationConfig } from '@lapi/domain';
 import type { DeliverNotificationData, JobInfo } from '@lapi/jobs';
-import type { NotificationQueue } from '@lapi/projections';
+import type { NotificationQueue } from '@lapi/read-models';
 import type { SendNotification } from './http-notifier';
 
 /**

@@ -1,6 +1,6 @@
 import { dueBatches, type HttpNotificationConfig } from '@lapi/domain';
 import type { DeliverNotificationData } from '@lapi/jobs';
-import type { NotificationQueue } from '@lapi/projections';
+import type { NotificationQueue } from '@lapi/read-models';
 
 /** Adds one delivery job; adding the same job id twice must not create a second job. */
 export type AddDeliveryJob = (jobId: string, data: DeliverNotificationData) => Promise<void>;

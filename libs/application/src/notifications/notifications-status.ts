@@ -1,5 +1,5 @@
-import type { DeadNotification, PluginStatus } from '@lapi/projections/notifications/notification-queue';
-import { SqlNotificationQueue } from '@lapi/projections/notifications/sql-notification-queue';
+import type { DeadNotification, PluginStatus } from '@lapi/read-models/notifications/notification-queue';
+import { SqlNotificationQueue } from '@lapi/read-models/notifications/sql-notification-queue';
 import type { WriteDeps } from '../shared/ports';
 
 /** `lapi notifications status`, the same in every mode. */

@@ -1,6 +1,6 @@
 import { receiveAlert, type DomainEvent, type EventMetadata } from '@lapi/domain';
 import { PostgresEventStore, type DatabaseHandle } from '@lapi/event-store';
-import { findActiveDecisions, pullStream, sqlLookupTimesWriter, type DecisionFilter } from '@lapi/projections';
+import { findActiveDecisions, pullStream, sqlLookupTimesWriter, type DecisionFilter } from '@lapi/read-models';
 import { anAlert, openTestDatabase, TEST_BACKENDS } from '@lapi/testing';
 import { inlineBarrier } from '../decisions/decision-reader';
 import { LocalCredentialChanges } from '../shared/credential-changes';

@@ -25,7 +25,7 @@ import {
   machinesSilentSince,
   nthNewestAlertId,
   positionTimes,
-} from '@lapi/projections';
+} from '@lapi/read-models';
 import type { ProjectionBarrier } from '../decisions/decision-reader';
 import { deleteMachineIf, pruneMachines } from '../machines/prune-machines';
 import type { CredentialChanges } from '../shared/credential-changes';

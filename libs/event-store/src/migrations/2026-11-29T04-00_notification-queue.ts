@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 // Profile notifications without Redis (embedded and PostgreSQL-only mode): the same pipeline as the cluster's
-// (libs/projections/src/notifications/redis-notification-queue.ts), kept in the database so that it survives a
+// (libs/read-models/src/notifications/redis-notification-queue.ts), kept in the database so that it survives a
 // restart. The log feeds `notification_queue` (one row per alert and plugin) from the checkpoint in
 // `notification_pipeline`; due groups become `notification_deliveries`, claimed by pushing `due_at` past the claim.
 export async function up(db: Kysely<any>): Promise<void> {
