@@ -6,15 +6,7 @@ import type { AlertReceived, StoredDecision } from './alert.events';
 import { InvalidAlertError, InvalidDecisionError, type AlertIds } from './receive-alert';
 
 /** A decision as a CrowdSec database holds it: its end (`until`, ISO) is kept, not worked out again. */
-export interface CrowdsecDecision {
-  readonly origin: string;
-  readonly type: string;
-  readonly scope: string;
-  readonly value: string;
-  readonly scenario: string;
-  readonly simulated: boolean;
-  readonly until: string;
-}
+export type CrowdsecDecision = Omit<StoredDecision, 'id' | 'uuid'>;
 
 /** An alert of a CrowdSec database with its active decisions, events and meta (`lapi import-crowdsec`). */
 export interface CrowdsecAlert {
@@ -55,17 +47,7 @@ export function importedAlertReceived(imported: CrowdsecAlert, ids: Omit<AlertId
         `alert ${imported.uuid}: decision value '${d.value}' is not a valid IP address or range for scope '${d.scope}'`,
       );
     }
-    return {
-      id: ids.decisionIds[i],
-      uuid: ids.decisionUuids[i],
-      origin: d.origin,
-      type: d.type,
-      scope: d.scope,
-      value: d.value,
-      scenario: d.scenario,
-      simulated: d.simulated,
-      until: new Date(d.until).toISOString(),
-    };
+    return { ...d, id: ids.decisionIds[i], uuid: ids.decisionUuids[i], until: new Date(d.until).toISOString() };
   });
   return {
     type: 'AlertReceived',
