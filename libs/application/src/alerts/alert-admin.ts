@@ -2,7 +2,7 @@ import { AlertNotFoundError } from '@lapi/domain/alerts/alert.errors';
 import { normalizeScope } from '@lapi/domain/shared/scope';
 import type { AlertResponse } from '@lapi/lapi-contract';
 import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/read-models/alerts/alert-queries';
-import { cscliIpFlags, durationAgo } from '../shared/cscli-flags';
+import { cscliIpFlags, durationAgo, type CscliFilterFlags } from '../shared/cscli-flags';
 import type { CommandContext, WriteDeps } from '../shared/ports';
 import { deleteAlertsById } from './alert-writes';
 import { presentAlert } from './alert.presenter';
@@ -11,20 +11,11 @@ import { presentAlert } from './alert.presenter';
 // cscli's flags send them (cmd/crowdsec-cli/alerts.go 1.4.6). Nest-free: the CLI runs it in its own process.
 
 /** cscli's alert filters, as typed on the command line. */
-export interface AlertsCliFilter {
-  readonly ip?: string;
-  readonly range?: string;
-  readonly scope?: string;
-  readonly value?: string;
-  readonly scenario?: string;
-  /** Decision type (list only). */
-  readonly type?: string;
+export interface AlertsCliFilter extends CscliFilterFlags {
   /** A duration: alerts started at most that long ago (list only). */
   readonly since?: string;
   /** A duration: alerts started at least that long ago (list only). */
   readonly until?: string;
-  /** --contained: decisions inside --ip/--range rather than those containing it. */
-  readonly contained?: boolean;
   /** --all of `alerts list`: community-blocklist and list alerts too. */
   readonly includeCapi?: boolean;
 }

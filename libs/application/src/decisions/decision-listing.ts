@@ -5,39 +5,25 @@ import type { AlertResponse } from '@lapi/lapi-contract';
 import { findAlertIds, loadAlerts, type AlertFilter } from '@lapi/read-models/alerts/alert-queries';
 import type { DecisionDeleteFilter } from '@lapi/read-models/decisions/sql/decision-queries';
 import { presentAlert } from '../alerts/alert.presenter';
-import { cscliIpFlags, durationAgo } from '../shared/cscli-flags';
+import { cscliIpFlags, durationAgo, type CscliFilterFlags } from '../shared/cscli-flags';
 
 // `cscli decisions list` and `delete` (1.4.6, cmd/crowdsec-cli/decisions.go) turn their flags into the query of
 // GET /v1/alerts and DELETE /v1/decisions; `lapi decisions` turns them into the same filters, read and written by
 // the same queries those endpoints use.
 
 /** The flags of `cscli decisions list` (`all`: -a, CAPI and lists included, no limit; `limit`: 0 for none). */
-export interface DecisionListOptions {
-  readonly ip?: string;
-  readonly range?: string;
-  readonly scope?: string;
-  readonly value?: string;
-  readonly scenario?: string;
-  readonly type?: string;
+export interface DecisionListOptions extends CscliFilterFlags {
   readonly origin?: string;
   readonly since?: string;
   readonly until?: string;
-  readonly contained?: boolean;
   readonly all?: boolean;
   readonly limit?: number;
   readonly noSimu?: boolean;
 }
 
 /** The flags of `cscli decisions delete` that select decisions (besides --id and --all). */
-export interface DecisionDeleteOptions {
-  readonly ip?: string;
-  readonly range?: string;
-  readonly scope?: string;
-  readonly value?: string;
-  readonly scenario?: string;
-  readonly type?: string;
+export interface DecisionDeleteOptions extends CscliFilterFlags {
   readonly origin?: string;
-  readonly contained?: boolean;
 }
 
 /** cscli's default --limit. */

@@ -5,6 +5,19 @@ import { parseIpRange, type IpRange } from '@lapi/domain/shared/ip-range';
 // What cscli checks in its flags before it sends anything (1.4.6 cmd/crowdsec-cli/utils.go manageCliDecisionAlerts,
 // alerts.go, decisions.go), in one place for every `lapi` command that takes them.
 
+/** The filters cscli's `decisions` and `alerts` commands share, as typed on the command line. */
+export interface CscliFilterFlags {
+  readonly ip?: string;
+  readonly range?: string;
+  readonly scope?: string;
+  readonly value?: string;
+  readonly scenario?: string;
+  /** Decision type. */
+  readonly type?: string;
+  /** --contained: decisions inside --ip/--range rather than those containing it. */
+  readonly contained?: boolean;
+}
+
 /** `-i` must be an address and `-r` a CIDR range, with cscli's messages. */
 export function cscliIpFlags(flags: { readonly ip?: string; readonly range?: string }): {
   ip?: IpRange;
