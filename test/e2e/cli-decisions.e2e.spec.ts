@@ -7,15 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './clients';
-import { startPrivateRedis, type PrivateRedis } from './cluster-infra';
+import { startClusterTarget } from './cluster-infra';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli, type CscliHome } from './cscli';
-import { startBackground, type BackgroundProcess } from './reference';
 import {
   childEnv,
   CLI_ENTRY,
   embeddedEnv,
   postgresEnv,
-  REPO_ROOT,
   runLapi,
   runProcess,
   startServer,
@@ -23,7 +21,6 @@ import {
   type RunningServer,
 } from './server';
 
-const WORKER_ENTRY = join(REPO_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 const CSCLI_LOGIN = 'cscli-e2e';
 const CSCLI_PASSWORD = 'cscli-e2e-password-123';
 
@@ -80,24 +77,11 @@ const modes: { name: string; start(tmp: string): Promise<Setup> }[] = [
   {
     name: 'cluster',
     start: async (tmp) => {
-      const redis: PrivateRedis = await startPrivateRedis(join(tmp, 'redis'));
-      const db = await createScratchDatabase('lapi_test_cli_decisions_cluster');
-      const env = { ...postgresEnv(db.url, join(tmp, 'data')), REDIS_URL: redis.url, LAPI_REDIS_PREFIX: 'clidec:' };
-      expect((await runLapi(['migrate'], env)).code).toBe(0);
-      const worker: BackgroundProcess = startBackground(process.execPath, [WORKER_ENTRY], {
-        cwd: REPO_ROOT,
-        env: childEnv(env),
+      const cluster = await startClusterTarget(tmp, {
+        database: 'lapi_test_cli_decisions_cluster',
+        redisPrefix: 'clidec:',
       });
-      const server = await startServer({ env });
-      return {
-        env,
-        server,
-        cleanup: async () => {
-          await Promise.all([server.stop(), worker.stop()]);
-          await redis.stop();
-          await db.drop();
-        },
-      };
+      return { env: cluster.env, server: cluster.server, cleanup: cluster.stop };
     },
   },
 ];

@@ -1,14 +1,28 @@
 // The pieces of a cluster that are not ours, run privately on loopback for the cluster e2e suite:
 // - a Redis server of its own (no persistence) on a free port, so the suite can FLUSHALL it without touching the
 //   shared 127.0.0.1:6379 that other tests use;
+// - our API in cluster mode (startClusterTarget): a scratch PostgreSQL database, that Redis and one worker process;
 // - Debian's HAProxy in front of the API replicas, from a generated config shaped like deploy/haproxy/haproxy.cfg
 //   (round robin, health checks on /health, only connection failures retried) with quick checks, and a response
 //   header naming the replica that served each request.
+import { createScratchDatabase } from '@lapi/testing';
 import Redis from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findExecutable, sleep, startBackground, type BackgroundProcess } from './reference';
-import { freePort } from './server';
+import {
+  childEnv,
+  describeResult,
+  freePort,
+  postgresEnv,
+  REPO_ROOT,
+  runLapi,
+  startServer,
+  type Env,
+  type RunningServer,
+} from './server';
+
+export const WORKER_ENTRY = join(REPO_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 
 /** Response header HAProxy adds: the name of the server (replica) that answered. */
 export const SERVED_BY = 'x-served-by';
@@ -56,6 +70,50 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
     probe.disconnect();
   }
   return { url, pid: proc.pid, output: proc.output, stop: () => proc.stop(5000) };
+}
+
+export interface ClusterTarget {
+  /** DATABASE_URL, REDIS_URL and LAPI_REDIS_PREFIX: what the CLI needs to reach this cluster. */
+  readonly env: Env;
+  readonly server: RunningServer;
+  /** Stops the API and the worker, then Redis, and drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Our server in cluster mode: a scratch PostgreSQL database named after `database`, a private Redis (keys under
+ * `redisPrefix`), the migrations run by `lapi migrate`, one worker process (it projects the bouncers' read model into
+ * Redis, so what a bouncer sees lags the writes: poll) and one API process.
+ */
+export async function startClusterTarget(
+  dir: string,
+  opts: { database: string; redisPrefix: string },
+): Promise<ClusterTarget> {
+  const redis = await startPrivateRedis(join(dir, 'redis'));
+  const db = await createScratchDatabase(opts.database);
+  let worker: BackgroundProcess | undefined;
+  const stop = async (server?: RunningServer) => {
+    await Promise.all([server?.stop(), worker?.stop()]);
+    await redis.stop();
+    await db.drop();
+  };
+  try {
+    const env: Env = {
+      ...postgresEnv(db.url, join(dir, 'data')),
+      REDIS_URL: redis.url,
+      LAPI_REDIS_PREFIX: opts.redisPrefix,
+    };
+    const migrated = await runLapi(['migrate'], env);
+    if (migrated.code !== 0) {
+      throw new Error(describeResult('lapi migrate', migrated));
+    }
+    worker = startBackground(process.execPath, [WORKER_ENTRY], { cwd: REPO_ROOT, env: childEnv(env) });
+    const server = await startServer({ env });
+    return { env, server, stop: () => stop(server) };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 export interface Haproxy {

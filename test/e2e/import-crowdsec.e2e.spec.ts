@@ -1,14 +1,23 @@
 // Moving in from CrowdSec: the real CrowdSec 1.4.6 LAPI (SQLite, PostgreSQL, and MariaDB) is given machines (cscli machines
 // add, cscli lapi register + validate, one left unvalidated), a bouncer (cscli bouncers add -k), decisions (cscli
 // decisions add) and an agent's alert with events and meta; `lapi import-crowdsec` then brings them into our
-// server (embedded, and PostgreSQL), and the same credentials, key and decisions work there.
+// server (embedded, PostgreSQL, and a cluster: PostgreSQL + Redis + a worker), and the same credentials, key and
+// decisions work there: cscli, the custom bouncer and (embedded) the real firewall bouncer's nftables set.
 import { createScratchDatabase, createScratchMysqlDatabase } from '@lapi/testing';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { parse } from 'yaml';
-import { startCustomBouncer, type RunningCustomBouncer } from './clients';
+import {
+  nftablesProblem,
+  startCustomBouncer,
+  startFirewallBouncer,
+  waitFor,
+  type RunningCustomBouncer,
+  type RunningFirewallBouncer,
+} from './clients';
+import { startClusterTarget } from './cluster-infra';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
 import { CROWDSEC_MISSING_MESSAGE, crowdsecPath, startReferenceLapi, type ReferenceLapi } from './reference';
 import {
@@ -38,6 +47,7 @@ const combos = [
   { source: 'sqlite', target: 'embedded' },
   { source: 'postgres', target: 'postgres' },
   { source: 'mysql', target: 'embedded' },
+  { source: 'postgres', target: 'cluster' },
 ] as const;
 
 if (!cscliAvailable() || !crowdsecPath()) {
@@ -53,6 +63,7 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
   let sourceFlag: string[];
   const drops: (() => Promise<void>)[] = [];
   let custom: RunningCustomBouncer | undefined;
+  let firewall: RunningFirewallBouncer | undefined;
   const lapi = (...args: string[]) => runLapi(args, env, { timeoutMs: 120_000 });
   const ok = (what: string, r: ProcessResult) => {
     expect({ what, code: r.code, out: describeResult(what, r) }).toMatchObject({ what, code: 0 });
@@ -154,6 +165,12 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
     });
     expect(pushed.status).toBe(201);
 
+    if (target === 'cluster') {
+      const cluster = await startClusterTarget(tmp, { database: 'lapi_test_cs_cluster', redisPrefix: 'csimport:' });
+      drops.push(cluster.stop);
+      ({ env, server } = cluster);
+      return;
+    }
     if (target === 'postgres') {
       const db = await createScratchDatabase('lapi_test_cs_target');
       drops.push(db.drop);
@@ -165,8 +182,11 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
   }, 180_000);
 
   afterAll(async () => {
+    await firewall?.stop();
     await custom?.stop();
-    await server?.stop();
+    if (target !== 'cluster') {
+      await server?.stop(); // the cluster's stop (in drops) stops it
+    }
     await ref?.stop();
     for (const drop of drops) {
       await drop();
@@ -241,8 +261,19 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
       { name: 'cscli-machine', validated: true },
     ]);
 
-    // The same key pulls the same decisions, with the time they had left.
-    const after = await stream(server.url);
+    // The same key pulls the same decisions, with the time they had left (in a cluster once the worker has projected
+    // them into Redis).
+    let last: StreamDecision[] = [];
+    const after = await waitFor(
+      'the stream to list the imported decisions',
+      async () => {
+        // Anything but 200 (the read model still catching up) is retried until the timeout.
+        const res = await fetch(`${server.url}/v1/decisions/stream?startup=true`, { headers: { 'X-Api-Key': KEY } });
+        last = res.status === 200 ? (((await res.json()) as { new: StreamDecision[] | null }).new ?? []) : [];
+        return identity(last).join() === identity(before).join() ? last : undefined;
+      },
+      { timeoutMs: 30_000, describe: () => `last: ${JSON.stringify(identity(last))}` },
+    );
     expect(identity(after)).toEqual(identity(before));
     expect(hoursLeft(after)).toEqual(hoursLeft(before));
 
@@ -294,6 +325,21 @@ describe.each(combos)('lapi import-crowdsec from $source into $target', ({ sourc
     custom = startCustomBouncer({ dir: join(tmp, 'custom-bouncer'), apiUrl: server.url, apiKey: KEY });
     await custom.waitForCall('add 192.0.2.10', (c) => c.action === 'add' && c.value === '192.0.2.10', 30_000);
   }, 180_000);
+
+  if (source === 'sqlite' && target === 'embedded') {
+    it('the real firewall bouncer with the same key puts the imported bans in its nftables set', async () => {
+      const problem = await nftablesProblem();
+      if (problem) {
+        throw new Error(`the firewall bouncer test cannot run here: ${problem}`);
+      }
+      firewall = await startFirewallBouncer({ dir: join(tmp, 'firewall-bouncer'), apiUrl: server.url, apiKey: KEY });
+      // Set-only nftables mode takes only `ban`: the captcha on the range stays out.
+      const banned = await firewall.waitForElements('hold the imported bans', (els) =>
+        ['192.0.2.10', '203.0.113.5'].every((ip) => els.includes(ip)),
+      );
+      expect([...banned].sort()).toEqual(['192.0.2.10', '203.0.113.5']);
+    }, 60_000);
+  }
 
   it('a second run, naming the source by its own flag, changes nothing', async () => {
     const streamBefore = identity(await stream(server.url));
