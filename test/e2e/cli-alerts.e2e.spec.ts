@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { waitFor } from './clients';
-import { startPrivateRedis, type PrivateRedis } from './cluster-infra';
+import { startPrivateRedis, WORKER_ENTRY, type PrivateRedis } from './cluster-infra';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable } from './cscli';
 import { startBackground, type BackgroundProcess } from './reference';
 import {
@@ -24,7 +24,6 @@ import {
 } from './server';
 import { http, machineToken, newCscliClient, type CscliClient, type StreamBody } from './targets';
 
-const WORKER_ENTRY = join(REPO_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 const WATCHER = 'e2e-watcher';
 const WATCHER_PASSWORD = 'watcher-password-0123456789';
 

@@ -5,7 +5,7 @@ import { createScratchDatabase } from '@lapi/testing';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPrivateRedis } from './cluster-infra';
+import { startPrivateRedis, WORKER_ENTRY } from './cluster-infra';
 import { sleep, startBackground, type BackgroundProcess } from './reference';
 import {
   childEnv,
@@ -21,8 +21,6 @@ import {
   type Env,
   type RunningServer,
 } from './server';
-
-const WORKER_ENTRY = join(REPO_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 
 /** `lapi …` from another directory, with only these settings (none of the test runner's). */
 const lapiIn = (cwd: string, args: string[], env: Env = {}) =>

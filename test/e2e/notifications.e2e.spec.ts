@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WORKER_ENTRY } from './cluster-infra';
 import { CSCLI_MISSING_MESSAGE, cscliAvailable, makeCscliHome, runCscli } from './cscli';
 import { sleep, startBackground, type BackgroundProcess } from './reference';
 import {
@@ -20,8 +21,6 @@ import {
   type Env,
   type RunningServer,
 } from './server';
-
-const WORKER_ENTRY = join(REPO_ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
 
 interface Received {
   path: string;
