@@ -62,7 +62,7 @@ export class ApplicationModule {
         ...allowlistHandlers,
         RecordUsageMetricsHandler,
       ],
-      exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, CqrsModule],
+      exports: [DATABASE, CLOCK, EVENT_STORE, CREDENTIAL_CHANGES, PROJECTION_BARRIER, DECISION_READER, CqrsModule],
     };
   }
 }

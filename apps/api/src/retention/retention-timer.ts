@@ -3,11 +3,13 @@ import {
   CLOCK,
   CREDENTIAL_CHANGES,
   DATABASE,
+  DECISION_READER,
   flushAlerts,
   PROJECTION_BARRIER,
   RETENTION_POLICY,
   type Clock,
   type CredentialChanges,
+  type DecisionReader,
   type ProjectionBarrier,
   type RetentionDeps,
   type RetentionPolicy,
@@ -36,6 +38,7 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
     @Inject(RETENTION_POLICY) private readonly policy: RetentionPolicy,
     @Inject(CREDENTIAL_CHANGES) private readonly credentials: CredentialChanges,
     @Inject(PROJECTION_BARRIER) private readonly barrier: ProjectionBarrier,
+    @Inject(DECISION_READER) private readonly reader: DecisionReader,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -73,6 +76,8 @@ export class RetentionTimer implements OnApplicationBootstrap, OnApplicationShut
         }
       }
       if (autodeleteEnabled(this.policy.autodelete)) {
+        // Bouncers' last pulls as they are now: the positions and lookup times still held in memory first.
+        await this.reader.flushPullTimes();
         const r = await autodeleteClients(deps, this.policy.autodelete, this.clock.now());
         if (r.machines.length + r.bouncers.length > 0) {
           this.logger.log(
