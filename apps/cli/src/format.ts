@@ -1,5 +1,5 @@
 import { activeItems, type Allowlist } from '@lapi/domain/allowlists/allowlist';
-import { instanceStreamKey, latestPull, positionKeys, type Bouncer } from '@lapi/domain/bouncers/bouncer';
+import { instanceStreamKey, lastPullOf, positionKeys, type Bouncer } from '@lapi/domain/bouncers/bouncer';
 import { type Machine } from '@lapi/domain/machines/machine';
 import { formatGoDuration, NANOS_PER_MS } from '@lapi/domain/shared/go-duration';
 import { printable } from '@lapi/domain/shared/printable';
@@ -75,7 +75,7 @@ export const bouncerRows = (bouncers: readonly Bouncer[], lastPulls: ReadonlyMap
       version: b.version,
       created_at: b.createdAt,
       updated_at: b.updatedAt,
-      last_pull: latestPull([b.lastPull, ...positionKeys(b).map((key) => lastPulls.get(key))]),
+      last_pull: lastPullOf(b, lastPulls),
       revoked: false,
       auth_type: b.authType,
       auto_created: false,

@@ -112,6 +112,10 @@ export const latestPull = (times: Iterable<string | null | undefined>): string |
   return latest;
 };
 
+/** A bouncer's last pull: the latest of its own (recorded by events) and its processes' (`pulls`, by position key). */
+export const lastPullOf = (b: Bouncer, pulls: ReadonlyMap<string, string>): string | null =>
+  latestPull([b.lastPull, ...positionKeys(b).map((key) => pulls.get(key))]);
+
 /**
  * The bouncers none of whose processes pulled since `since` (`bouncers prune`, as cscli ≥1.5): a bouncer's last
  * pull is the latest of its own and its processes' (`pulls`, by position key); one that never pulled counts from
@@ -123,7 +127,7 @@ export const inactiveBouncers = (
   since: Date,
 ): { name: string; lastPull: string | null }[] =>
   bouncers.flatMap((b) => {
-    const lastPull = latestPull([b.lastPull, ...positionKeys(b).map((key) => pulls.get(key))]);
+    const lastPull = lastPullOf(b, pulls);
     return Date.parse(lastPull ?? b.createdAt) < since.getTime() ? [{ name: b.name, lastPull }] : [];
   });
 
